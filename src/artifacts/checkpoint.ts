@@ -1,0 +1,84 @@
+/**
+ * Checkpoints in the safetensors layout: 8-byte little-endian header length, a JSON header
+ * `{name: {dtype, shape, data_offsets}, __metadata__: {…strings}}`, then the raw tensor bytes.
+ * Holds parameters, optimizer state (`<param>.velocity`) and the run position in the metadata.
+ */
+import { readFileSync } from 'node:fs';
+import { RunError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+
+export interface CheckpointTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface Checkpoint {
+  tensors: Map<string, CheckpointTensor>;
+  metadata: Record<string, string>;
+}
+
+export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: ckpt.metadata };
+  let offset = 0;
+  const names = [...ckpt.tensors.keys()];
+  for (const name of names) {
+    const t = ckpt.tensors.get(name)!;
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const name of names) {
+    const t = ckpt.tensors.get(name)!;
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    pos += t.data.byteLength;
+  }
+  return out;
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
+  const fail = (why: string): never => {
+    throw new RunError(file, `damaged checkpoint: ${why}`);
+  };
+  if (bytes.length < 8) fail('shorter than its header');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (8 + headerLength > bytes.length) fail('header length past end of file');
+  let header: Record<string, any>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8'));
+  } catch {
+    return fail('header is not JSON');
+  }
+  const dataStart = 8 + headerLength;
+  const tensors = new Map<string, CheckpointTensor>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    if (entry?.dtype !== 'F32' || !Array.isArray(entry.shape) || !Array.isArray(entry.data_offsets)) fail(`tensor ${name}: expected dtype F32 with shape and data_offsets`);
+    const [begin, end] = entry.data_offsets as [number, number];
+    const count = (entry.shape as number[]).reduce((a, b) => a * b, 1);
+    if (end - begin !== 4 * count || dataStart + end > bytes.length) fail(`tensor ${name}: data_offsets do not match shape ${JSON.stringify(entry.shape)}`);
+    const copy = bytes.slice(dataStart + begin, dataStart + end);
+    tensors.set(name, { shape: entry.shape, data: new Float32Array(copy.buffer, copy.byteOffset, count) });
+  }
+  return { tensors, metadata: (header.__metadata__ ?? {}) as Record<string, string> };
+}
+
+export function writeCheckpoint(file: string, ckpt: Checkpoint): void {
+  writeFileAtomic(file, encodeCheckpoint(ckpt));
+}
+
+export function readCheckpoint(file: string): Checkpoint {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    throw new RunError(file, 'checkpoint not found');
+  }
+  return decodeCheckpoint(bytes, file);
+}

@@ -1,0 +1,296 @@
+/**
+ * The training engine: runs the generated artifacts in onnxruntime InferenceSessions, K steps per
+ * `run()` (the training model is an ONNX Loop), feeds each step's bit-widths from the schedule,
+ * evaluates after every epoch, checkpoints, and emits events. It knows nothing of files other than
+ * the checkpoint it is given, nor of costs or terminals.
+ */
+import * as ort from 'onnxruntime-node';
+import { type BuiltModel, buildEvalModel, buildTrainingModel, trainingManifest, type TrainingManifest } from '../artifacts/build.js';
+import type { Checkpoint } from '../artifacts/checkpoint.js';
+import { type Dataset, featureSize } from '../data/dataset.js';
+import type { ModelDef } from '../models/model.js';
+import { type Schedule, scheduleBits } from '../schedule/schedule.js';
+import { Rng, mixSeed, permutation } from '../util/random.js';
+import type { EngineEvent, EngineListener, EvalRecord, RunSummary, StepRecord } from './events.js';
+
+export interface TrainOptions {
+  runId: string;
+  model: ModelDef;
+  dataset: Dataset;
+  /** Weights and activations follow this schedule. */
+  schedule: Schedule;
+  /** Errors (back-propagated gradients) follow this one. */
+  gradSchedule: Schedule;
+  /** Bit-width of evaluation (weights and activations). */
+  evalBits: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  lrSchedule: 'constant' | 'cosine';
+  momentum: number;
+  weightDecay: number;
+  seed: number;
+  /** Steps per onnxruntime call (the Loop trip count); default: a whole epoch. */
+  chunkSteps?: number;
+  /** intra-op threads for onnxruntime (default 1: faster than 2 for these sizes). */
+  threads?: number;
+  /** Continue from this checkpoint instead of initialising. */
+  resumeFrom?: Checkpoint;
+  /** Prebuilt artifacts (else built from the model). */
+  artifacts?: Artifacts;
+}
+
+export interface Artifacts {
+  training: BuiltModel & { noiseWidth: number };
+  eval: BuiltModel;
+  manifest: TrainingManifest;
+}
+
+export interface TrainControl {
+  /** Set to stop after the current chunk: a checkpoint is written and the run ends 'stopped'. */
+  stopRequested: boolean;
+  paused: boolean;
+  /** Resolved when paused becomes false. */
+  waitWhilePaused?: () => Promise<void>;
+}
+
+export interface TrainResult {
+  status: 'completed' | 'stopped';
+  summary: RunSummary;
+  checkpoint: Checkpoint;
+}
+
+export function buildArtifacts(model: ModelDef): Artifacts {
+  const training = buildTrainingModel(model);
+  const evalModel = buildEvalModel(model);
+  return { training, eval: evalModel, manifest: trainingManifest(model, training.noiseWidth) };
+}
+
+/** Initial parameters: U(−1/√fanIn, 1/√fanIn) from the run seed; velocities zero. */
+export function initialCheckpoint(model: ModelDef, seed: number): Checkpoint {
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  model.params().forEach((p, i) => {
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    const rng = new Rng(mixSeed(seed, 0x1a17, i));
+    const bound = 1 / Math.sqrt(p.fanIn);
+    for (let k = 0; k < n; k++) data[k] = (rng.next() * 2 - 1) * bound;
+    tensors.set(p.name, { shape: p.shape, data });
+  });
+  model.params().forEach((p) => tensors.set(`${p.name}.velocity`, { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) }));
+  return { tensors, metadata: { step: '0', seed: String(seed) } };
+}
+
+/** Learning rate at step t of total. */
+export function learningRate(base: number, schedule: 'constant' | 'cosine', t: number, total: number): number {
+  if (schedule === 'constant') return base;
+  return 0.5 * base * (1 + Math.cos((Math.PI * t) / total));
+}
+
+const PURPOSE_SHUFFLE = 0x5f1;
+const PURPOSE_NOISE = 0x7015e;
+const NOISE_TABLE_MIN = 1 << 18;
+
+export class Trainer {
+  private trainSession!: ort.InferenceSession;
+  private evalSession!: ort.InferenceSession;
+  readonly artifacts: Artifacts;
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+  readonly bitsWA: Uint8Array;
+  readonly bitsG: Uint8Array;
+  private state = new Map<string, ort.Tensor>();
+  private step = 0;
+  private listeners: EngineListener[] = [];
+
+  constructor(readonly options: TrainOptions) {
+    this.artifacts = options.artifacts ?? buildArtifacts(options.model);
+    this.stepsPerEpoch = Math.floor(options.dataset.train.count / options.batchSize);
+    if (this.stepsPerEpoch < 1) throw new Error(`batch size ${options.batchSize} exceeds the ${options.dataset.train.count} training samples`);
+    this.totalSteps = this.stepsPerEpoch * options.epochs;
+    this.bitsWA = scheduleBits(options.schedule, this.totalSteps);
+    this.bitsG = scheduleBits(options.gradSchedule, this.totalSteps);
+  }
+
+  on(listener: EngineListener): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(event: EngineEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  async init(): Promise<void> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: this.options.threads ?? 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    };
+    this.trainSession = await ort.InferenceSession.create(this.artifacts.training.bytes, sessionOptions);
+    this.evalSession = await ort.InferenceSession.create(this.artifacts.eval.bytes, sessionOptions);
+    const start = this.options.resumeFrom ?? initialCheckpoint(this.options.model, this.options.seed);
+    for (const spec of [...this.artifacts.manifest.training.params, ...this.artifacts.manifest.training.optimizerState]) {
+      const t = start.tensors.get(spec.name);
+      if (!t) throw new Error(`checkpoint has no tensor ${spec.name}`);
+      if (t.shape.join('x') !== (spec.shape as number[]).join('x')) throw new Error(`checkpoint tensor ${spec.name} has shape ${t.shape.join('×')}, model wants ${spec.shape.join('×')}`);
+      this.state.set(spec.name, new ort.Tensor('float32', t.data, t.shape));
+    }
+    this.step = Number(start.metadata.step ?? '0');
+  }
+
+  get currentStep(): number {
+    return this.step;
+  }
+
+  checkpoint(extra: Record<string, string> = {}): Checkpoint {
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, t] of this.state) tensors.set(name, { shape: [...t.dims], data: Float32Array.from(t.data as Float32Array) });
+    return { tensors, metadata: { step: String(this.step), epoch: String(Math.floor(this.step / this.stepsPerEpoch)), seed: String(this.options.seed), ...extra } };
+  }
+
+  /** Evaluate the test split at `bits`. */
+  async evaluate(bits: number): Promise<{ loss: number; accuracy: number }> {
+    const { test } = this.options.dataset;
+    const width = featureSize(this.options.dataset);
+    const feeds: Record<string, ort.Tensor> = {
+      x: new ort.Tensor('float32', test.x, [test.count, ...this.options.dataset.inputShape]),
+      labels: new ort.Tensor('int64', test.y, [test.count]),
+      bits_w: new ort.Tensor('float32', Float32Array.of(bits), []),
+      bits_a: new ort.Tensor('float32', Float32Array.of(bits), []),
+    };
+    for (const p of this.artifacts.manifest.training.params) feeds[p.name] = this.state.get(p.name)!;
+    void width;
+    const out = await this.evalSession.run(feeds, ['loss', 'correct']);
+    return { loss: Number(out.loss!.data[0]), accuracy: Number(out.correct!.data[0]) / test.count };
+  }
+
+  /** Train until the end (or a stop request). */
+  async run(control: TrainControl = { stopRequested: false, paused: false }): Promise<TrainResult> {
+    const o = this.options;
+    const { train } = o.dataset;
+    const width = featureSize(o.dataset);
+    const B = o.batchSize;
+    const noiseWidth = this.artifacts.training.noiseWidth;
+    const maxChunk = Math.max(1, Math.min(o.chunkSteps ?? this.stepsPerEpoch, this.stepsPerEpoch));
+    const x = new Float32Array(maxChunk * B * width);
+    const labels = new BigInt64Array(maxChunk * B);
+    const noise = new Float32Array(maxChunk * B * noiseWidth);
+    // Stochastic-rounding noise: each step reads a window of a seeded table of U[0,1) values at a
+    // position hashed from (seed, step), so noise is a pure function of the step (resumable) and
+    // costs a memcpy instead of B·W random draws per step.
+    const stepNoise = B * noiseWidth;
+    const noiseTable = new Float32Array(Math.max(NOISE_TABLE_MIN, 4 * stepNoise));
+    new Rng(mixSeed(o.seed, PURPOSE_NOISE)).fillUniform(noiseTable);
+    const bitsW = new Float32Array(maxChunk);
+    const bitsG = new Float32Array(maxChunk);
+    const lr = new Float32Array(maxChunk);
+    const momentum = new ort.Tensor('float32', Float32Array.of(o.momentum), []);
+    const weightDecay = new ort.Tensor('float32', Float32Array.of(o.weightDecay), []);
+    const paramNames = this.artifacts.manifest.training.params.map((p) => p.name);
+    const stateNames = [...paramNames, ...this.artifacts.manifest.training.optimizerState.map((p) => p.name)];
+    const startStep = this.step;
+    const started = performance.now();
+    let lastLoss = Number.NaN;
+    let lastEval: EvalRecord | null = null;
+    let bestAcc = 0;
+
+    this.emit({ type: 'start', runId: o.runId, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch, epochs: o.epochs, startStep, layers: o.model.layers() });
+
+    let perm: Uint32Array | null = null;
+    let permEpoch = -1;
+    while (this.step < this.totalSteps) {
+      if (control.stopRequested) break;
+      if (control.paused && control.waitWhilePaused) {
+        this.emit({ type: 'paused', paused: true });
+        await control.waitWhilePaused();
+        this.emit({ type: 'paused', paused: false });
+        if (control.stopRequested) break;
+      }
+      const epoch = Math.floor(this.step / this.stepsPerEpoch);
+      if (epoch !== permEpoch) {
+        perm = permutation(train.count, new Rng(mixSeed(o.seed, PURPOSE_SHUFFLE, epoch)));
+        permEpoch = epoch;
+      }
+      const inEpoch = this.step - epoch * this.stepsPerEpoch;
+      const K = Math.min(maxChunk, this.stepsPerEpoch - inEpoch);
+      for (let k = 0; k < K; k++) {
+        const t = this.step + k;
+        const base = (inEpoch + k) * B;
+        for (let i = 0; i < B; i++) {
+          const r = perm![base + i]!;
+          x.set(train.x.subarray(r * width, (r + 1) * width), (k * B + i) * width);
+          labels[k * B + i] = train.y[r]!;
+        }
+        bitsW[k] = this.bitsWA[t]!;
+        bitsG[k] = this.bitsG[t]!;
+        lr[k] = learningRate(o.lr, o.lrSchedule, t, this.totalSteps);
+        const noiseStart = mixSeed(o.seed, PURPOSE_NOISE, t) % (noiseTable.length - stepNoise + 1);
+        noise.set(noiseTable.subarray(noiseStart, noiseStart + stepNoise), k * stepNoise);
+      }
+      const feeds: Record<string, ort.Tensor> = {
+        x: new ort.Tensor('float32', x.subarray(0, K * B * width), [K, B, ...o.dataset.inputShape]),
+        labels: new ort.Tensor('int64', labels.subarray(0, K * B), [K, B]),
+        bits_w: new ort.Tensor('float32', bitsW.subarray(0, K), [K]),
+        bits_a: new ort.Tensor('float32', bitsW.subarray(0, K), [K]),
+        bits_g: new ort.Tensor('float32', bitsG.subarray(0, K), [K]),
+        lr: new ort.Tensor('float32', lr.subarray(0, K), [K]),
+        noise: new ort.Tensor('float32', noise.subarray(0, K * B * noiseWidth), [K, B, noiseWidth]),
+        momentum,
+        weight_decay: weightDecay,
+      };
+      for (const name of stateNames) feeds[name] = this.state.get(name)!;
+      const chunkStart = performance.now() - started;
+      const out = await this.trainSession.run(feeds);
+      const chunkEnd = performance.now() - started;
+      for (const name of stateNames) this.state.set(name, out[`${name}.new`]!);
+      const loss = out.loss!.data as Float32Array;
+      const correct = out.correct!.data as Float32Array;
+      const steps: StepRecord[] = new Array(K);
+      for (let k = 0; k < K; k++) {
+        steps[k] = {
+          step: this.step + k,
+          epoch,
+          bitsWeights: bitsW[k]!,
+          bitsActivations: bitsW[k]!,
+          bitsGrad: bitsG[k]!,
+          lr: lr[k]!,
+          loss: loss[k]!,
+          trainAcc: correct[k]! / B,
+          wallMs: chunkStart + ((chunkEnd - chunkStart) * (k + 1)) / K,
+        };
+      }
+      lastLoss = loss[K - 1]!;
+      this.step += K;
+      this.emit({ type: 'steps', steps });
+      if (this.step % this.stepsPerEpoch === 0) {
+        const { loss: testLoss, accuracy } = await this.evaluate(o.evalBits);
+        lastEval = { epoch, step: this.step, testLoss, testAcc: accuracy, bits: o.evalBits };
+        bestAcc = Math.max(bestAcc, accuracy);
+        this.emit({ type: 'eval', eval: lastEval });
+        this.emit({ type: 'checkpoint', step: this.step });
+      }
+    }
+    const wallS = (performance.now() - started) / 1000;
+    if (!lastEval) {
+      const { loss: testLoss, accuracy } = await this.evaluate(o.evalBits);
+      lastEval = { epoch: Math.floor(this.step / this.stepsPerEpoch), step: this.step, testLoss, testAcc: accuracy, bits: o.evalBits };
+    }
+    const summary: RunSummary = {
+      testAccuracy: lastEval.testAcc,
+      testLoss: lastEval.testLoss,
+      bestTestAccuracy: Math.max(bestAcc, lastEval.testAcc),
+      finalTrainLoss: lastLoss,
+      steps: this.step,
+      stepsPerSecond: (this.step - startStep) / Math.max(wallS, 1e-9),
+      wallS,
+    };
+    const status = this.step >= this.totalSteps ? 'completed' : 'stopped';
+    return { status, summary, checkpoint: this.checkpoint() };
+  }
+
+  async release(): Promise<void> {
+    await this.trainSession?.release();
+    await this.evalSession?.release();
+  }
+}

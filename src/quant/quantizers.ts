@@ -1,0 +1,84 @@
+/**
+ * Fake quantizers with run-time bit-widths (the bit-width is a graph input, so one artifact serves
+ * every precision). Asymmetric min/max quantization onto 2^b − 1 steps:
+ *
+ *   scale = max(max − min, ε) / (2^b − 1)
+ *   q     = round((x − min) / scale) · scale + min          (nearest, half to even)
+ *   q     = floor((x − min) / scale + u) · scale + min      (stochastic, u ~ U[0,1))
+ *
+ * At b ≥ 32 the quantizer is an exact pass-through (`Where(b >= 32, x, q)`).
+ * - weights: per output channel (min/max over the reduction axes), nearest rounding;
+ * - activations: per tensor, nearest rounding;
+ * - errors (back-propagated gradients): per tensor, stochastic rounding, own bit-width.
+ * Gradients use the straight-through estimator: the quantizer's backward rule is the identity
+ * (min/max scaling never clips, so no clipping mask is needed).
+ */
+import type { Attrs, Graph, OpDef, Value } from '../graph/builder.js';
+
+const EPSILON = 1e-12;
+export const PASS_THROUGH_BITS = 32;
+
+export interface QuantizeOptions {
+  /** Axes to reduce min/max over; null = whole tensor (per-tensor). */
+  reduceAxes: readonly number[] | null;
+  /** Uniform [0,1) noise of x's shape for stochastic rounding; absent = round to nearest. */
+  noise?: Value;
+}
+
+/** Emit the quantization of `x` at `bits` (a scalar of x's float type). Not on the tape. */
+export function emitQuantize(g: Graph, x: Value, bits: Value, options: QuantizeOptions): Value {
+  const dt = x.dtype;
+  const shape = x.shape;
+  const reduceAttrs: Attrs = options.reduceAxes === null ? { keepdims: 0 } : { axes: options.reduceAxes, keepdims: 1 };
+  const statShape = options.reduceAxes === null ? [] : shape!.map((d, i) => (options.reduceAxes!.includes(i) ? 1 : d));
+  const mn = g.emit1('ReduceMin', [x], reduceAttrs, dt, statShape, 'q_min');
+  const mx = g.emit1('ReduceMax', [x], reduceAttrs, dt, statShape, 'q_max');
+  const levels = g.emit1('Sub', [g.emit1('Pow', [g.scalar(2), bits], {}, dt, [], 'q_pow'), g.scalar(1)], {}, dt, [], 'q_levels');
+  const range = g.emit1('Max', [g.emit1('Sub', [mx, mn], {}, dt, statShape, 'q_span'), g.scalar(EPSILON)], {}, dt, statShape, 'q_range');
+  const scale = g.emit1('Div', [range, levels], {}, dt, statShape, 'q_scale');
+  const v = g.emit1('Div', [g.emit1('Sub', [x, mn], {}, dt, shape, 'q_shift'), scale], {}, dt, shape, 'q_v');
+  const rounded = options.noise
+    ? g.emit1('Floor', [g.emit1('Add', [v, options.noise], {}, dt, shape, 'q_dither')], {}, dt, shape, 'q_floor')
+    : g.emit1('Round', [v], {}, dt, shape, 'q_round');
+  const q = g.emit1('Add', [g.emit1('Mul', [rounded, scale], {}, dt, shape, 'q_rescale'), mn], {}, dt, shape, 'q');
+  const exact = g.emit1('GreaterOrEqual', [bits, g.scalar(PASS_THROUGH_BITS)], {}, 'bool', [], 'q_exact');
+  return g.emit1('Where', [exact, x, q], {}, dt, shape, 'quantized');
+}
+
+/** Fake-quantize in the forward pass; straight-through (identity) gradient. Inputs: [x, bits]. */
+export const FakeQuantOp: OpDef<{ reduceAxes: readonly number[] | null }> = {
+  name: 'FakeQuant',
+  forward(g, [x, bits], { reduceAxes }) {
+    return [emitQuantize(g, x!, bits!, { reduceAxes })];
+  },
+  backward(_g, _ctx, [dy], needs) {
+    return [needs[0] ? dy! : null, null];
+  },
+};
+
+/**
+ * Identity in the forward pass; quantizes the gradient flowing back through it (per tensor,
+ * stochastic rounding with the noise input). Inputs: [x, bits, noise].
+ */
+export const ErrorQuantOp: OpDef = {
+  name: 'ErrorQuant',
+  forward(g, [x]) {
+    return [g.emit1('Identity', [x!], {}, x!.dtype, x!.shape, 'eq_fwd')];
+  },
+  backward(g, { inputs: [, bits, noise] }, [dy], needs) {
+    return [needs[0] ? emitQuantize(g, dy!, bits!, { reduceAxes: null, noise: noise! }) : null, null, null];
+  },
+};
+
+/** Weights [in, out] (MatMul layout) quantized per output channel: min/max over axis 0. */
+export function quantizeWeights(g: Graph, w: Value, bits: Value, reduceAxes: readonly number[] = [0]): Value {
+  return g.apply1(FakeQuantOp, [w, bits], { reduceAxes });
+}
+
+export function quantizeActivations(g: Graph, x: Value, bits: Value): Value {
+  return g.apply1(FakeQuantOp, [x, bits], { reduceAxes: null });
+}
+
+export function quantizeErrors(g: Graph, x: Value, bits: Value, noise: Value): Value {
+  return g.apply1(ErrorQuantOp, [x, bits, noise], undefined);
+}
