@@ -32,6 +32,19 @@ export interface EvalRecord {
   bits: number;
 }
 
+/**
+ * Cost of one step on the run's hardware profile and of the same step at the baseline (static)
+ * precision. Added by the run session (src/runs/session.ts), parallel to `steps`.
+ */
+export interface StepCostRecord {
+  energyJ: number;
+  latencyS: number;
+  bitops: number;
+  baselineEnergyJ: number;
+  baselineLatencyS: number;
+  baselineBitops: number;
+}
+
 export interface RunSummary {
   testAccuracy: number;
   testLoss: number;
@@ -53,7 +66,7 @@ export type EngineEvent =
       startStep: number;
       layers: LayerShape[];
     }
-  | { type: 'steps'; steps: StepRecord[] }
+  | { type: 'steps'; steps: StepRecord[]; costs?: StepCostRecord[] }
   | { type: 'eval'; eval: EvalRecord }
   | { type: 'checkpoint'; step: number }
   | { type: 'paused'; paused: boolean }

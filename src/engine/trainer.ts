@@ -254,7 +254,7 @@ export class Trainer {
           bitsWeights: bitsW[k]!,
           bitsActivations: bitsW[k]!,
           bitsGrad: bitsG[k]!,
-          lr: lr[k]!,
+          lr: learningRate(o.lr, o.lrSchedule, this.step + k, this.totalSteps),
           loss: loss[k]!,
           trainAcc: correct[k]! / B,
           wallMs: chunkStart + ((chunkEnd - chunkStart) * (k + 1)) / K,

@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import type { EngineEvent } from '../../engine/events.js';
+import type { TrainControl } from '../../engine/trainer.js';
+import { type SessionResult, runSession } from '../../runs/session.js';
+import type { RunConfig } from '../../runs/store.js';
+import { printJson } from '../output.js';
+import { addTrainOptions, type TrainFlags, trainConfig } from '../train-options.js';
+import { formatEnergy, formatSeconds, plainProgress } from '../plain.js';
+
+interface Flags extends TrainFlags {
+  out: string;
+  name?: string;
+  resume?: string;
+  json?: boolean;
+  threads?: string;
+  dashboard: boolean;
+}
+
+export function resultJson(result: SessionResult, config: RunConfig | null): Record<string, unknown> {
+  return {
+    runId: result.runId,
+    runDir: result.runDir,
+    status: result.status,
+    testAccuracy: result.summary.testAccuracy,
+    testLoss: result.summary.testLoss,
+    bestTestAccuracy: result.summary.bestTestAccuracy,
+    finalTrainLoss: result.summary.finalTrainLoss,
+    steps: result.summary.steps,
+    totalSteps: result.totalSteps,
+    stepsPerSecond: result.summary.stepsPerSecond,
+    wallS: result.summary.wallS,
+    ...(config ? { schedule: config.schedule, gradBits: config.gradBits, model: config.model, dataset: config.dataset, seed: config.seed } : {}),
+    cost: result.cost,
+  };
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('train')
+    .description('train a model with a precision schedule on generated ONNX training artifacts')
+    .option('--out <dir>', 'directory for run directories', 'runs')
+    .option('--name <name>', 'run directory name (default: generated from time, model, data set, schedule, seed)')
+    .option('--resume <runDir>', 'continue an interrupted or stopped run from its last checkpoint')
+    .option('--json', 'print one JSON object with the result on stdout (progress goes to stderr)')
+    .option('--threads <n>', 'onnxruntime intra-op threads', '1')
+    .option('--no-dashboard', 'plain progress lines even on a terminal');
+  addTrainOptions(cmd).action(async (flags: Flags) => {
+    const config = flags.resume ? null : trainConfig(flags);
+    const threads = Number(flags.threads ?? '1');
+    const control: TrainControl = { stopRequested: false, paused: false };
+    const useDashboard = flags.dashboard && !flags.json && process.stdout.isTTY === true && process.stdin.isTTY === true;
+    let result: SessionResult;
+    if (useDashboard) {
+      const { trainWithDashboard } = await import('../../ui/live/train-dashboard.js');
+      result = await trainWithDashboard(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads });
+    } else {
+      const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(line + '\n');
+      const onSignal = () => {
+        if (control.stopRequested) process.exit(130);
+        control.stopRequested = true;
+        log('stopping after the current chunk (checkpoint will be written; Ctrl-C again to abort)');
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const progress = plainProgress(log);
+      try {
+        result = await runSession(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, control, onEvent: (e: EngineEvent) => progress(e) });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    }
+    if (flags.json) {
+      printJson(resultJson(result, config));
+    } else {
+      const s = result.summary;
+      const lines = [
+        `run ${result.runId} ${result.status}: test accuracy ${(100 * s.testAccuracy).toFixed(2)} % after ${s.steps}/${result.totalSteps} steps, ${s.stepsPerSecond.toFixed(0)} steps/s`,
+      ];
+      if (result.cost) {
+        const c = result.cost;
+        lines.push(`cost on ${c.profile}: energy ${formatEnergy(c.energyJ)} (baseline ${c.baseline.schedule} ${formatEnergy(c.baseline.energyJ)}, saves ${c.savings.energyPct.toFixed(1)} %), latency ${formatSeconds(c.latencyS)} (saves ${c.savings.latencyPct.toFixed(1)} %), BitOPs saves ${c.savings.bitopsPct.toFixed(2)} %`);
+      }
+      if (result.runDir) lines.push(`run directory: ${result.runDir}${result.status === 'stopped' ? ` (resume with: bitcycle train --resume ${result.runDir})` : ''}`);
+      process.stdout.write(lines.join('\n') + '\n');
+    }
+  });
+}

@@ -1,0 +1,80 @@
+/** Options shared by `train`, `demo` and `prt`, turned into a validated RunConfig. */
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { DATASETS } from '../data/index.js';
+import { TRAINABLE_MODELS } from '../models/registry.js';
+import type { RunConfig } from '../runs/store.js';
+import { gradSchedule } from '../runs/session.js';
+import { makeSchedule } from '../schedule/schedule.js';
+import { parseFloatOption, parseIntOption } from './output.js';
+
+export interface TrainFlags {
+  model: string;
+  hidden?: string;
+  dataset: string;
+  dataDir?: string;
+  schedule: string;
+  gradBits: string;
+  evalBits?: string;
+  epochs: string;
+  batchSize: string;
+  lr: string;
+  lrSchedule: string;
+  momentum: string;
+  weightDecay: string;
+  seed: string;
+  profile: string;
+  baseline?: string;
+  chunkSteps?: string;
+}
+
+export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epochs?: string } = {}): Command {
+  return cmd
+    .option('--model <name>', `trainable model (${Object.keys(TRAINABLE_MODELS).join(', ')})`, 'mlp')
+    .option('--hidden <widths>', 'hidden layer widths of the MLP, comma-separated', '128')
+    .option('--dataset <name>', `data set (${Object.keys(DATASETS).join(', ')})`, 'digits')
+    .option('--data-dir <dir>', 'read the data set from this directory')
+    .option('--schedule <spec>', 'precision schedule of weights and activations: static:B | cpt:Bmin-Bmax[:cycles=N] | tri:Bmin-Bmax[:cycles=N] | ramp:Bmin-Bmax', defaults.schedule ?? 'cpt:3-8')
+    .option('--grad-bits <bits|spec>', 'bit-width of back-propagated errors (a number, or a schedule spec)', '8')
+    .option('--eval-bits <bits>', 'bit-width of evaluation (default: the schedule maximum)')
+    .option('--epochs <n>', 'training epochs', defaults.epochs ?? '30')
+    .option('--batch-size <n>', 'batch size', '64')
+    .option('--lr <rate>', 'learning rate', '0.1')
+    .option('--lr-schedule <kind>', 'learning-rate schedule: constant | cosine', 'constant')
+    .option('--momentum <m>', 'SGD momentum', '0.9')
+    .option('--weight-decay <wd>', 'weight decay (weights only, not biases)', '0.0005')
+    .option('--seed <n>', 'random seed (initialisation, shuffling, stochastic rounding)', '1')
+    .option('--profile <name|file>', 'hardware profile for the cost tally (a shipped name, a JSON file, or none)', 'bit-fusion-45nm')
+    .option('--baseline <spec>', 'static-precision counterfactual for the cost tally (default: static:<schedule max>)')
+    .option('--chunk-steps <k>', 'training steps per onnxruntime call (default: one epoch)');
+}
+
+export function trainConfig(flags: TrainFlags): RunConfig {
+  const schedule = makeSchedule(flags.schedule);
+  gradSchedule(flags.gradBits); // validate
+  const lrSchedule = flags.lrSchedule;
+  if (lrSchedule !== 'constant' && lrSchedule !== 'cosine') throw new UsageError('--lr-schedule', `expected constant or cosine, got "${lrSchedule}"`);
+  if (!TRAINABLE_MODELS[flags.model]) throw new UsageError('--model', `unknown trainable model "${flags.model}" (allowed: ${Object.keys(TRAINABLE_MODELS).join(', ')})`);
+  if (!DATASETS[flags.dataset]) throw new UsageError('--dataset', `unknown data set "${flags.dataset}" (allowed: ${Object.keys(DATASETS).join(', ')})`);
+  const hidden = flags.hidden === undefined ? undefined : flags.hidden.split(',').map((w) => parseIntOption('--hidden', w, 1, 1 << 16));
+  const baseline = makeSchedule(flags.baseline ?? `static:${schedule.bitsMax}`);
+  return {
+    model: flags.model,
+    hidden,
+    dataset: flags.dataset,
+    dataDir: flags.dataDir,
+    schedule: schedule.name,
+    gradBits: flags.gradBits,
+    evalBits: flags.evalBits === undefined ? schedule.bitsMax : parseIntOption('--eval-bits', flags.evalBits, 1, 32),
+    epochs: parseIntOption('--epochs', flags.epochs, 1, 100_000),
+    batchSize: parseIntOption('--batch-size', flags.batchSize, 1, 1 << 16),
+    lr: parseFloatOption('--lr', flags.lr, 0),
+    lrSchedule,
+    momentum: parseFloatOption('--momentum', flags.momentum, 0, 1),
+    weightDecay: parseFloatOption('--weight-decay', flags.weightDecay, 0),
+    seed: parseIntOption('--seed', flags.seed, 0, 0xffffffff),
+    profile: flags.profile,
+    baseline: baseline.name,
+    chunkSteps: flags.chunkSteps === undefined ? undefined : parseIntOption('--chunk-steps', flags.chunkSteps, 1, 100_000),
+  };
+}
