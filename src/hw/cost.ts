@@ -1,0 +1,347 @@
+/**
+ * The analytic cost of training steps: pure functions of (layer shapes, batch size, bit tuple,
+ * compiled profile). See docs/hardware-model.md for the equations.
+ *
+ * One training step runs three GEMMs per layer:
+ *   forward      activations (b_a) × weights (b_w)  → outputs, stored at b_a
+ *   inputGrad    errors (b_g)      × weights (b_w)  → input errors, stored at b_g
+ *   weightGrad   activations (b_a) × errors (b_g)   → weight gradient, stored at WEIGHT_GRAD_BITS
+ * Each GEMM costs compute (MACs × energy per MAC; MACs / throughput) and memory (each tensor moves
+ * once between its home level and the MACs); its latency is max(compute, slowest memory level).
+ */
+import { ProfileError } from '../errors.js';
+import { type LayerShape, macsPerSample } from '../models/shapes.js';
+import type { HardwareProfile } from './profile.js';
+
+export type Phase = 'forward' | 'inputGrad' | 'weightGrad';
+export const PHASES: readonly Phase[] = ['forward', 'inputGrad', 'weightGrad'];
+
+/** Full-precision weight gradients (summed into fp32 master weights by the optimizer). */
+export const WEIGHT_GRAD_BITS = 32;
+export const MAX_OPERAND_BITS = 64;
+
+export interface BitTuple {
+  bitsWeights: number;
+  bitsActivations: number;
+  bitsGrad: number;
+}
+
+export interface Cost {
+  energyJ: number;
+  latencyS: number;
+  /** MACs × product of the two operand bit-widths (as requested, before rounding to formats). */
+  bitops: number;
+}
+
+/** How an operand pair runs on the datapath. */
+export interface OperandPlacement {
+  /** Index into profile.formats of each operand's slices. */
+  formatA: number;
+  formatB: number;
+  /** Slices per operand (1 unless wider than the widest format and split). */
+  slicesA: number;
+  slicesB: number;
+  /** slicesA × slicesB passes of the datapath per MAC. */
+  passes: number;
+}
+
+function roundUpFormat(profile: HardwareProfile, bits: number): number {
+  const formats = profile.formats;
+  for (let i = 0; i < formats.length; i++) if (formats[i]!.bits >= bits) return i;
+  return formats.length - 1;
+}
+
+function checkBits(bits: number, what: string): void {
+  if (!Number.isInteger(bits) || bits < 1 || bits > MAX_OPERAND_BITS) {
+    throw new RangeError(`${what} must be an integer in 1..${MAX_OPERAND_BITS}, got ${bits}`);
+  }
+}
+
+/** Slices of `bits` on this profile and the bit-width of each slice (before rounding to a format). */
+function slice(profile: HardwareProfile, bits: number): { slices: number; sliceBits: number } {
+  const widest = profile.formats[profile.formats.length - 1]!.bits;
+  if (bits <= widest) return { slices: 1, sliceBits: bits };
+  if (profile.aboveMax === 'reject') {
+    throw new ProfileError(profile.file, '$.compute.aboveMax', `an operand of ${bits} bits is wider than the widest format (${widest} bits) and aboveMax is "reject"`);
+  }
+  const slices = Math.ceil(bits / widest);
+  return { slices, sliceBits: Math.ceil(bits / slices) };
+}
+
+/** Which formats and how many passes a MAC of a `bitsA`-bit by `bitsB`-bit operand uses. */
+export function placeOperands(profile: HardwareProfile, bitsA: number, bitsB: number): OperandPlacement {
+  checkBits(bitsA, 'operand bit-width');
+  checkBits(bitsB, 'operand bit-width');
+  const a = slice(profile, bitsA);
+  const b = slice(profile, bitsB);
+  let formatA = roundUpFormat(profile, a.sliceBits);
+  let formatB = roundUpFormat(profile, b.sliceBits);
+  if (profile.operands === 'shared') formatA = formatB = Math.max(formatA, formatB);
+  return { formatA, formatB, slicesA: a.slices, slicesB: b.slices, passes: a.slices * b.slices };
+}
+
+/** Bits a tensor element of `bits` bits occupies in memory on this profile (format width × slices). */
+export function storedBits(profile: HardwareProfile, bits: number): number {
+  checkBits(bits, 'tensor bit-width');
+  const s = slice(profile, bits);
+  return s.slices * profile.formats[roundUpFormat(profile, s.sliceBits)]!.bits;
+}
+
+/** Energy (J) and time (s) of one MAC of a `bitsA` × `bitsB` operand pair, multipass included. */
+export function macCost(profile: HardwareProfile, bitsA: number, bitsB: number): { energyJ: number; timeS: number; placement: OperandPlacement } {
+  const placement = placeOperands(profile, bitsA, bitsB);
+  const k = placement.formatA * profile.formats.length + placement.formatB;
+  return {
+    energyJ: placement.passes * profile.macEnergyJ[k]!,
+    timeS: placement.passes / profile.macThroughputPerS[k]!,
+    placement,
+  };
+}
+
+export interface MemoryLevelCost {
+  level: string;
+  readBits: number;
+  writeBits: number;
+  energyJ: number;
+  latencyS: number;
+}
+
+export interface TensorTraffic {
+  role: 'a' | 'b' | 'result';
+  elements: number;
+  bits: number;
+  /** Bits per element in memory (format width × slices). */
+  storedBits: number;
+  /** Index of the memory level the tensor lives in. */
+  homeLevel: number;
+}
+
+export interface GemmCost extends Cost {
+  layer: string;
+  phase: Phase;
+  macs: number;
+  bitsA: number;
+  bitsB: number;
+  bitsResult: number;
+  formatA: string;
+  formatB: string;
+  passes: number;
+  computeEnergyJ: number;
+  computeLatencyS: number;
+  memoryEnergyJ: number;
+  /** Latency of the slowest memory level. */
+  memoryLatencyS: number;
+  staticEnergyJ: number;
+  bound: 'compute' | 'memory';
+  memory: MemoryLevelCost[];
+  tensors: TensorTraffic[];
+}
+
+export interface PartsCost extends Cost {
+  computeEnergyJ: number;
+  memoryEnergyJ: number;
+  staticEnergyJ: number;
+  computeLatencyS: number;
+  memoryLatencyS: number;
+}
+
+export interface StepBreakdown extends PartsCost {
+  bits: BitTuple;
+  /** layers × phases, in layer order then PHASES order. */
+  gemms: GemmCost[];
+  byPhase: Record<Phase, PartsCost>;
+  byLayer: ({ layer: string } & PartsCost)[];
+}
+
+export function zeroParts(): PartsCost {
+  return { energyJ: 0, latencyS: 0, bitops: 0, computeEnergyJ: 0, memoryEnergyJ: 0, staticEnergyJ: 0, computeLatencyS: 0, memoryLatencyS: 0 };
+}
+
+export function addParts(into: PartsCost, c: PartsCost, times = 1): void {
+  into.energyJ += c.energyJ * times;
+  into.latencyS += c.latencyS * times;
+  into.bitops += c.bitops * times;
+  into.computeEnergyJ += c.computeEnergyJ * times;
+  into.memoryEnergyJ += c.memoryEnergyJ * times;
+  into.staticEnergyJ += c.staticEnergyJ * times;
+  into.computeLatencyS += c.computeLatencyS * times;
+  into.memoryLatencyS += c.memoryLatencyS * times;
+}
+
+/** The innermost level whose capacity holds `totalBits` (the last level if none does). */
+function homeLevel(profile: HardwareProfile, totalBits: number): number {
+  const levels = profile.memory;
+  for (let i = 0; i < levels.length - 1; i++) if (levels[i]!.capacityBits >= totalBits) return i;
+  return levels.length - 1;
+}
+
+interface GemmSpec {
+  layer: string;
+  phase: Phase;
+  macs: number;
+  a: { elements: number; bits: number };
+  b: { elements: number; bits: number };
+  result: { elements: number; bits: number };
+}
+
+/** Cost of one GEMM: compute, memory traffic through the levels, roofline latency, static energy. */
+export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
+  const mac = macCost(profile, g.a.bits, g.b.bits);
+  const computeEnergyJ = g.macs * mac.energyJ;
+  const computeLatencyS = g.macs * mac.timeS;
+
+  const levels = profile.memory;
+  const memory: MemoryLevelCost[] = levels.map((l) => ({ level: l.name, readBits: 0, writeBits: 0, energyJ: 0, latencyS: 0 }));
+  const tensors: TensorTraffic[] = [];
+  for (const [role, t] of [['a', g.a], ['b', g.b], ['result', g.result]] as const) {
+    const perElement = storedBits(profile, t.bits);
+    const total = t.elements * perElement;
+    const home = homeLevel(profile, total);
+    tensors.push({ role, elements: t.elements, bits: t.bits, storedBits: perElement, homeLevel: home });
+    // The tensor is read from (operands) or written to (result) its home level once, and passes
+    // through every level nearer the MACs once: one write and one read there.
+    if (role === 'result') memory[home]!.writeBits += total;
+    else memory[home]!.readBits += total;
+    for (let i = 0; i < home; i++) {
+      memory[i]!.readBits += total;
+      memory[i]!.writeBits += total;
+    }
+  }
+  let memoryEnergyJ = 0;
+  let memoryLatencyS = 0;
+  memory.forEach((m, i) => {
+    const l = levels[i]!;
+    m.energyJ = m.readBits * l.readEnergyPerBitJ + m.writeBits * l.writeEnergyPerBitJ;
+    m.latencyS = (m.readBits + m.writeBits) / l.bandwidthBitsPerS;
+    memoryEnergyJ += m.energyJ;
+    memoryLatencyS = Math.max(memoryLatencyS, m.latencyS);
+  });
+  const latencyS = Math.max(computeLatencyS, memoryLatencyS);
+  const staticEnergyJ = profile.staticPowerW * latencyS;
+  return {
+    layer: g.layer,
+    phase: g.phase,
+    macs: g.macs,
+    bitsA: g.a.bits,
+    bitsB: g.b.bits,
+    bitsResult: g.result.bits,
+    formatA: profile.formats[mac.placement.formatA]!.name,
+    formatB: profile.formats[mac.placement.formatB]!.name,
+    passes: mac.placement.passes,
+    computeEnergyJ,
+    computeLatencyS,
+    memoryEnergyJ,
+    memoryLatencyS,
+    staticEnergyJ,
+    energyJ: computeEnergyJ + memoryEnergyJ + staticEnergyJ,
+    latencyS,
+    bitops: g.macs * g.a.bits * g.b.bits,
+    bound: computeLatencyS >= memoryLatencyS ? 'compute' : 'memory',
+    memory,
+    tensors,
+  };
+}
+
+/** The three GEMMs of one layer at a bit tuple, for a batch of `batchSize` samples. */
+export function layerGemms(layer: LayerShape, batchSize: number, bits: BitTuple): GemmSpec[] {
+  const macs = macsPerSample(layer) * batchSize;
+  const activations = { elements: layer.inputElements * batchSize, bits: bits.bitsActivations };
+  const weights = { elements: layer.weightElements, bits: bits.bitsWeights };
+  const errors = { elements: layer.outputElements * batchSize, bits: bits.bitsGrad };
+  return [
+    { layer: layer.name, phase: 'forward', macs, a: activations, b: weights, result: { elements: layer.outputElements * batchSize, bits: bits.bitsActivations } },
+    { layer: layer.name, phase: 'inputGrad', macs, a: errors, b: weights, result: { elements: layer.inputElements * batchSize, bits: bits.bitsGrad } },
+    { layer: layer.name, phase: 'weightGrad', macs, a: activations, b: errors, result: { elements: layer.weightElements, bits: WEIGHT_GRAD_BITS } },
+  ];
+}
+
+function partsOf(g: GemmCost): PartsCost {
+  return {
+    energyJ: g.energyJ,
+    latencyS: g.latencyS,
+    bitops: g.bitops,
+    computeEnergyJ: g.computeEnergyJ,
+    memoryEnergyJ: g.memoryEnergyJ,
+    staticEnergyJ: g.staticEnergyJ,
+    computeLatencyS: g.computeLatencyS,
+    memoryLatencyS: g.memoryLatencyS,
+  };
+}
+
+/** Full per-layer × per-phase breakdown of one training step. GEMMs run one after another. */
+export function stepBreakdown(profile: HardwareProfile, layers: readonly LayerShape[], batchSize: number, bits: BitTuple): StepBreakdown {
+  checkBits(bits.bitsWeights, 'bitsWeights');
+  checkBits(bits.bitsActivations, 'bitsActivations');
+  checkBits(bits.bitsGrad, 'bitsGrad');
+  const total = zeroParts();
+  const byPhase = { forward: zeroParts(), inputGrad: zeroParts(), weightGrad: zeroParts() };
+  const byLayer: ({ layer: string } & PartsCost)[] = [];
+  const gemms: GemmCost[] = [];
+  for (const layer of layers) {
+    const perLayer = { layer: layer.name, ...zeroParts() };
+    for (const spec of layerGemms(layer, batchSize, bits)) {
+      const g = gemmCost(profile, spec);
+      gemms.push(g);
+      const parts = partsOf(g);
+      addParts(total, parts);
+      addParts(byPhase[g.phase], parts);
+      addParts(perLayer, parts);
+    }
+    byLayer.push(perLayer);
+  }
+  return { bits: { ...bits }, ...total, gemms, byPhase, byLayer };
+}
+
+export interface CostModel {
+  readonly profile: HardwareProfile;
+  readonly layers: readonly LayerShape[];
+  readonly batchSize: number;
+  /** Cost of one step; memoized per bit tuple, so O(1) after the first call with a tuple. */
+  stepCost(bitsWeights: number, bitsActivations: number, bitsGrad: number): Cost;
+  /** Per-layer × phase × compute/memory breakdown of one step (memoized too). */
+  breakdown(bitsWeights: number, bitsActivations: number, bitsGrad: number): StepBreakdown;
+}
+
+function tupleKey(bw: number, ba: number, bg: number): number {
+  checkBits(bw, 'bitsWeights');
+  checkBits(ba, 'bitsActivations');
+  checkBits(bg, 'bitsGrad');
+  return (bw * 128 + ba) * 128 + bg;
+}
+
+/**
+ * A cost model for one profile, model and batch size. Throws RangeError for a batch size or
+ * layer list that makes no sense (a bug in the caller), ProfileError for bits a profile rejects.
+ */
+export function createCostModel(profile: HardwareProfile, layers: readonly LayerShape[], batchSize: number): CostModel {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+  if (layers.length === 0) throw new RangeError('a cost model needs at least one layer');
+  const frozenLayers = layers.map((l) => ({ ...l }));
+  const breakdowns = new Map<number, StepBreakdown>();
+  const costs = new Map<number, Cost>();
+  const breakdown = (bitsWeights: number, bitsActivations: number, bitsGrad: number): StepBreakdown => {
+    const key = tupleKey(bitsWeights, bitsActivations, bitsGrad);
+    let b = breakdowns.get(key);
+    if (b === undefined) {
+      b = stepBreakdown(profile, frozenLayers, batchSize, { bitsWeights, bitsActivations, bitsGrad });
+      breakdowns.set(key, b);
+    }
+    return b;
+  };
+  return {
+    profile,
+    layers: frozenLayers,
+    batchSize,
+    breakdown,
+    stepCost(bitsWeights, bitsActivations, bitsGrad) {
+      const key = tupleKey(bitsWeights, bitsActivations, bitsGrad);
+      let c = costs.get(key);
+      if (c === undefined) {
+        const b = breakdown(bitsWeights, bitsActivations, bitsGrad);
+        c = Object.freeze({ energyJ: b.energyJ, latencyS: b.latencyS, bitops: b.bitops });
+        costs.set(key, c);
+      }
+      return c;
+    },
+  };
+}

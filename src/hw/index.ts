@@ -1,0 +1,10 @@
+/**
+ * The analytic accelerator cost model: hardware profiles (data) and pure cost functions
+ * `(layer shapes, bit tuple, profile) → cost breakdown`. See docs/hardware-model.md.
+ */
+export * from './expr.js';
+export * from './profile.js';
+export * from './cost.js';
+export * from './tally.js';
+export * from './load.js';
+export * from './format.js';

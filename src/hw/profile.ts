@@ -1,0 +1,300 @@
+/**
+ * Hardware profiles: the JSON format (a zod schema, from which hw-profiles/schema.json is generated)
+ * and its compilation into plain numbers in SI base units. Pure: the caller reads the file
+ * (src/hw/load.ts) and passes the parsed JSON and the file name used in error messages.
+ *
+ * Every quantity is a unit string evaluated by the restricted mathjs of ./expr.ts. The two compute
+ * expressions are functions of the operand formats' bit-widths `ba`, `bw`, of `fp` (1 when either
+ * operand format is floating point) and of `clock`; they are compiled once and evaluated for every
+ * pair of supported formats here, so the cost model only looks numbers up.
+ */
+import { z } from 'zod';
+import { ProfileError } from '../errors.js';
+import { type Dimension, MAX_EXPRESSION_LENGTH, type Scope, compileExpression, evaluateQuantity, toBaseNumber, unitOf } from './expr.js';
+
+const quantity = (description: string) => z.string().min(1).max(MAX_EXPRESSION_LENGTH).meta({ description });
+
+export const MAX_FORMATS = 32;
+export const MAX_FORMAT_BITS = 64;
+
+const SourceSchema = z
+  .strictObject({
+    title: z.string().min(1).meta({ description: 'Paper, data sheet or table the numbers come from.' }),
+    url: z.string().optional(),
+    uses: z.string().optional().meta({ description: 'Which numbers of the profile come from this source, and how they were derived.' }),
+  })
+  .meta({ description: 'Where numbers of the profile come from.' });
+
+const FormatSchema = z.union([
+  z.int().min(1).max(MAX_FORMAT_BITS).meta({ description: 'Shorthand for an integer format of this many bits, named intN.' }),
+  z.strictObject({
+    name: z.string().min(1).max(32).meta({ description: 'Display name, e.g. int8, fp8, bf16.' }),
+    bits: z.int().min(1).max(MAX_FORMAT_BITS),
+    float: z.boolean().optional().meta({ description: 'Floating point (sets fp = 1 in the compute expressions).' }),
+  }),
+]);
+
+const ComputeSchema = z
+  .strictObject({
+    formats: z.array(FormatSchema).min(1).max(MAX_FORMATS).meta({
+      description:
+        'Operand formats the datapath supports, in ascending bit-width. A narrower operand is rounded up to the next supported width (an int8-only array runs 3 bits as 8).',
+    }),
+    operands: z.enum(['independent', 'shared']).optional().meta({
+      description:
+        'independent (default): each operand is rounded to its own format (Bit Fusion, bit-serial). shared: both operands use one format wide enough for both (GPU tensor cores, int8 arrays).',
+    }),
+    aboveMax: z.enum(['multipass', 'reject']).optional().meta({
+      description:
+        'An operand wider than the widest format: multipass (default) splits it into ceil(b/max) slices and runs one pass per slice pair; reject makes such a cost an error.',
+    }),
+    macEnergy: quantity('Energy of one MAC as an expression of ba, bw (format bit-widths), fp and clock; must come out in joules, e.g. "0.2 pJ * ba * bw / 64".'),
+    macThroughput: quantity('MACs per second of the whole device as an expression of ba, bw, fp and clock; MAC/s is written as 1/s or Hz, e.g. "512 * clock" or "156 THz".'),
+  })
+  .meta({ description: 'The MAC datapath.' });
+
+const MemoryLevelSchema = z
+  .strictObject({
+    name: z.string().min(1).max(64),
+    capacity: quantity('Size, e.g. "112 KiB" or "40 MB". Required for every level but the last (outermost), which is unbounded when omitted.').optional(),
+    readEnergy: quantity('Energy per bit read, e.g. "15 pJ/bit".'),
+    writeEnergy: quantity('Energy per bit written, e.g. "15 pJ/bit".'),
+    bandwidth: quantity('Bits or bytes per second, e.g. "2.04 TB/s" or "1024 bit * clock".'),
+  })
+  .meta({ description: 'One level of the memory hierarchy.' });
+
+export const ProfileSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).max(64).meta({ description: 'Profile name (letters, digits, . _ -).' }),
+    description: z.string().min(1).max(500),
+    sources: z.array(SourceSchema).min(1),
+    clock: quantity('Clock frequency, e.g. "500 MHz". Available to the other expressions as `clock`.'),
+    compute: ComputeSchema,
+    memory: z.array(MemoryLevelSchema).min(1).max(8).meta({
+      description: 'Memory levels from the one nearest the MACs (first) to the backing store (last).',
+    }),
+    staticPower: quantity('Power drawn regardless of activity, e.g. "60 W"; adds staticPower × latency to the energy.').optional(),
+    notes: z.array(z.string()).optional().meta({ description: 'Free-form remarks: assumptions, simplifications.' }),
+  })
+  .meta({ title: 'bitcycle hardware profile', description: 'An accelerator for the bitcycle cost model (see docs/hardware-model.md).' });
+
+export type ProfileJson = z.input<typeof ProfileSchema>;
+
+/** The JSON Schema committed as hw-profiles/schema.json. */
+export function profileJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(ProfileSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+}
+
+export interface NumberFormat {
+  name: string;
+  bits: number;
+  float: boolean;
+}
+
+export interface MemoryLevel {
+  name: string;
+  /** Infinity for an unbounded (outermost) level. */
+  capacityBits: number;
+  readEnergyPerBitJ: number;
+  writeEnergyPerBitJ: number;
+  bandwidthBitsPerS: number;
+}
+
+export interface ProfileSource {
+  title: string;
+  url?: string;
+  uses?: string;
+}
+
+/** A validated profile with every quantity in SI base units (J, s, Hz, W, bit). */
+export interface HardwareProfile {
+  name: string;
+  description: string;
+  sources: ProfileSource[];
+  notes: string[];
+  /** File the profile came from (for messages). */
+  file: string;
+  clockHz: number;
+  /** Supported operand formats, ascending and distinct bit-widths. */
+  formats: NumberFormat[];
+  operands: 'independent' | 'shared';
+  aboveMax: 'multipass' | 'reject';
+  macEnergyExpr: string;
+  macThroughputExpr: string;
+  /** Energy per MAC (J) for formats i (first operand) and j (second): index i * formats.length + j; NaN where not used. */
+  macEnergyJ: Float64Array;
+  /** MACs per second for formats i and j, same indexing. */
+  macThroughputPerS: Float64Array;
+  memory: MemoryLevel[];
+  staticPowerW: number;
+  /** The JSON as given. */
+  json: ProfileJson;
+}
+
+export function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '$';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (typeof key === 'string' && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)) out += `.${key}`;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out;
+}
+
+function zodIssueToError(file: string, issue: z.core.$ZodIssue, input: unknown): ProfileError {
+  const path = [...issue.path];
+  let detail = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    return new ProfileError(file, jsonPath([...path, key]), `unknown field "${key}"${issue.keys.length > 1 ? ` (and ${issue.keys.length - 1} more)` : ''}`);
+  }
+  if (issue.code === 'invalid_type') {
+    let value: unknown = input;
+    for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+    detail = value === undefined ? `missing required field (expected ${issue.expected})` : `expected ${issue.expected}, got ${describeJson(value)}`;
+  } else if (issue.code === 'invalid_union') {
+    detail = `expected an integer bit-width or {"name", "bits", "float"?}, got ${describeJsonAt(input, path)}`;
+  } else if (issue.code === 'invalid_value') {
+    detail = `${issue.message} (got ${describeJsonAt(input, path)})`;
+  }
+  return new ProfileError(file, jsonPath(path), detail);
+}
+
+function describeJsonAt(input: unknown, path: readonly PropertyKey[]): string {
+  let value: unknown = input;
+  for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return describeJson(value);
+}
+
+function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Compile one quantity field; errors name the file and JSON path. */
+function quantityAt(file: string, path: readonly PropertyKey[], source: string, dimension: Dimension, scope: Scope): number {
+  try {
+    return evaluateQuantity(source, dimension, scope);
+  } catch (err) {
+    throw new ProfileError(file, jsonPath(path), (err as Error).message);
+  }
+}
+
+function requirePositive(file: string, path: readonly PropertyKey[], source: string, value: number, allowZero: boolean): number {
+  if (value < 0 || (!allowZero && value === 0)) {
+    throw new ProfileError(file, jsonPath(path), `must be ${allowZero ? 'zero or positive' : 'positive'}, got ${JSON.stringify(source)}`);
+  }
+  return value;
+}
+
+/**
+ * Validate parsed JSON and compile it into a HardwareProfile. Throws ProfileError (file, JSON path,
+ * detail) for the first problem found; never anything else for any JSON input.
+ */
+export function compileProfile(input: unknown, file: string): HardwareProfile {
+  const parsed = ProfileSchema.safeParse(input);
+  if (!parsed.success) throw zodIssueToError(file, parsed.error.issues[0]!, input);
+  const json = parsed.data;
+
+  const clockHz = requirePositive(file, ['clock'], json.clock, quantityAt(file, ['clock'], json.clock, 'frequency', {}), false);
+  const clockScope: Scope = { clock: unitOf(clockHz, 'Hz') };
+
+  const formats: NumberFormat[] = json.compute.formats.map((f) =>
+    typeof f === 'number' ? { name: `int${f}`, bits: f, float: false } : { name: f.name, bits: f.bits, float: f.float ?? false },
+  );
+  for (let i = 1; i < formats.length; i++) {
+    if (formats[i]!.bits <= formats[i - 1]!.bits) {
+      throw new ProfileError(file, jsonPath(['compute', 'formats', i]), `formats must have ascending, distinct bit-widths (${formats[i]!.bits} follows ${formats[i - 1]!.bits})`);
+    }
+  }
+  const operands = json.compute.operands ?? 'independent';
+  const aboveMax = json.compute.aboveMax ?? 'multipass';
+
+  const n = formats.length;
+  const macEnergyJ = new Float64Array(n * n).fill(Number.NaN);
+  const macThroughputPerS = new Float64Array(n * n).fill(Number.NaN);
+  const variables = ['ba', 'bw', 'fp', 'clock'];
+  const fields = [
+    { key: 'macEnergy', source: json.compute.macEnergy, dimension: 'energy' as const, table: macEnergyJ, allowZero: true },
+    { key: 'macThroughput', source: json.compute.macThroughput, dimension: 'rate' as const, table: macThroughputPerS, allowZero: false },
+  ];
+  for (const field of fields) {
+    const path = ['compute', field.key];
+    let expr;
+    try {
+      expr = compileExpression(field.source, variables);
+    } catch (err) {
+      throw new ProfileError(file, jsonPath(path), (err as Error).message);
+    }
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (operands === 'shared' && i !== j) continue;
+        const fa = formats[i]!;
+        const fw = formats[j]!;
+        const at = `at ba=${fa.bits}, bw=${fw.bits}`;
+        let value: unknown;
+        try {
+          value = expr.evaluate({ ba: fa.bits, bw: fw.bits, fp: fa.float || fw.float ? 1 : 0, ...clockScope });
+        } catch (err) {
+          throw new ProfileError(file, jsonPath(path), `cannot evaluate ${JSON.stringify(field.source)} ${at}: ${(err as Error).message}`);
+        }
+        const v = toBaseNumber(value, field.dimension, field.source);
+        if (typeof v === 'string') throw new ProfileError(file, jsonPath(path), n > 1 ? `${v} ${at}` : v);
+        if (v < 0 || (!field.allowZero && v === 0)) {
+          throw new ProfileError(file, jsonPath(path), `must be ${field.allowZero ? 'zero or positive' : 'positive'}, got ${JSON.stringify(field.source)} = ${v} ${at}`);
+        }
+        field.table[i * n + j] = v;
+      }
+    }
+  }
+
+  const memory: MemoryLevel[] = json.memory.map((level, i) => {
+    const at = (key: string) => ['memory', i, key];
+    let capacityBits = Number.POSITIVE_INFINITY;
+    if (level.capacity !== undefined) {
+      capacityBits = requirePositive(file, at('capacity'), level.capacity, quantityAt(file, at('capacity'), level.capacity, 'data', clockScope), false);
+    } else if (i < json.memory.length - 1) {
+      throw new ProfileError(file, jsonPath(at('capacity')), 'missing required field: every level but the last (outermost) needs a capacity');
+    }
+    const readEnergyPerBitJ = requirePositive(file, at('readEnergy'), level.readEnergy, quantityAt(file, at('readEnergy'), level.readEnergy, 'energyPerBit', clockScope), true);
+    const writeEnergyPerBitJ = requirePositive(file, at('writeEnergy'), level.writeEnergy, quantityAt(file, at('writeEnergy'), level.writeEnergy, 'energyPerBit', clockScope), true);
+    const bandwidthBitsPerS = requirePositive(file, at('bandwidth'), level.bandwidth, quantityAt(file, at('bandwidth'), level.bandwidth, 'bandwidth', clockScope), false);
+    return { name: level.name, capacityBits, readEnergyPerBitJ, writeEnergyPerBitJ, bandwidthBitsPerS };
+  });
+  for (let i = 1; i < memory.length; i++) {
+    if (memory[i]!.capacityBits < memory[i - 1]!.capacityBits) {
+      throw new ProfileError(file, jsonPath(['memory', i, 'capacity']), `levels go from the MACs outward, so capacities must not shrink (${memory[i]!.name} is smaller than ${memory[i - 1]!.name})`);
+    }
+  }
+  const names = new Set<string>();
+  memory.forEach((level, i) => {
+    if (names.has(level.name)) throw new ProfileError(file, jsonPath(['memory', i, 'name']), `duplicate level name "${level.name}"`);
+    names.add(level.name);
+  });
+
+  const staticPowerW =
+    json.staticPower === undefined ? 0 : requirePositive(file, ['staticPower'], json.staticPower, quantityAt(file, ['staticPower'], json.staticPower, 'power', clockScope), true);
+
+  return {
+    name: json.name,
+    description: json.description,
+    sources: json.sources,
+    notes: json.notes ?? [],
+    file,
+    clockHz,
+    formats,
+    operands,
+    aboveMax,
+    macEnergyExpr: json.compute.macEnergy,
+    macThroughputExpr: json.compute.macThroughput,
+    macEnergyJ,
+    macThroughputPerS,
+    memory,
+    staticPowerW,
+    json: input as ProfileJson,
+  };
+}
