@@ -1,0 +1,348 @@
+/**
+ * The run store (reader side): lists run directories and parses run.json, steps.csv and evals.csv
+ * (docs/run-format.md). Every problem becomes a reason string: a damaged or half-written run is
+ * reported, never thrown past `listRuns`. `readRun`, `readSteps` and `readEvals` throw RunError.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseString } from 'fast-csv';
+import { z } from 'zod';
+import { RunError } from '../errors.js';
+import { EVALS_HEADER, RUN_FORMAT_VERSION, STEPS_HEADER, type RunJson } from './store.js';
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const costTotals = { energyJ: finite, latencyS: finite, bitops: finite };
+
+const layerSchema = z.looseObject({
+  name: z.string(),
+  kind: z.enum(['linear', 'conv']),
+  inFeatures: z.number().int().positive(),
+  outFeatures: z.number().int().positive(),
+  positions: z.number().int().positive(),
+  inputElements: z.number().int().positive(),
+  weightElements: z.number().int().positive(),
+  outputElements: z.number().int().positive(),
+  groups: z.number().int().positive().optional(),
+});
+
+/** run.json, validated field by field. Unknown fields are kept (newer writers may add some). */
+export const runJsonSchema = z.looseObject({
+  formatVersion: z.literal(RUN_FORMAT_VERSION),
+  id: z.string().min(1),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  status: z.enum(['running', 'completed', 'stopped', 'failed']),
+  pid: z.number().int().nullable().optional(),
+  config: z.looseObject({
+    model: z.string(),
+    hidden: z.array(z.number().int()).optional(),
+    dataset: z.string(),
+    dataDir: z.string().optional(),
+    schedule: z.string(),
+    gradBits: z.union([z.string(), z.number()]).transform(String),
+    evalBits: z.number().int(),
+    epochs: z.number().int().nonnegative(),
+    batchSize: z.number().int().positive(),
+    lr: finite,
+    lrSchedule: z.enum(['constant', 'cosine']),
+    momentum: finite,
+    weightDecay: finite,
+    seed: z.number().int(),
+    profile: z.string(),
+    baseline: z.string(),
+    chunkSteps: z.number().int().optional(),
+  }),
+  versions: z.record(z.string(), z.string()).optional().default({}),
+  modelId: z.string().optional().default(''),
+  datasetSource: z.string().optional().default(''),
+  progress: z.object({
+    step: z.number().int().nonnegative(),
+    totalSteps: z.number().int().nonnegative(),
+    epoch: z.number().int().nonnegative(),
+    stepsPerEpoch: z.number().int().nonnegative(),
+  }),
+  layers: z.array(layerSchema),
+  summary: z
+    .object({
+      testAccuracy: finite,
+      testLoss: finite,
+      bestTestAccuracy: finite,
+      finalTrainLoss: finite,
+      steps: z.number().int().nonnegative(),
+      stepsPerSecond: finite,
+      wallS: finite,
+    })
+    .nullable(),
+  cost: z
+    .object({
+      profile: z.string(),
+      ...costTotals,
+      baseline: z.object({ schedule: z.string(), ...costTotals }),
+      savings: z.object({ energyPct: finite, latencyPct: finite, bitopsPct: finite }),
+    })
+    .nullable(),
+  error: z.string().optional(),
+});
+
+/** `running` whose process is gone shows as `interrupted` (resumable). */
+export type DisplayStatus = RunJson['status'] | 'interrupted';
+
+export interface RunInfo {
+  damaged: false;
+  /** Absolute run directory. */
+  dir: string;
+  /** Directory name (usually equal to run.id). */
+  name: string;
+  run: RunJson;
+  status: DisplayStatus;
+}
+
+export interface DamagedRun {
+  damaged: true;
+  dir: string;
+  name: string;
+  reason: string;
+}
+
+export type RunEntry = RunInfo | DamagedRun;
+
+export interface StepRow {
+  step: number;
+  epoch: number;
+  bitsWeights: number;
+  bitsActivations: number;
+  bitsGrad: number;
+  lr: number;
+  loss: number;
+  trainAcc: number;
+  wallMs: number;
+  /** Null when the run has no profile (empty cells). */
+  energyJ: number | null;
+  latencyS: number | null;
+  bitops: number | null;
+  baselineEnergyJ: number | null;
+}
+
+export interface EvalRow {
+  epoch: number;
+  step: number;
+  testLoss: number;
+  testAcc: number;
+  bits: number;
+}
+
+function formatIssues(error: z.ZodError, max = 3): string {
+  const parts = error.issues.slice(0, max).map((i) => {
+    const path = i.path.length ? `$.${i.path.map(String).join('.')}` : '$';
+    return `${path}: ${i.message}`;
+  });
+  const more = error.issues.length > max ? ` (+${error.issues.length - max} more)` : '';
+  return parts.join('; ') + more;
+}
+
+/** Parse and validate run.json text; returns a reason string instead of throwing. */
+export function parseRunJson(text: string): { ok: true; run: RunJson } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `run.json is not valid JSON (${(err as Error).message})` };
+  }
+  if (typeof json === 'object' && json !== null && 'formatVersion' in json && json.formatVersion !== RUN_FORMAT_VERSION) {
+    return { ok: false, reason: `run.json: unsupported formatVersion ${String(json.formatVersion)} (expected ${RUN_FORMAT_VERSION})` };
+  }
+  const parsed = runJsonSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: `run.json: ${formatIssues(parsed.error)}` };
+  return { ok: true, run: { pid: null, ...parsed.data } as unknown as RunJson };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function displayStatus(run: RunJson, alive: (pid: number) => boolean = processAlive): DisplayStatus {
+  if (run.status !== 'running') return run.status;
+  return typeof run.pid === 'number' && alive(run.pid) ? 'running' : 'interrupted';
+}
+
+/** Read one run directory's run.json. Throws RunError with the reason when it is damaged. */
+export function readRun(dir: string): RunInfo {
+  const entry = readEntry(dir);
+  if (entry.damaged) throw new RunError(dir, entry.reason);
+  return entry;
+}
+
+/** Like readRun, but a damaged run is returned as `{damaged: true, reason}`. */
+export function readEntry(dir: string): RunEntry {
+  const abs = resolve(dir);
+  const name = basename(abs);
+  const file = join(abs, 'run.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no run.json (not a run directory, or creation was interrupted)' : `cannot read run.json (${code ?? (err as Error).message})`;
+    return { damaged: true, dir: abs, name, reason };
+  }
+  const parsed = parseRunJson(text);
+  if (!parsed.ok) return { damaged: true, dir: abs, name, reason: parsed.reason };
+  if (!existsSync(join(abs, 'steps.csv'))) return { damaged: true, dir: abs, name, reason: 'steps.csv is missing' };
+  return { damaged: false, dir: abs, name, run: parsed.run, status: displayStatus(parsed.run) };
+}
+
+/**
+ * Every subdirectory of `runsDir`, sorted by name (run ids start with a timestamp, so this is
+ * creation order). Hidden directories are skipped. A missing `runsDir` is a RunError.
+ */
+export function listRuns(runsDir: string): RunEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(runsDir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RunError(runsDir, code === 'ENOENT' ? 'no such runs directory' : `cannot list (${code ?? (err as Error).message})`);
+  }
+  const out: RunEntry[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith('.')) continue;
+    const dir = join(runsDir, name);
+    try {
+      if (!statSync(dir).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    out.push(readEntry(dir));
+  }
+  return out;
+}
+
+type Cell = Record<string, string>;
+
+function numberCell(row: Cell, column: string, options: { integer?: boolean; optional?: boolean } = {}): number | null | string {
+  const text = row[column];
+  if (text === undefined) return `missing column ${column}`;
+  if (text.trim() === '') return options.optional ? null : `${column} is empty`;
+  const value = Number(text);
+  if (!Number.isFinite(value)) {
+    // the writer leaves non-finite losses empty; "NaN" or text is damage
+    return `${column} is not a number ("${text}")`;
+  }
+  if (options.integer && !Number.isInteger(value)) return `${column} is not an integer ("${text}")`;
+  return value;
+}
+
+async function parseCsv<T>(dir: string, fileName: string, header: readonly string[], convert: (row: Cell) => T | string): Promise<T[]> {
+  const file = join(dir, fileName);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RunError(dir, code === 'ENOENT' ? `${fileName} is missing` : `cannot read ${fileName} (${code ?? (err as Error).message})`);
+  }
+  if (text.trim() === '') throw new RunError(dir, `${fileName} is empty (no header)`);
+  const firstLine = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length).trim();
+  if (firstLine !== header.join(',')) throw new RunError(dir, `${fileName}: unexpected header "${firstLine.slice(0, 60)}" (expected ${header.join(',')})`);
+  const rows: T[] = [];
+  return new Promise<T[]>((resolvePromise, reject) => {
+    let failed = false;
+    const fail = (reason: string) => {
+      if (failed) return;
+      failed = true;
+      reject(new RunError(dir, `${fileName}: ${reason}`));
+    };
+    parseString<Cell, { value: T | string }>(text, { headers: true, strictColumnHandling: true, ignoreEmpty: true })
+      .transform((row: Cell) => ({ value: convert(row) }))
+      .validate((row: { value: T | string }, cb) => (typeof row.value === 'string' ? cb(null, false, row.value) : cb(null, true)))
+      .on('data', (row: { value: T }) => {
+        rows.push(row.value);
+      })
+      .on('data-invalid', (row: unknown, rowNumber: number, reason?: string) => {
+        // rowNumber counts data rows from 1; the header is line 1
+        const why = reason ?? (Array.isArray(row) ? `${row.length} columns instead of ${header.length}` : 'invalid row');
+        fail(`line ${rowNumber + 1}: ${why}`);
+      })
+      .on('error', (err: Error) => fail(err.message))
+      .on('end', () => {
+        if (!failed) resolvePromise(rows);
+      });
+  });
+}
+
+function convertStep(row: Cell): StepRow | string {
+  const cols = {
+    step: numberCell(row, 'step', { integer: true }),
+    epoch: numberCell(row, 'epoch', { integer: true }),
+    bitsWeights: numberCell(row, 'bits_w', { integer: true }),
+    bitsActivations: numberCell(row, 'bits_a', { integer: true }),
+    bitsGrad: numberCell(row, 'bits_g', { integer: true }),
+    lr: numberCell(row, 'lr', { optional: true }),
+    loss: numberCell(row, 'loss', { optional: true }),
+    trainAcc: numberCell(row, 'train_acc', { optional: true }),
+    wallMs: numberCell(row, 'wall_ms'),
+    energyJ: numberCell(row, 'energy_j', { optional: true }),
+    latencyS: numberCell(row, 'latency_s', { optional: true }),
+    bitops: numberCell(row, 'bitops', { optional: true }),
+    baselineEnergyJ: numberCell(row, 'baseline_energy_j', { optional: true }),
+  };
+  for (const v of Object.values(cols)) if (typeof v === 'string') return v;
+  const c = cols as Record<keyof typeof cols, number | null>;
+  for (const k of ['bitsWeights', 'bitsActivations', 'bitsGrad'] as const) {
+    if (c[k]! < 1 || c[k]! > 64) return `${k} out of range (${c[k]})`;
+  }
+  return {
+    step: c.step!,
+    epoch: c.epoch!,
+    bitsWeights: c.bitsWeights!,
+    bitsActivations: c.bitsActivations!,
+    bitsGrad: c.bitsGrad!,
+    lr: c.lr ?? Number.NaN,
+    loss: c.loss ?? Number.NaN,
+    trainAcc: c.trainAcc ?? Number.NaN,
+    wallMs: c.wallMs!,
+    energyJ: c.energyJ,
+    latencyS: c.latencyS,
+    bitops: c.bitops,
+    baselineEnergyJ: c.baselineEnergyJ,
+  };
+}
+
+function convertEval(row: Cell): EvalRow | string {
+  const cols = {
+    epoch: numberCell(row, 'epoch', { integer: true }),
+    step: numberCell(row, 'step', { integer: true }),
+    testLoss: numberCell(row, 'test_loss', { optional: true }),
+    testAcc: numberCell(row, 'test_acc', { optional: true }),
+    bits: numberCell(row, 'bits', { integer: true }),
+  };
+  for (const v of Object.values(cols)) if (typeof v === 'string') return v;
+  const c = cols as Record<keyof typeof cols, number | null>;
+  return { epoch: c.epoch!, step: c.step!, testLoss: c.testLoss ?? Number.NaN, testAcc: c.testAcc ?? Number.NaN, bits: c.bits! };
+}
+
+/** Rows of steps.csv. Throws RunError naming the file and line of the first invalid row. */
+export function readSteps(dir: string): Promise<StepRow[]> {
+  return parseCsv(dir, 'steps.csv', STEPS_HEADER, convertStep);
+}
+
+/** Rows of evals.csv. Throws RunError naming the file and line of the first invalid row. */
+export function readEvals(dir: string): Promise<EvalRow[]> {
+  return parseCsv(dir, 'evals.csv', EVALS_HEADER, convertEval);
+}
+
+export interface RunData {
+  steps: StepRow[];
+  evals: EvalRow[];
+}
+
+/** steps.csv and evals.csv of one run, read in parallel. */
+export async function readRunData(dir: string): Promise<RunData> {
+  const [steps, evals] = await Promise.all([readSteps(dir), readEvals(dir)]);
+  return { steps, evals };
+}
