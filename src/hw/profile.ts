@@ -150,21 +150,27 @@ function zodIssueToError(file: string, issue: z.core.$ZodIssue, input: unknown):
     return new ProfileError(file, jsonPath([...path, key]), `unknown field "${key}"${issue.keys.length > 1 ? ` (and ${issue.keys.length - 1} more)` : ''}`);
   }
   if (issue.code === 'invalid_type') {
-    let value: unknown = input;
-    for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+    const value = lookup(input, path);
     detail = value === undefined ? `missing required field (expected ${issue.expected})` : `expected ${issue.expected}, got ${describeJson(value)}`;
   } else if (issue.code === 'invalid_union') {
     detail = `expected an integer bit-width or {"name", "bits", "float"?}, got ${describeJsonAt(input, path)}`;
+  } else if (issue.code === 'too_big' && issue.origin === 'string') {
+    const value = lookup(input, path);
+    detail = `too long: ${typeof value === 'string' ? value.length : '?'} characters, at most ${String(issue.maximum)} are allowed`;
   } else if (issue.code === 'invalid_value') {
     detail = `${issue.message} (got ${describeJsonAt(input, path)})`;
   }
   return new ProfileError(file, jsonPath(path), detail);
 }
 
-function describeJsonAt(input: unknown, path: readonly PropertyKey[]): string {
+function lookup(input: unknown, path: readonly PropertyKey[]): unknown {
   let value: unknown = input;
   for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
-  return describeJson(value);
+  return value;
+}
+
+function describeJsonAt(input: unknown, path: readonly PropertyKey[]): string {
+  return describeJson(lookup(input, path));
 }
 
 function describeJson(value: unknown): string {

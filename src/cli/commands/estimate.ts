@@ -1,0 +1,141 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import {
+  type Cost,
+  DEFAULT_BITS_GRAD,
+  DEFAULT_PROFILE,
+  type PartsCost,
+  type ScheduleEstimate,
+  createCostModel,
+  estimateSchedule,
+  formatPct,
+  formatSI,
+  loadProfile,
+  savingsPct,
+} from '../../hw/index.js';
+import { getShapeModel, modelMacsPerSample, modelNames } from '../../models/paper.js';
+import { makeSchedule } from '../../schedule/index.js';
+import { parseIntOption, printJson } from '../output.js';
+
+interface EstimateOptions {
+  model: string;
+  schedule: string;
+  gradBits: string;
+  iterations?: string;
+  epochs?: string;
+  batchSize: string;
+  profile: string;
+  baseline?: string;
+  json?: boolean;
+  perLayer?: boolean;
+}
+
+const PHASE_LABELS = { forward: 'forward', inputGrad: 'input-grad', weightGrad: 'weight-grad' } as const;
+
+function costJson(c: Cost): { energyJ: number; latencyS: number; bitops: number } {
+  return { energyJ: c.energyJ, latencyS: c.latencyS, bitops: c.bitops };
+}
+
+function partsJson(c: PartsCost): Record<string, number> {
+  return { ...costJson(c), computeEnergyJ: c.computeEnergyJ, memoryEnergyJ: c.memoryEnergyJ, staticEnergyJ: c.staticEnergyJ };
+}
+
+function compareJson(run: PartsCost, baseline: PartsCost): Record<string, unknown> {
+  return { ...partsJson(run), baseline: partsJson(baseline), savings: savingsPct(run, baseline) };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()).join('\n');
+}
+
+function printText(e: ScheduleEstimate, header: string, perLayer: boolean): void {
+  const out: string[] = [header, ''];
+  out.push(
+    table([
+      ['', e.schedule, e.baselineSchedule, 'savings'],
+      ['energy', formatSI(e.run.energyJ, 'J'), formatSI(e.baseline.energyJ, 'J'), formatPct(e.savings.energyPct)],
+      ['latency', formatSI(e.run.latencyS, 's'), formatSI(e.baseline.latencyS, 's'), formatPct(e.savings.latencyPct)],
+      ['BitOPs', formatSI(e.run.bitops, ''), formatSI(e.baseline.bitops, ''), formatPct(e.savings.bitopsPct)],
+    ]),
+  );
+  out.push('', `energy parts of ${e.schedule}: compute ${formatSI(e.run.computeEnergyJ, 'J')}, memory ${formatSI(e.run.memoryEnergyJ, 'J')}, static ${formatSI(e.run.staticEnergyJ, 'J')}`, '');
+  const phaseRows = [['per phase', 'energy', 'saved', 'latency', 'saved', 'BitOPs', 'saved']];
+  for (const [phase, label] of Object.entries(PHASE_LABELS) as [keyof typeof PHASE_LABELS, string][]) {
+    const p = e.byPhase[phase];
+    phaseRows.push([label, formatSI(p.run.energyJ, 'J'), formatPct(p.savings.energyPct), formatSI(p.run.latencyS, 's'), formatPct(p.savings.latencyPct), formatSI(p.run.bitops, ''), formatPct(p.savings.bitopsPct)]);
+  }
+  out.push(table(phaseRows));
+  if (perLayer) {
+    const rows = [['per layer', 'energy', 'saved', 'latency', 'saved', 'BitOPs', 'saved']];
+    e.run.byLayer.forEach((l, i) => {
+      const s = savingsPct(l, e.baseline.byLayer[i]!);
+      rows.push([l.layer, formatSI(l.energyJ, 'J'), formatPct(s.energyPct), formatSI(l.latencyS, 's'), formatPct(s.latencyPct), formatSI(l.bitops, ''), formatPct(s.bitopsPct)]);
+    });
+    out.push('', table(rows));
+  }
+  const tuples = e.run.histogram.map((h) => `${h.bitsWeights}/${h.bitsActivations}/${h.bitsGrad}×${h.count}`).join(' ');
+  out.push('', `steps by bits (w/a/g×count): ${tuples}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('estimate')
+    .description('estimate the energy, latency and BitOPs of training a model with a precision schedule on a hardware profile, against a static baseline')
+    .option('--model <name>', `model by layer shapes (${modelNames().join(', ')})`, 'resnet-74')
+    .option('--schedule <spec>', 'precision schedule of weights and activations', 'cpt:3-8')
+    .option('--grad-bits <n>', 'bit-width of the errors (gradients)', String(DEFAULT_BITS_GRAD))
+    .option('--iterations <n>', 'training iterations (default: the model\'s reference run, 64000 for CIFAR-10)')
+    .option('--epochs <e>', 'training epochs instead of --iterations: e × floor(training samples / batch size)')
+    .option('--batch-size <n>', 'samples per iteration', '128')
+    .option('--profile <name|file>', 'shipped hardware profile name or path to a profile JSON file', DEFAULT_PROFILE)
+    .option('--baseline <spec>', 'schedule to compare with (default static:<Bmax of --schedule>)')
+    .option('--json', 'print exactly one JSON object')
+    .option('--per-layer', 'also break the cost down per layer')
+    .action((opts: EstimateOptions) => {
+      const shapeModel = getShapeModel(opts.model);
+      const schedule = makeSchedule(opts.schedule);
+      const baseline = makeSchedule(opts.baseline ?? `static:${schedule.bitsMax}`);
+      const bitsGrad = parseIntOption('--grad-bits', opts.gradBits, 1, 32);
+      const batchSize = parseIntOption('--batch-size', opts.batchSize, 1, 1 << 20);
+      if (opts.iterations !== undefined && opts.epochs !== undefined) throw new UsageError('--epochs', 'give either --iterations or --epochs, not both');
+      let iterations = shapeModel.defaultIterations;
+      if (opts.iterations !== undefined) iterations = parseIntOption('--iterations', opts.iterations, 1, 1e9);
+      if (opts.epochs !== undefined) {
+        const epochs = parseIntOption('--epochs', opts.epochs, 1, 1e6);
+        iterations = epochs * Math.max(1, Math.floor(shapeModel.trainSamples / batchSize));
+      }
+      const profile = loadProfile(opts.profile);
+      const layers = shapeModel.layers();
+      const costModel = createCostModel(profile, layers, batchSize);
+      const e = estimateSchedule(costModel, { schedule, baseline, iterations, bitsGrad });
+
+      if (opts.json) {
+        const phases = Object.fromEntries(Object.entries(e.byPhase).map(([phase, p]) => [phase, compareJson(p.run, p.baseline)]));
+        printJson({
+          model: opts.model,
+          dataset: shapeModel.dataset,
+          profile: profile.name,
+          schedule: e.schedule,
+          baselineSchedule: e.baselineSchedule,
+          iterations,
+          batchSize,
+          gradBits: bitsGrad,
+          ...costJson(e.run),
+          parts: { computeEnergyJ: e.run.computeEnergyJ, memoryEnergyJ: e.run.memoryEnergyJ, staticEnergyJ: e.run.staticEnergyJ },
+          baseline: { schedule: e.baselineSchedule, ...costJson(e.baseline) },
+          savings: e.savings,
+          phases,
+          histogram: e.run.histogram,
+          ...(opts.perLayer ? { layers: e.run.byLayer.map((l, i) => ({ layer: l.layer, ...compareJson(l, e.baseline.byLayer[i]!) })) } : {}),
+        });
+        return;
+      }
+      const macs = modelMacsPerSample(layers);
+      const header =
+        `${opts.model} (${shapeModel.dataset}, ${layers.length} GEMM layers, ${formatSI(macs, 'MAC')}/sample) · batch ${batchSize} · ${iterations} iterations · ` +
+        `grad ${bitsGrad} bits · profile ${profile.name}`;
+      printText(e, header, opts.perLayer ?? false);
+    });
+}

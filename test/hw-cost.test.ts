@@ -1,0 +1,275 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type HardwareProfile,
+  bitHistogram,
+  createCostModel,
+  estimateSchedule,
+  gemmCost,
+  loadProfile,
+  macCost,
+  placeOperands,
+  scheduleHistogram,
+  stepBreakdown,
+  storedBits,
+  tallyBitTuples,
+  tallyRun,
+} from '../src/hw/index.js';
+import { getModelLayers } from '../src/models/paper.js';
+import { linearShape } from '../src/models/shapes.js';
+import { makeSchedule } from '../src/schedule/index.js';
+
+const close = (actual: number, expected: number, rel = 1e-12) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(Math.abs(expected) * rel);
+
+const profiles = new Map<string, HardwareProfile>();
+function profile(name: string): HardwareProfile {
+  if (!profiles.has(name)) profiles.set(name, loadProfile(name));
+  return profiles.get(name)!;
+}
+
+/** [ba, bw, energy per MAC (J), MACs/s, passes] computed by hand from each profile's sources. */
+const MAC_CASES: Record<string, [number, number, number, number, number][]> = {
+  'bit-fusion-45nm': [
+    [8, 8, 0.46e-12, 512 * 500e6, 1],
+    [4, 8, 0.46e-12 / 2, 512 * 2 * 500e6, 1],
+    [2, 2, 0.46e-12 / 16, 512 * 16 * 500e6, 1],
+    [3, 5, 0.46e-12 / 2, 512 * 2 * 500e6, 1], // 3 → 4, 5 → 8
+    [1, 1, 0.46e-12 / 16, 512 * 16 * 500e6, 1], // 1 → 2
+    [16, 8, 2 * 0.46e-12, (512 * 500e6) / 2, 2], // two 8-bit slices
+    [12, 8, 2 * 0.46e-12, (512 * 500e6) / 2, 2], // two 6-bit slices, each run as 8
+    [32, 32, 16 * 0.46e-12, (512 * 500e6) / 16, 16],
+  ],
+  'bit-serial-stripes': [
+    [16, 16, 0.9e-12, 4096 * 980e6, 1],
+    [5, 16, (0.9e-12 * 5) / 16, (65536 / 5) * 980e6, 1],
+    [8, 3, (0.9e-12 * 8) / 16, (65536 / 8) * 980e6, 1], // weight bits do not matter
+    [32, 16, 2 * 0.9e-12, (4096 * 980e6) / 2, 2],
+  ],
+  'loom-bit-serial': [
+    [16, 16, 0.9e-12, 4096 * 1e9, 1],
+    [4, 8, (0.9e-12 * 32) / 256, ((4096 * 256) / 32) * 1e9, 1],
+    [1, 1, 0.9e-12 / 256, 4096 * 256 * 1e9, 1],
+  ],
+  'int8-systolic': [
+    [8, 8, 12 / (65536 * 700e6), 65536 * 700e6, 1],
+    [3, 3, 12 / (65536 * 700e6), 65536 * 700e6, 1], // no gain below 8 bits
+    [16, 8, (2 * 12) / (65536 * 700e6), (65536 * 700e6) / 2, 2], // TPU: 8×16 at half speed
+    [16, 16, (4 * 12) / (65536 * 700e6), (65536 * 700e6) / 4, 4],
+  ],
+  'gpu-a100': [
+    [4, 4, 340 / 624e12, 624e12, 1],
+    [4, 8, 340 / 312e12, 312e12, 1], // shared format: int8
+    [8, 8, 340 / 312e12, 312e12, 1],
+    [9, 3, 340 / 156e12, 156e12, 1], // fp16
+    [32, 32, 340 / 78e12, 78e12, 1], // tf32
+  ],
+  'gpu-h100': [
+    [2, 2, 610 / 989.5e12, 989.5e12, 1], // no 4-bit format: fp8
+    [8, 8, 610 / 989.5e12, 989.5e12, 1],
+    [16, 8, 610 / 494.7e12, 494.7e12, 1],
+    [32, 32, 610 / 247.4e12, 247.4e12, 1],
+  ],
+  'horowitz-45nm': [
+    [8, 8, 0.26e-12, 1024e9, 1], // int8 mult 0.2 + 16-bit add 0.06
+    [32, 32, 3.44e-12, 1024e9, 1], // 3.2 + 0.24 (table: int32 mult 3.1 + add 0.1)
+    [3, 5, ((0.2 * 15) / 64 + (0.03 * 8) / 8) * 1e-12, 1024e9, 1],
+  ],
+};
+
+describe('energy and rate per MAC, by hand, for every shipped profile', () => {
+  for (const [name, cases] of Object.entries(MAC_CASES)) {
+    it.each(cases)(`${name}: ba=%i bw=%i`, (ba, bw, energyJ, macsPerS, passes) => {
+      const c = macCost(profile(name), ba, bw);
+      close(c.energyJ, energyJ, 1e-9);
+      close(1 / c.timeS, macsPerS, 1e-9);
+      expect(c.placement.passes).toBe(passes);
+    });
+  }
+
+  it('rounds storage to the format width', () => {
+    expect(storedBits(profile('int8-systolic'), 3)).toBe(8);
+    expect(storedBits(profile('int8-systolic'), 32)).toBe(32);
+    expect(storedBits(profile('bit-fusion-45nm'), 3)).toBe(4);
+    expect(storedBits(profile('bit-fusion-45nm'), 12)).toBe(16);
+    expect(storedBits(profile('gpu-h100'), 3)).toBe(8);
+    expect(storedBits(profile('bit-serial-stripes'), 3)).toBe(3);
+    expect(placeOperands(profile('gpu-a100'), 4, 16)).toMatchObject({ formatA: 2, formatB: 2, passes: 1 });
+  });
+});
+
+describe('one training step, by hand (Bit Fusion, linear 64→128, batch 16)', () => {
+  const layer = linearShape('fc', 64, 128);
+  const p = () => profile('bit-fusion-45nm');
+
+  it('forward GEMM at 4/4 bits: compute-bound, all tensors in SRAM', () => {
+    const b = stepBreakdown(p(), [layer], 16, { bitsWeights: 4, bitsActivations: 4, bitsGrad: 8 });
+    const fwd = b.gemms.find((g) => g.phase === 'forward')!;
+    const macs = 16 * 64 * 128;
+    expect(fwd.macs).toBe(macs);
+    close(fwd.computeEnergyJ, macs * 0.115e-12, 1e-9);
+    close(fwd.computeLatencyS, macs / (512 * 4 * 500e6), 1e-9);
+    // activations 1024×4 + weights 8192×4 read, outputs 2048×4 written, all at the SRAM
+    expect(fwd.memory[0]).toMatchObject({ level: 'sram', readBits: 1024 * 4 + 8192 * 4, writeBits: 2048 * 4 });
+    expect(fwd.memory[1]).toMatchObject({ level: 'dram', readBits: 0, writeBits: 0 });
+    close(fwd.memoryEnergyJ, (36864 + 8192) * (20e-12 / 64), 1e-9);
+    close(fwd.memoryLatencyS, 45056 / (4096 * 500e6), 1e-9);
+    expect(fwd.bound).toBe('compute');
+    close(fwd.latencyS, fwd.computeLatencyS);
+    expect(fwd.bitops).toBe(macs * 16);
+  });
+
+  it('weight-gradient GEMM: activations 4 × errors 8, fp32 gradient out', () => {
+    const b = stepBreakdown(p(), [layer], 16, { bitsWeights: 4, bitsActivations: 4, bitsGrad: 8 });
+    const wg = b.gemms.find((g) => g.phase === 'weightGrad')!;
+    expect([wg.bitsA, wg.bitsB, wg.bitsResult]).toEqual([4, 8, 32]);
+    close(wg.computeEnergyJ, wg.macs * 0.23e-12, 1e-9);
+    // weight gradient 8192 × 32 bits = 262144 bits fits in 112 KiB = 917504 bits
+    expect(wg.memory[0]!.writeBits).toBe(8192 * 32);
+    expect(wg.bitops).toBe(wg.macs * 32);
+    // step totals are the sum of the parts
+    close(b.energyJ, b.gemms.reduce((s, g) => s + g.computeEnergyJ + g.memoryEnergyJ, 0));
+    close(b.latencyS, b.gemms.reduce((s, g) => s + g.latencyS, 0));
+    close(b.energyJ, b.byPhase.forward.energyJ + b.byPhase.inputGrad.energyJ + b.byPhase.weightGrad.energyJ);
+  });
+
+  it('a tensor larger than the SRAM lives in DRAM and passes through the SRAM', () => {
+    // activations of 4096 samples × 64 × 8 bits = 2 Mibit > 112 KiB
+    const g = gemmCost(p(), {
+      layer: 'fc',
+      phase: 'forward',
+      macs: 4096 * 64 * 128,
+      a: { elements: 4096 * 64, bits: 8 },
+      b: { elements: 8192, bits: 8 },
+      result: { elements: 4096 * 128, bits: 8 },
+    });
+    const aBits = 4096 * 64 * 8;
+    const cBits = 4096 * 128 * 8;
+    expect(g.tensors.map((t) => t.homeLevel)).toEqual([1, 0, 1]);
+    expect(g.memory[1]).toMatchObject({ readBits: aBits, writeBits: cBits });
+    expect(g.memory[0]).toMatchObject({ readBits: aBits + 8192 * 8 + cBits, writeBits: aBits + cBits });
+    close(g.memory[1]!.energyJ, (aBits + cBits) * 15e-12, 1e-9);
+    close(g.memoryLatencyS, (aBits + cBits) / (25.6e9 * 8), 1e-9);
+    expect(g.latencyS).toBe(Math.max(g.computeLatencyS, g.memoryLatencyS)); // roofline
+  });
+
+  it('static power adds power × latency', () => {
+    const tpu = profile('int8-systolic');
+    const b = stepBreakdown(tpu, [layer], 16, { bitsWeights: 8, bitsActivations: 8, bitsGrad: 8 });
+    close(b.staticEnergyJ, 28 * b.latencyS, 1e-9);
+    close(b.energyJ, b.computeEnergyJ + b.memoryEnergyJ + b.staticEnergyJ, 1e-12);
+  });
+});
+
+describe('cost model API', () => {
+  const layers = getModelLayers('resnet-74');
+
+  it('memoizes step costs per bit tuple', () => {
+    const m = createCostModel(profile('bit-fusion-45nm'), layers, 128);
+    const a = m.stepCost(4, 4, 8);
+    expect(m.stepCost(4, 4, 8)).toBe(a);
+    expect(m.breakdown(4, 4, 8)).toBe(m.breakdown(4, 4, 8));
+    expect(m.stepCost(8, 8, 8).energyJ).toBeGreaterThan(a.energyJ);
+    expect(() => m.stepCost(0, 4, 8)).toThrow(RangeError);
+    expect(() => m.stepCost(4.5, 4, 8)).toThrow(RangeError);
+  });
+
+  it('tallyRun equals the histogram tally and the sum of step costs', () => {
+    const m = createCostModel(profile('gpu-a100'), layers, 128);
+    const schedule = makeSchedule('cpt:3-8:cycles=4');
+    const steps = Array.from({ length: 400 }, (_, t) => ({ bitsWeights: schedule.bitsAt(t, 400), bitsActivations: schedule.bitsAt(t, 400), bitsGrad: 8 }));
+    const run = tallyRun(m, steps);
+    expect(run.steps).toBe(400);
+    const direct = steps.reduce((s, x) => s + m.stepCost(x.bitsWeights, x.bitsActivations, x.bitsGrad).energyJ, 0);
+    close(run.energyJ, direct, 1e-12);
+    expect(tallyBitTuples(m, bitHistogram(steps)).energyJ).toBe(run.energyJ);
+    expect(scheduleHistogram(schedule, 400, 8)).toEqual(bitHistogram(steps));
+    close(run.byLayer.reduce((s, l) => s + l.energyJ, 0), run.energyJ, 1e-12);
+  });
+});
+
+describe('savings against a static baseline', () => {
+  const layers = getModelLayers('resnet-74');
+  const estimate = (name: string, schedule: string, baseline: string) =>
+    estimateSchedule(createCostModel(profile(name), layers, 128), { schedule, baseline, iterations: 64_000, bitsGrad: 8 });
+
+  it('CPT paper: ResNet-74, cpt:3-8 vs static:8, grad 8 bits → BitOPs savings 36.67 %', () => {
+    const e = estimate('bit-fusion-45nm', 'cpt:3-8', 'static:8');
+    expect(Math.abs(e.savings.bitopsPct - 36.67)).toBeLessThan(0.1);
+    expect(e.savings.bitopsPct).toBeCloseTo(36.673, 3);
+    expect(e.baselineSchedule).toBe('static:8');
+  });
+
+  it('the baseline defaults to static:Bmax', () => {
+    const m = createCostModel(profile('bit-fusion-45nm'), layers, 128);
+    expect(estimateSchedule(m, { schedule: 'cpt:3-6', iterations: 1000 }).baselineSchedule).toBe('static:6');
+  });
+
+  it.each(['cpt:3-8', 'cpt:2-8', 'tri:1-8', 'static:4', 'ramp:1-8'])('an int8-only array saves nothing with %s', (schedule) => {
+    const e = estimate('int8-systolic', schedule, 'static:8');
+    expect(e.savings.energyPct).toBe(0);
+    expect(e.savings.latencyPct).toBe(0);
+  });
+
+  it('Bit Fusion saves stepwise: only at 4 and 2 bits', () => {
+    const at = (b: number) => estimate('bit-fusion-45nm', `static:${b}`, 'static:8').savings.energyPct;
+    const s = [1, 2, 3, 4, 5, 6, 7, 8].map(at);
+    expect(s[7]).toBe(0);
+    expect(s[4]).toBe(0); // 5, 6, 7 run as 8
+    expect(s[5]).toBe(0);
+    expect(s[6]).toBe(0);
+    expect(s[3]).toBeGreaterThan(0); // 4 bits
+    expect(s[2]).toBe(s[3]); // 3 runs as 4
+    expect(s[1]).toBeGreaterThan(s[3]!); // 2 bits
+    expect(s[0]).toBe(s[1]); // 1 runs as 2
+  });
+
+  it('bit-serial (Stripes) compute savings grow linearly as activation bits fall', () => {
+    const m = createCostModel(profile('bit-serial-stripes'), layers, 128);
+    const forward = (b: number) => m.breakdown(16, b, 16).byPhase.forward;
+    const full = forward(16);
+    for (const b of [2, 4, 8, 12]) {
+      close(1 - forward(b).computeLatencyS / full.computeLatencyS, 1 - b / 16, 1e-9);
+      close(1 - forward(b).computeEnergyJ / full.computeEnergyJ, 1 - b / 16, 1e-9);
+    }
+    const total = [16, 12, 8, 4, 2].map((b) => estimate('bit-serial-stripes', `static:${b}`, 'static:16').savings.latencyPct);
+    for (let i = 1; i < total.length; i++) expect(total[i]).toBeGreaterThan(total[i - 1]!);
+  });
+
+  it('Loom compute latency scales with ba·bw', () => {
+    const m = createCostModel(profile('loom-bit-serial'), layers, 128);
+    const full = m.breakdown(16, 16, 16).byPhase.forward.computeLatencyS;
+    close(m.breakdown(4, 8, 16).byPhase.forward.computeLatencyS / full, 32 / 256, 1e-9);
+  });
+
+  it('GPUs save in tiers of formats', () => {
+    const a100 = (b: number) => estimate('gpu-a100', `static:${b}`, 'static:16').savings.latencyPct;
+    expect(a100(16)).toBe(0);
+    expect(a100(9)).toBe(0);
+    expect(a100(8)).toBeGreaterThan(0);
+    expect(a100(5)).toBe(a100(8));
+    expect(a100(4)).toBeGreaterThan(a100(8));
+    const h100 = (b: number) => estimate('gpu-h100', `static:${b}`, 'static:16').savings.latencyPct;
+    expect(h100(4)).toBe(h100(8));
+    expect(h100(8)).toBeGreaterThan(0);
+  });
+
+  it('static:32 baselines run on every profile (multipass above the widest format)', () => {
+    for (const name of Object.keys(MAC_CASES)) {
+      const e = estimate(name, 'cpt:3-8', 'static:32');
+      expect(e.savings.energyPct).toBeGreaterThan(0);
+      expect(Number.isFinite(e.baseline.energyJ)).toBe(true);
+    }
+  });
+
+  it('a 64k-iteration ResNet-74 estimate takes < 50 ms', () => {
+    const p = profile('bit-fusion-45nm');
+    estimateSchedule(createCostModel(p, layers, 128), { schedule: 'cpt:3-8', iterations: 64_000 }); // warm up the JIT
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      estimateSchedule(createCostModel(p, getModelLayers('resnet-74'), 128), { schedule: 'cpt:3-8', baseline: 'static:8', iterations: 64_000, bitsGrad: 8 });
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    expect(times[2]).toBeLessThan(50);
+  });
+});
