@@ -1,17 +1,12 @@
 #!/usr/bin/env node
-// Launcher: runs the TypeScript CLI through tsx so no build step is needed.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Launcher: registers tsx's TypeScript loader in this process (no child process, so signals
+// reach the CLI directly) and runs the CLI from source; no build step is needed.
+import { register } from 'tsx/esm/api';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const tsxCli = require.resolve('tsx/cli');
-const main = join(here, '..', 'src', 'cli', 'main.ts');
-const result = spawnSync(process.execPath, [tsxCli, main, ...process.argv.slice(2)], { stdio: 'inherit' });
-if (result.error) {
-  console.error(`bitcycle: ${result.error.message}`);
-  process.exit(1);
+register();
+const { main, reportError } = await import('../src/cli/main.ts');
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  process.exitCode = reportError(err);
 }
-process.exit(result.status ?? (result.signal ? 1 : 0));

@@ -1,0 +1,65 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/artifacts/checkpoint.js';
+import { runCli } from './helpers/cli.js';
+
+/** A python3 that has the onnx package (Debian's python3-onnx lives in /usr/bin/python3). */
+function pythonWithOnnx(): string | null {
+  for (const py of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(py, ['-c', 'import onnx'], { encoding: 'utf8' });
+    if (r.status === 0) return py;
+  }
+  return null;
+}
+
+describe('bitcycle export', () => {
+  const out = mkdtempSync(join(tmpdir(), 'bitcycle-export-'));
+  const result = runCli(['export', '--model', 'mlp', '--out', out, '--json']);
+
+  it('writes the artifact set and a manifest', () => {
+    expect(result.status).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json.model).toBe('mlp-64-128-10');
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.training.file).toBe('training_model.onnx');
+    expect(manifest.training.params.map((p: { name: string }) => p.name)).toEqual(['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
+    expect(manifest.training.noiseWidth).toBe(138);
+  });
+
+  it('passes the ONNX checker with full_check', () => {
+    const py = pythonWithOnnx();
+    if (!py) throw new Error('python3 with the onnx package is required (Debian: apt-get install python3-onnx)');
+    const script = `import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\nprint('ok')`;
+    const stdout = execFileSync(py, ['-c', script, join(out, 'training_model.onnx'), join(out, 'eval_model.onnx')], { encoding: 'utf8' });
+    expect(stdout.trim()).toBe('ok');
+  });
+
+  it('loads in onnxruntime with the inputs the manifest names', async () => {
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    const s = await ort.InferenceSession.create(join(out, 'training_model.onnx'));
+    expect(s.inputNames).toEqual([...manifest.training.inputs, ...manifest.training.params, ...manifest.training.optimizerState].map((t: { name: string }) => t.name));
+    expect(s.outputNames).toEqual(manifest.training.outputs);
+    const e = await ort.InferenceSession.create(join(out, 'eval_model.onnx'));
+    expect(e.inputNames).toEqual(manifest.eval.inputs.map((t: { name: string }) => t.name));
+  });
+
+  it('checkpoint round-trips and holds parameters and optimizer state', () => {
+    const ckpt = decodeCheckpoint(readFileSync(join(out, 'checkpoint.safetensors')), 'checkpoint');
+    expect([...ckpt.tensors.keys()].sort()).toEqual(
+      ['fc1.bias', 'fc1.bias.velocity', 'fc1.weight', 'fc1.weight.velocity', 'fc2.bias', 'fc2.bias.velocity', 'fc2.weight', 'fc2.weight.velocity'].sort(),
+    );
+    const w = ckpt.tensors.get('fc1.weight')!;
+    expect(w.shape).toEqual([64, 128]);
+    expect(Math.max(...w.data.map(Math.abs))).toBeLessThanOrEqual(1 / 8);
+    const again = decodeCheckpoint(encodeCheckpoint(ckpt), 'x');
+    expect(Array.from(again.tensors.get('fc1.weight')!.data)).toEqual(Array.from(w.data));
+  });
+
+  it('a damaged checkpoint gives a clear error', () => {
+    expect(() => decodeCheckpoint(new Uint8Array([1, 2, 3]), 'runs/x/checkpoint.safetensors')).toThrow(/runs\/x\/checkpoint.safetensors: damaged checkpoint/);
+  });
+});

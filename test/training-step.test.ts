@@ -1,0 +1,190 @@
+/**
+ * The generated training model (forward + backward + SGD-momentum update inside an ONNX Loop) at
+ * 32 bits against the same steps computed by hand in TypeScript (float64).
+ */
+import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { buildTrainingModel, buildEvalModel } from '../src/artifacts/build.js';
+import { mlp } from '../src/models/mlp.js';
+import { f32, i64, randomValues } from './helpers/onnx.js';
+
+const IN = 5;
+const HID = 7;
+const OUT = 3;
+const B = 4;
+const K = 3;
+const LR = [0.1, 0.05, 0.2];
+const MOM = 0.9;
+const WD = 0.01;
+
+type Mat = number[][];
+const zeros = (r: number, c: number): Mat => Array.from({ length: r }, () => new Array(c).fill(0));
+const mat = (flat: number[], r: number, c: number): Mat => Array.from({ length: r }, (_, i) => flat.slice(i * c, (i + 1) * c));
+const mm = (a: Mat, b: Mat): Mat => a.map((row) => b[0]!.map((_, j) => row.reduce((s, v, k) => s + v * b[k]![j]!, 0)));
+const tr = (a: Mat): Mat => a[0]!.map((_, j) => a.map((row) => row[j]!));
+
+interface Params {
+  w1: Mat;
+  b1: number[];
+  w2: Mat;
+  b2: number[];
+}
+
+function handStep(p: Params, v: Params, x: Mat, y: number[], lr: number): { loss: number; correct: number } {
+  const z1 = mm(x, p.w1).map((row) => row.map((val, j) => val + p.b1[j]!));
+  const h = z1.map((row) => row.map((val) => Math.max(0, val)));
+  const z2 = mm(h, p.w2).map((row) => row.map((val, j) => val + p.b2[j]!));
+  let loss = 0;
+  let correct = 0;
+  const dz2 = z2.map((row, i) => {
+    const m = Math.max(...row);
+    const e = row.map((val) => Math.exp(val - m));
+    const sum = e.reduce((a, b) => a + b, 0);
+    loss -= Math.log(e[y[i]!]! / sum) / B;
+    if (row.indexOf(m) === y[i]) correct++;
+    return e.map((val, j) => (val / sum - (j === y[i] ? 1 : 0)) / B);
+  });
+  const dw2 = mm(tr(h), dz2);
+  const db2 = dz2[0]!.map((_, j) => dz2.reduce((s, row) => s + row[j]!, 0));
+  const dh = mm(dz2, tr(p.w2));
+  const dz1 = dh.map((row, i) => row.map((val, j) => (z1[i]![j]! > 0 ? val : 0)));
+  const dw1 = mm(tr(x), dz1);
+  const db1 = dz1[0]!.map((_, j) => dz1.reduce((s, row) => s + row[j]!, 0));
+  const updM = (w: Mat, vel: Mat, g: Mat) =>
+    w.forEach((row, i) =>
+      row.forEach((val, j) => {
+        vel[i]![j] = MOM * vel[i]![j]! + g[i]![j]! + WD * val;
+        row[j] = val - lr * vel[i]![j]!;
+      }),
+    );
+  const updV = (b: number[], vel: number[], g: number[]) =>
+    b.forEach((val, j) => {
+      vel[j] = MOM * vel[j]! + g[j]!;
+      b[j] = val - lr * vel[j]!;
+    });
+  updM(p.w1, v.w1, dw1);
+  updV(p.b1, v.b1, db1);
+  updM(p.w2, v.w2, dw2);
+  updV(p.b2, v.b2, db2);
+  return { loss, correct };
+}
+
+describe('training model at 32 bits', () => {
+  it('matches K steps of SGD with momentum and weight decay computed by hand', async () => {
+    const model = mlp(IN, [HID], OUT);
+    const built = buildTrainingModel(model);
+    const session = await ort.InferenceSession.create(built.bytes);
+    const init = {
+      w1: randomValues(IN * HID, 1),
+      b1: randomValues(HID, 2, -0.1, 0.1),
+      w2: randomValues(HID * OUT, 3),
+      b2: randomValues(OUT, 4, -0.1, 0.1),
+    };
+    const xs = randomValues(K * B * IN, 5, 0, 1);
+    const ys = [0, 1, 2, 1, 2, 2, 0, 1, 1, 0, 0, 2];
+    const feeds: Record<string, ort.Tensor> = {
+      x: f32([K, B, IN], xs),
+      labels: i64([K, B], ys),
+      bits_w: f32([K], [32, 32, 32]),
+      bits_a: f32([K], [32, 32, 32]),
+      bits_g: f32([K], [32, 32, 32]),
+      lr: f32([K], LR),
+      noise: f32([K, B, built.noiseWidth], randomValues(K * B * built.noiseWidth, 6, 0, 1)),
+      momentum: f32([], [MOM]),
+      weight_decay: f32([], [WD]),
+      'fc1.weight': f32([IN, HID], init.w1),
+      'fc1.bias': f32([HID], init.b1),
+      'fc2.weight': f32([HID, OUT], init.w2),
+      'fc2.bias': f32([OUT], init.b2),
+      'fc1.weight.velocity': f32([IN, HID], new Array(IN * HID).fill(0)),
+      'fc1.bias.velocity': f32([HID], new Array(HID).fill(0)),
+      'fc2.weight.velocity': f32([HID, OUT], new Array(HID * OUT).fill(0)),
+      'fc2.bias.velocity': f32([OUT], new Array(OUT).fill(0)),
+    };
+    const out = await session.run(feeds);
+
+    // The same steps by hand, starting from the float32 values the graph saw.
+    const f = (a: number[]) => Array.from(Float32Array.from(a));
+    const p: Params = { w1: mat(f(init.w1), IN, HID), b1: f(init.b1), w2: mat(f(init.w2), HID, OUT), b2: f(init.b2) };
+    const v: Params = { w1: zeros(IN, HID), b1: new Array(HID).fill(0), w2: zeros(HID, OUT), b2: new Array(OUT).fill(0) };
+    const fx = f(xs);
+    for (let k = 0; k < K; k++) {
+      const x = mat(fx.slice(k * B * IN, (k + 1) * B * IN), B, IN);
+      const { loss, correct } = handStep(p, v, x, ys.slice(k * B, (k + 1) * B), Math.fround(LR[k]!));
+      expect((out.loss!.data as Float32Array)[k]).toBeCloseTo(loss, 5);
+      expect((out.correct!.data as Float32Array)[k]).toBe(correct);
+    }
+    const close = (got: ort.Tensor, want: number[]) => {
+      const g = got.data as Float32Array;
+      want.forEach((w, i) => expect(Math.abs(g[i]! - w)).toBeLessThan(2e-5));
+    };
+    close(out['fc1.weight.new']!, p.w1.flat());
+    close(out['fc1.bias.new']!, p.b1);
+    close(out['fc2.weight.new']!, p.w2.flat());
+    close(out['fc2.bias.new']!, p.b2);
+    close(out['fc1.weight.velocity.new']!, v.w1.flat());
+    close(out['fc2.bias.velocity.new']!, v.b2);
+    // The parameters really moved (the comparison is not vacuous).
+    expect(Math.abs((out['fc1.weight.new']!.data as Float32Array)[0]! - init.w1[0]!)).toBeGreaterThan(1e-6);
+  });
+
+  it('at low precision the update differs from the 32-bit one (bits are live inputs)', async () => {
+    const model = mlp(IN, [HID], OUT);
+    const built = buildTrainingModel(model);
+    const session = await ort.InferenceSession.create(built.bytes);
+    const run = async (bits: number) => {
+      const out = await session.run({
+        x: f32([1, B, IN], randomValues(B * IN, 5, 0, 1)),
+        labels: i64([1, B], [0, 1, 2, 1]),
+        bits_w: f32([1], [bits]),
+        bits_a: f32([1], [bits]),
+        bits_g: f32([1], [bits]),
+        lr: f32([1], [0.1]),
+        noise: f32([1, B, built.noiseWidth], randomValues(B * built.noiseWidth, 6, 0, 1)),
+        momentum: f32([], [0.9]),
+        weight_decay: f32([], [0]),
+        'fc1.weight': f32([IN, HID], randomValues(IN * HID, 1)),
+        'fc1.bias': f32([HID], randomValues(HID, 2)),
+        'fc2.weight': f32([HID, OUT], randomValues(HID * OUT, 3)),
+        'fc2.bias': f32([OUT], randomValues(OUT, 4)),
+        'fc1.weight.velocity': f32([IN, HID], new Array(IN * HID).fill(0)),
+        'fc1.bias.velocity': f32([HID], new Array(HID).fill(0)),
+        'fc2.weight.velocity': f32([HID, OUT], new Array(HID * OUT).fill(0)),
+        'fc2.bias.velocity': f32([OUT], new Array(OUT).fill(0)),
+      });
+      return Array.from(out['fc1.weight.new']!.data as Float32Array);
+    };
+    const full = await run(32);
+    const low = await run(2);
+    expect(low).not.toEqual(full);
+    expect(await run(32)).toEqual(full);
+  });
+
+  it('eval model reports mean loss and correct count', async () => {
+    const model = mlp(IN, [HID], OUT);
+    const s = await ort.InferenceSession.create(buildEvalModel(model).bytes);
+    const out = await s.run({
+      x: f32([B, IN], randomValues(B * IN, 5, 0, 1)),
+      labels: i64([B], [0, 1, 2, 1]),
+      bits_w: f32([], [32]),
+      bits_a: f32([], [32]),
+      'fc1.weight': f32([IN, HID], randomValues(IN * HID, 1)),
+      'fc1.bias': f32([HID], randomValues(HID, 2)),
+      'fc2.weight': f32([HID, OUT], randomValues(HID * OUT, 3)),
+      'fc2.bias': f32([OUT], randomValues(OUT, 4)),
+    });
+    const logits = out.logits!.data as Float32Array;
+    let loss = 0;
+    let correct = 0;
+    const labels = [0, 1, 2, 1];
+    for (let i = 0; i < B; i++) {
+      const row = Array.from(logits.slice(i * OUT, (i + 1) * OUT));
+      const m = Math.max(...row);
+      const lse = m + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
+      loss += (lse - row[labels[i]!]!) / B;
+      if (row.indexOf(m) === labels[i]) correct++;
+    }
+    expect(Number(out.loss!.data[0])).toBeCloseTo(loss, 5);
+    expect(Number(out.correct!.data[0])).toBe(correct);
+  });
+});
