@@ -1,11 +1,12 @@
 /**
  * Synthetic runs: realistic-looking steps, evals, costs and run.json without training. Used to
  * generate test/fixtures/runs, by the dashboard demo feed (`src/ui/live/demo.ts`) and by bench/ui.ts.
- * The per-step cost is a simple analytic stand-in (MACs × operand bits), not src/hw.
+ * Per-step costs come from src/hw on the run's profile (a simple stand-in for an unknown profile).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineEvent, EvalRecord, RunSummary, StepCostRecord, StepRecord } from '../engine/events.js';
+import { createCostModel, loadProfile, type CostModel } from '../hw/index.js';
 import { linearShape, macsPerSample, type LayerShape } from '../models/shapes.js';
 import { makeSchedule } from '../schedule/schedule.js';
 import { Rng } from '../util/random.js';
@@ -79,6 +80,13 @@ export function makeSyntheticRun(spec: SyntheticRunSpec): SyntheticRun {
     profile: spec.profile ?? 'bit-fusion-45nm',
     baseline: `static:${baselineBits}`,
   };
+  let model: CostModel | null = null;
+  try {
+    model = createCostModel(loadProfile(config.profile), layers, batchSize);
+  } catch {
+    model = null;
+  }
+  const stepCost = (bw: number, ba: number, bg: number) => (model ? model.stepCost(bw, ba, bg) : syntheticStepCost(layers, batchSize, bw, ba, bg));
   const rng = new Rng(seed * 7919 + schedule.name.length);
   const target = spec.accuracy ?? 0.97 - (8 - schedule.bitsMin) * 0.004;
   const steps: StepRecord[] = [];
@@ -94,9 +102,9 @@ export function makeSyntheticRun(spec: SyntheticRunSpec): SyntheticRun {
     const trainAcc = Math.min(1, Math.max(0, target + 0.02 - 0.85 * Math.exp(-6 * progress) - quantPenalty / 2 + (rng.next() - 0.5) * 0.06));
     wallMs += 0.2 + bits * 0.01 + rng.next() * 0.05;
     steps.push({ step: t, epoch: Math.floor(t / stepsPerEpoch), bitsWeights: bits, bitsActivations: bits, bitsGrad: 8, lr: config.lr, loss, trainAcc, wallMs });
-    const c = syntheticStepCost(layers, batchSize, bits, bits, 8);
-    const b = syntheticStepCost(layers, batchSize, baselineBits, baselineBits, 8);
-    costs.push({ ...c, baselineEnergyJ: b.energyJ, baselineLatencyS: b.latencyS, baselineBitops: b.bitops });
+    const c = stepCost(bits, bits, 8);
+    const b = stepCost(baselineBits, baselineBits, 8);
+    costs.push({ energyJ: c.energyJ, latencyS: c.latencyS, bitops: c.bitops, baselineEnergyJ: b.energyJ, baselineLatencyS: b.latencyS, baselineBitops: b.bitops });
     if ((t + 1) % stepsPerEpoch === 0) {
       const epoch = (t + 1) / stepsPerEpoch - 1;
       const testAcc = Math.min(1, Math.max(0, target - 0.8 * Math.exp(-5 * progress) + (rng.next() - 0.5) * 0.01));
@@ -189,6 +197,6 @@ export const FIXTURE_SPECS: SyntheticRunSpec[] = [
   { id: '20261123-120415-mlp-digits-cpt4-8-s2', schedule: 'cpt:4-8', seed: 2, createdAt: '2026-11-23T12:04:15.000Z' },
   { id: '20261123-120533-mlp-digits-tri3-8-s1', schedule: 'tri:3-8', seed: 1, stopAt: 130, createdAt: '2026-11-23T12:05:33.000Z' },
   { id: '20261123-120640-mlp-digits-ramp4-8-s1', schedule: 'ramp:4-8', seed: 1, status: 'running', stopAt: 88, createdAt: '2026-11-23T12:06:40.000Z' },
-  { id: '20261123-120702-mlp-fashion-static4-s3', schedule: 'static:4', seed: 3, dataset: 'fashion', accuracy: 0.83, profile: 'eyeriss-65nm', createdAt: '2026-11-23T12:07:02.000Z' },
+  { id: '20261123-120702-mlp-fashion-static4-s3', schedule: 'static:4', seed: 3, dataset: 'fashion', accuracy: 0.83, profile: 'int8-systolic', createdAt: '2026-11-23T12:07:02.000Z' },
   { id: '20261123-120811-mlp-digits-cpt2-6-s1', schedule: 'cpt:2-6', seed: 1, status: 'failed', stopAt: 40, createdAt: '2026-11-23T12:08:11.000Z' },
 ];

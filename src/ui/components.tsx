@@ -1,0 +1,187 @@
+/**
+ * Presentational pieces shared by the live view and the review screens. Props in, text out.
+ */
+import { Box, Text } from 'ink';
+import { blockChart, brailleChart, columnOf, resample } from './charts.js';
+import { fit } from './format.js';
+import { type KeyMap, keyLabel } from './keys.js';
+
+export const SERIES_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red', 'white'] as const;
+
+export function HelpOverlay<A>({ title, keymap }: { title: string; keymap: KeyMap<A> }) {
+  const width = Math.max(...keymap.map((b) => keyLabel(b.keys).length), 4) + 2;
+  return (
+    <Box flexDirection="column" borderStyle="round" paddingX={1}>
+      <Text bold>{title} — keys</Text>
+      {keymap.map((b) => (
+        <Text key={b.help}>
+          <Text color="cyan">{keyLabel(b.keys).padEnd(width)}</Text>
+          {b.help}
+        </Text>
+      ))}
+      <Text dimColor>press ? or Esc to close</Text>
+    </Box>
+  );
+}
+
+/** One line of "key action" hints from the same key map as the help overlay. */
+export function KeyHints<A>({ keymap }: { keymap: KeyMap<A> }) {
+  const shown = keymap.filter((b) => b.hint);
+  return (
+    <Text dimColor wrap="truncate-end">
+      {shown.map((b) => `${keyLabel(b.keys.filter((k) => !k.startsWith('ctrl-')))} ${b.hint}`).join(' · ')}
+    </Text>
+  );
+}
+
+export interface CurveSeries {
+  label: string;
+  values: readonly (number | null)[];
+  color?: string;
+}
+
+/**
+ * A braille line chart with y-axis labels and a legend. Values are spread over the full width:
+ * pass `length` when the series covers only part of the x range (e.g. a run still training).
+ */
+export function CurveChart({
+  title,
+  series,
+  width,
+  height,
+  min,
+  max,
+  formatY = (v: number) => v.toFixed(2),
+  length,
+}: {
+  title: string;
+  series: readonly CurveSeries[];
+  width: number;
+  height: number;
+  min: number;
+  max: number;
+  formatY?: (v: number) => string;
+  length?: number;
+}) {
+  const axisWidth = Math.max(formatY(max).length, formatY(min).length);
+  const plotWidth = Math.max(4, width - axisWidth - 1);
+  const chart = brailleChart(
+    series.map((s) => ({ values: resample(s.values, plotWidth * 2, length ?? s.values.length) })),
+    plotWidth,
+    height,
+    min,
+    max,
+  );
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text wrap="truncate-end">
+        <Text bold>{title}</Text>
+        {series.map((s, i) => (
+          <Text key={s.label} color={s.color ?? SERIES_COLORS[i % SERIES_COLORS.length]}>
+            {'  ━ ' + s.label}
+          </Text>
+        ))}
+      </Text>
+      {chart.lines.map((line, r) => {
+        const label = r === 0 ? formatY(max) : r === height - 1 ? formatY(min) : '';
+        return (
+          <Text key={r} wrap="truncate-end">
+            <Text dimColor>{label.padStart(axisWidth)}┤</Text>
+            {segments(line, chart.owner[r]!).map((seg, i) => (
+              <Text key={i} color={seg.owner >= 0 ? (series[seg.owner]?.color ?? SERIES_COLORS[seg.owner % SERIES_COLORS.length]) : undefined}>
+                {seg.text}
+              </Text>
+            ))}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
+
+function segments(line: string, owner: number[]): { text: string; owner: number }[] {
+  const chars = [...line];
+  const out: { text: string; owner: number }[] = [];
+  chars.forEach((ch, i) => {
+    const o = owner[i] ?? -1;
+    const last = out[out.length - 1];
+    if (last && last.owner === o) last.text += ch;
+    else out.push({ text: ch, owner: o });
+  });
+  return out;
+}
+
+/**
+ * The precision schedule over the whole run: W/A bits as a block chart, gradient bits as a strip,
+ * the part already trained in colour, the current iteration marked with ▲.
+ */
+export function ScheduleChart({
+  bitsWA,
+  bitsGrad,
+  width,
+  height = 3,
+  current,
+  title = 'Precision schedule',
+}: {
+  bitsWA: ArrayLike<number>;
+  bitsGrad: ArrayLike<number>;
+  width: number;
+  height?: number;
+  /** Iterations done (null: no marker, whole chart in colour). */
+  current: number | null;
+  title?: string;
+}) {
+  const total = bitsWA.length;
+  const labelWidth = 4;
+  const plotWidth = Math.max(4, width - labelWidth - 1);
+  const maxBits = Math.max(8, ...Array.from(bitsWA), ...Array.from(bitsGrad));
+  const wa = resample(Array.from(bitsWA), plotWidth, total);
+  const g = resample(Array.from(bitsGrad), plotWidth, bitsGrad.length);
+  const waRows = blockChart(wa, height, 0, maxBits);
+  const gRow = blockChart(g, 1, 0, maxBits)[0]!;
+  const doneCols = current === null ? plotWidth : total > 0 ? Math.min(plotWidth, Math.ceil((current * plotWidth) / total)) : 0;
+  const marker = current === null ? -1 : columnOf(Math.min(current, Math.max(0, total - 1)), total, plotWidth);
+  const minWA = Math.min(...Array.from(bitsWA));
+  const maxWA = Math.max(...Array.from(bitsWA));
+  const nowBits = current !== null && total > 0 ? bitsWA[Math.min(current, total - 1)] : undefined;
+  const nowGrad = current !== null && bitsGrad.length > 0 ? bitsGrad[Math.min(current, bitsGrad.length - 1)] : undefined;
+  const split = (row: string) => (
+    <>
+      <Text color="cyan">{row.slice(0, doneCols)}</Text>
+      <Text dimColor>{row.slice(doneCols)}</Text>
+    </>
+  );
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text wrap="truncate-end">
+        <Text bold>{title}</Text>
+        <Text dimColor>
+          {`  W/A ${minWA}–${maxWA} bits · G ${Math.min(...Array.from(bitsGrad))}–${Math.max(...Array.from(bitsGrad))} bits · ${total} iterations`}
+          {nowBits !== undefined ? `  now W/A ${nowBits} G ${nowGrad}` : ''}
+        </Text>
+      </Text>
+      {waRows.map((row, r) => (
+        <Text key={r} wrap="truncate-end">
+          <Text dimColor>{fit(r === 0 ? `${maxBits}b` : r === height - 1 ? 'W/A' : '', labelWidth, 'right')}┤</Text>
+          {split(row)}
+        </Text>
+      ))}
+      <Text wrap="truncate-end">
+        <Text dimColor>{fit('G', labelWidth, 'right')}┤</Text>
+        {split(gRow)}
+      </Text>
+      {marker >= 0 ? (
+        <Text wrap="truncate-end">
+          {' '.repeat(labelWidth + 1 + marker)}
+          <Text color="yellow">▲</Text>
+          <Text dimColor>{` it ${current}`}</Text>
+        </Text>
+      ) : null}
+    </Box>
+  );
+}
+
+/** Fixed-width table row from cells and column widths. */
+export function row(cells: readonly string[], widths: readonly number[], align: readonly ('left' | 'right')[] = []): string {
+  return cells.map((c, i) => fit(c, widths[i]!, align[i] ?? 'left')).join(' ');
+}

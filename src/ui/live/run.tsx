@@ -1,0 +1,97 @@
+/**
+ * `runLiveDashboard`: the live view's I/O edge. Engine events go into the store (no redraw per
+ * event); the store publishes at most `maxFps` snapshots per second; keys call the controls.
+ */
+import { render } from 'ink';
+import { Store } from '../store.js';
+import { type LiveAction, LiveApp } from './LiveApp.js';
+import { initialLiveState, isFinished, type LiveEvent, type LiveHeader, liveReducer, type LiveState } from './state.js';
+
+export interface LiveControls {
+  pause(): void;
+  resume(): void;
+  /** Stop cleanly: the engine writes a checkpoint and ends with status `stopped`. */
+  stop(): void;
+}
+
+export interface LiveDashboardOptions {
+  header: LiveHeader;
+  /** Bits of every iteration of the whole run (length = total steps). */
+  schedule: { bitsWA: ArrayLike<number>; bitsGrad: ArrayLike<number> };
+  /** Subscribe to engine events (steps events may carry `costs` and `breakdown`); may return an unsubscribe. */
+  events: (listener: (event: LiveEvent) => void) => (() => void) | void;
+  controls: LiveControls;
+  /** Redraws per second at most (default 10). */
+  maxFps?: number;
+  stdout?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+}
+
+/** Create the store and the key-action handler (separate from Ink so tests can drive them). */
+export function createLiveController(options: Pick<LiveDashboardOptions, 'header' | 'schedule' | 'controls' | 'maxFps'>) {
+  const store = new Store<LiveState, LiveEvent>(
+    liveReducer,
+    initialLiveState(options.header, options.schedule.bitsWA, options.schedule.bitsGrad),
+    1000 / (options.maxFps ?? 10),
+  );
+  const onAction = (action: LiveAction): void => {
+    const state = store.getState();
+    switch (action) {
+      case 'pause-resume':
+        if (isFinished(state) || state.status === 'stopping') return;
+        if (state.status === 'paused' || state.status === 'pausing') {
+          store.dispatch({ type: 'ui', action: 'request-resume' }, { flush: true });
+          options.controls.resume();
+        } else {
+          store.dispatch({ type: 'ui', action: 'request-pause' }, { flush: true });
+          options.controls.pause();
+        }
+        return;
+      case 'stop':
+        if (isFinished(state) || state.status === 'stopping') return;
+        store.dispatch({ type: 'ui', action: 'request-stop' }, { flush: true });
+        options.controls.stop();
+        return;
+      case 'breakdown':
+        store.dispatch({ type: 'ui', action: 'cycle-panel' }, { flush: true });
+        return;
+      case 'help':
+        store.dispatch({ type: 'ui', action: 'toggle-help' }, { flush: true });
+        return;
+      case 'close-help':
+        store.dispatch({ type: 'ui', action: 'close-help' }, { flush: true });
+        return;
+    }
+  };
+  return { store, onAction };
+}
+
+/** Render the live view until the run ends (an `end` event); resolves with the final state. */
+export async function runLiveDashboard(options: LiveDashboardOptions): Promise<LiveState> {
+  const { store, onAction } = createLiveController(options);
+  const stdout = options.stdout ?? process.stdout;
+  const instance = render(<LiveApp store={store} onAction={onAction} />, {
+    stdout,
+    stdin: options.stdin ?? process.stdin,
+    exitOnCtrlC: false,
+    patchConsole: false,
+    maxFps: options.maxFps ?? 10,
+  });
+  let resolveEnd!: () => void;
+  const ended = new Promise<void>((r) => (resolveEnd = r));
+  const unsubscribe = options.events((event) => {
+    store.dispatch(event, { flush: event.type === 'end' || event.type === 'start' || event.type === 'paused' });
+    if (event.type === 'end') resolveEnd();
+  });
+  try {
+    await ended;
+    // let Ink draw the final frame before unmounting
+    await new Promise((r) => setTimeout(r, 30));
+  } finally {
+    if (typeof unsubscribe === 'function') unsubscribe();
+    instance.unmount();
+    await instance.waitUntilExit().catch(() => undefined);
+    store.dispose();
+  }
+  return store.getState();
+}

@@ -1,0 +1,172 @@
+import { render } from 'ink-testing-library';
+import { describe, expect, it, vi } from 'vitest';
+import { LIVE_KEYS, LiveApp, LiveScreen } from '../src/ui/live/LiveApp.js';
+import { createDemoFeed } from '../src/ui/live/demo.js';
+import { createLiveController } from '../src/ui/live/run.js';
+import { CURVE_BUCKETS, curves, initialLiveState, type LiveEvent, liveReducer, type LiveState, testAccBuckets } from '../src/ui/live/state.js';
+import { Store } from '../src/ui/store.js';
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function feedState(events: LiveEvent[], feed = createDemoFeed({ epochs: 10 })): LiveState {
+  let state = initialLiveState(feed.header, feed.schedule.bitsWA, feed.schedule.bitsGrad);
+  for (const e of events) state = liveReducer(state, e);
+  return state;
+}
+
+describe('liveReducer', () => {
+  const feed = createDemoFeed({ epochs: 10 });
+  it('consumes a whole run: progress, curves, evals, cost totals, end', () => {
+    const state = feedState(feed.all, feed);
+    expect(state.status).toBe('completed');
+    expect(state.step).toBe(220);
+    expect(state.evals).toHaveLength(10);
+    expect(state.cost?.steps).toBe(220);
+    expect(state.cost!.energyJ).toBeLessThan(state.cost!.baselineEnergyJ);
+    expect(state.breakdown?.run.byLayer.map((l) => l.layer)).toEqual(['fc1', 'fc2']);
+    const { loss } = curves(state);
+    expect(loss.filter((v) => v !== null).length).toBeGreaterThan(200);
+    expect(testAccBuckets(state).some((v) => v !== null)).toBe(true);
+    expect(state.summary?.testAccuracy).toBeGreaterThan(0.5);
+  });
+
+  it('keeps memory bounded and ignores empty step batches', () => {
+    const s0 = feedState(feed.all.slice(0, 1), feed);
+    expect(liveReducer(s0, { type: 'steps', steps: [] })).toBe(s0);
+    const s1 = feedState(feed.all, feed);
+    expect(s1.lossSum.length).toBe(CURVE_BUCKETS);
+  });
+
+  it('tracks pause/stop requests and engine acknowledgements', () => {
+    let s = feedState(feed.all.slice(0, 3), feed);
+    expect(s.status).toBe('running');
+    s = liveReducer(s, { type: 'ui', action: 'request-pause' });
+    expect(s.status).toBe('pausing');
+    s = liveReducer(s, { type: 'paused', paused: true });
+    expect(s.status).toBe('paused');
+    s = liveReducer(s, { type: 'ui', action: 'request-stop' });
+    expect(s.status).toBe('stopping');
+    s = liveReducer(s, { type: 'paused', paused: false });
+    expect(s.status).toBe('stopping');
+    s = liveReducer(s, { type: 'end', status: 'stopped', summary: null });
+    expect(s.status).toBe('stopped');
+  });
+});
+
+describe('Store throttling', () => {
+  it('publishes at most once per interval however many events arrive', () => {
+    vi.useFakeTimers();
+    try {
+      let clock = 0;
+      const store = new Store<number, number>((s, e) => s + e, 0, 100, () => clock);
+      const seen: number[] = [];
+      store.subscribe(() => seen.push(store.getSnapshot()));
+      for (let i = 0; i < 1000; i++) store.dispatch(1);
+      expect(seen).toEqual([]);
+      vi.advanceTimersByTime(0);
+      expect(seen).toEqual([1000]);
+      clock = 10;
+      for (let i = 0; i < 1000; i++) store.dispatch(1);
+      vi.advanceTimersByTime(50);
+      expect(seen).toEqual([1000]);
+      clock = 100;
+      vi.advanceTimersByTime(50);
+      expect(seen).toEqual([1000, 2000]);
+      store.dispatch(1, { flush: true });
+      expect(seen).toEqual([1000, 2000, 2001]);
+      store.dispose();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('<LiveScreen>', () => {
+  const feed = createDemoFeed({ epochs: 10 });
+  const mid = feedState(feed.all.slice(0, 12), feed);
+
+  it('renders header, progress, schedule with marker, curves and cost panel', () => {
+    const { lastFrame } = render(<LiveScreen state={mid} width={100} />);
+    const frame = lastFrame()!;
+    expect(frame).toContain(feed.header.runId);
+    expect(frame).toContain('[running]');
+    expect(frame).toContain('schedule cpt:3-8');
+    expect(frame).toContain('profile bit-fusion-45nm');
+    expect(frame).toMatch(/\d+\/220 \(\d+\.\d %\)/);
+    expect(frame).toContain('steps/s');
+    expect(frame).toContain('ETA');
+    expect(frame).toContain('Precision schedule');
+    expect(frame).toMatch(/▲ it \d+/);
+    expect(frame).toContain('Loss');
+    expect(frame).toContain('Accuracy');
+    expect(frame).toContain('Cost so far on bit-fusion-45nm (vs static:8)');
+    expect(frame).toMatch(/energy\s+[\d.]+ [µm]J\s+[\d.]+ [µm]J\s+\d+\.\d %/);
+    expect(frame).toContain('BitOPs');
+  });
+
+  it('shows the per-layer and per-phase breakdown panels', () => {
+    const layers = render(<LiveScreen state={liveReducer(mid, { type: 'ui', action: 'cycle-panel' })} width={100} />).lastFrame()!;
+    expect(layers).toContain('per layer');
+    expect(layers).toMatch(/fc1\s+[\d.]+ [µm]J\s+\d+ %/);
+    expect(layers).toContain('fc2');
+    const phases = render(<LiveScreen state={liveReducer(liveReducer(mid, { type: 'ui', action: 'cycle-panel' }), { type: 'ui', action: 'cycle-panel' })} width={100} />).lastFrame()!;
+    expect(phases).toContain('per phase');
+    expect(phases).toContain('forward');
+    expect(phases).toContain('weight grad');
+  });
+
+  it('shows the end of a run', () => {
+    const done = feedState(feed.all, feed);
+    const frame = render(<LiveScreen state={done} width={100} />).lastFrame()!;
+    expect(frame).toContain('[completed]');
+    expect(frame).toMatch(/Run completed — test acc \d+\.\d %/);
+    const failed = liveReducer(mid, { type: 'end', status: 'failed', summary: null, error: 'boom' });
+    expect(render(<LiveScreen state={failed} width={100} />).lastFrame()).toContain('Run failed: boom');
+  });
+
+  it('says when there is no hardware profile', () => {
+    const s = initialLiveState({ ...feed.header, profile: 'none' }, feed.schedule.bitsWA, feed.schedule.bitsGrad);
+    expect(render(<LiveScreen state={s} width={100} />).lastFrame()).toContain('no hardware profile');
+  });
+});
+
+describe('<LiveApp> key hub', () => {
+  it('maps p, q, b, ? to actions and the help overlay lists the same keys', async () => {
+    const feed = createDemoFeed({ epochs: 10 });
+    const controls = { pause: vi.fn(), resume: vi.fn(), stop: vi.fn() };
+    const { store, onAction } = createLiveController({ header: feed.header, schedule: feed.schedule, controls, maxFps: 10 });
+    for (const e of feed.all.slice(0, 6)) store.dispatch(e, { flush: true });
+    const app = render(<LiveApp store={store} onAction={onAction} width={100} />);
+    await delay(20);
+    app.stdin.write('p');
+    await delay(20);
+    expect(controls.pause).toHaveBeenCalledTimes(1);
+    expect(app.lastFrame()).toContain('[pausing]');
+    store.dispatch({ type: 'paused', paused: true }, { flush: true });
+    await delay(20);
+    expect(app.lastFrame()).toContain('[paused]');
+    app.stdin.write('p');
+    await delay(20);
+    expect(controls.resume).toHaveBeenCalledTimes(1);
+    app.stdin.write('b');
+    await delay(20);
+    expect(app.lastFrame()).toContain('per layer');
+    app.stdin.write('?');
+    await delay(20);
+    const help = app.lastFrame()!;
+    expect(help).toContain('Live training view — keys');
+    for (const b of LIVE_KEYS) expect(help).toContain(b.help);
+    app.stdin.write('\u001b');
+    await delay(60);
+    expect(app.lastFrame()).not.toContain('Live training view — keys');
+    app.stdin.write('q');
+    await delay(20);
+    expect(controls.stop).toHaveBeenCalledTimes(1);
+    expect(app.lastFrame()).toContain('[stopping]');
+    app.stdin.write('q');
+    await delay(20);
+    expect(controls.stop).toHaveBeenCalledTimes(1);
+    app.unmount();
+    store.dispose();
+  });
+});
