@@ -249,7 +249,8 @@ export function compileProfile(input: unknown, file: string): HardwareProfile {
           throw new ProfileError(file, jsonPath(path), `cannot evaluate ${JSON.stringify(field.source)} ${at}: ${(err as Error).message}`);
         }
         const v = toBaseNumber(value, field.dimension, field.source);
-        if (typeof v === 'string') throw new ProfileError(file, jsonPath(path), n > 1 ? `${v} ${at}` : v);
+        // Name the bit-widths only when the problem depends on them (an earlier pair was fine).
+        if (typeof v === 'string') throw new ProfileError(file, jsonPath(path), i + j > 0 || v.includes('not finite') ? `${v} ${at}` : v);
         if (v < 0 || (!field.allowZero && v === 0)) {
           throw new ProfileError(file, jsonPath(path), `must be ${field.allowZero ? 'zero or positive' : 'positive'}, got ${JSON.stringify(field.source)} = ${v} ${at}`);
         }
