@@ -49,6 +49,14 @@ describe('shipped profiles', () => {
     expect(loadProfile('int8-systolic').staticPowerW).toBe(28);
   });
 
+  it('the worked example of docs/hardware-model.md validates', () => {
+    const doc = readFileSync('docs/hardware-model.md', 'utf8');
+    const example = /```json\n([\s\S]*?)\n```/.exec(doc)![1]!;
+    const p = compileProfile(JSON.parse(example), 'my-npu.json');
+    expect(p.name).toBe('my-npu');
+    expect(p.macThroughputPerS[0]).toBe(1024 * 4 * 800e6); // 2-bit × 2-bit
+  });
+
   it('rejects an unknown name with the list of shipped ones', () => {
     expect(() => loadProfile('tpu-v9')).toThrow(/--profile: unknown profile "tpu-v9" \(shipped: bit-fusion-45nm, .*\)/);
   });
