@@ -55,11 +55,14 @@ describe('bitcycle train', () => {
     expect(read(a)).toEqual(read(b));
     expect(read(a)).not.toEqual(read(c));
     expect(readFileSync(join(a.runDir, 'evals.csv'), 'utf8')).toBe(readFileSync(join(b.runDir, 'evals.csv'), 'utf8'));
+    // K steps per onnxruntime call compute the same steps as one per call
+    const d = train(['--epochs', '3', '--seed', '7', '--chunk-steps', '1'], out);
+    expect(read(d)).toEqual(read(a));
   });
 
   it('a killed run resumes from its last checkpoint and ends with the same metrics as an uninterrupted one', async () => {
     const out = tmp();
-    const args = ['--epochs', '150', '--chunk-steps', '2', '--seed', '3', '--schedule', 'cpt:3-8'];
+    const args = ['--epochs', '150', '--chunk-steps', '2', '--seed', '3', '--schedule', 'cpt:3-8', '--checkpoint-interval', '0'];
     const full = train([...args, '--name', 'full'], out);
 
     const child = spawn(process.execPath, [BIN, 'train', '--out', out, '--name', 'killed', ...args], { stdio: 'ignore' });
@@ -73,6 +76,7 @@ describe('bitcycle train', () => {
     await new Promise((r) => child.on('exit', r));
     const interrupted = JSON.parse(readFileSync(join(out, 'killed', 'run.json'), 'utf8'));
     expect(interrupted.status).toBe('running');
+    expect(interrupted.progress.step).toBeGreaterThan(0);
     expect(interrupted.progress.step).toBeLessThan(full.totalSteps);
 
     const resumed = runCli(['train', '--resume', join(out, 'killed'), '--json']);

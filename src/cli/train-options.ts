@@ -46,7 +46,7 @@ export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epo
     .option('--seed <n>', 'random seed (initialisation, shuffling, stochastic rounding)', '1')
     .option('--profile <name|file>', 'hardware profile for the cost tally (a shipped name, a JSON file, or none)', 'bit-fusion-45nm')
     .option('--baseline <spec>', 'static-precision counterfactual for the cost tally (default: static:<schedule max>)')
-    .option('--chunk-steps <k>', 'training steps per onnxruntime call (default: one epoch)');
+    .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)');
 }
 
 export function trainConfig(flags: TrainFlags): RunConfig {

@@ -68,6 +68,7 @@ export type EngineEvent =
     }
   | { type: 'steps'; steps: StepRecord[]; costs?: StepCostRecord[] }
   | { type: 'eval'; eval: EvalRecord }
+  /** A consistent point to checkpoint at (end of an epoch); the session decides whether to write. */
   | { type: 'checkpoint'; step: number }
   | { type: 'paused'; paused: boolean }
   | { type: 'end'; status: 'completed' | 'stopped' | 'failed'; summary: RunSummary | null; error?: string };

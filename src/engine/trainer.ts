@@ -30,7 +30,7 @@ export interface TrainOptions {
   momentum: number;
   weightDecay: number;
   seed: number;
-  /** Steps per onnxruntime call (the Loop trip count); default: a whole epoch. */
+  /** Steps per onnxruntime call (the Loop trip count); default DEFAULT_CHUNK_STEPS, capped at an epoch. */
   chunkSteps?: number;
   /** intra-op threads for onnxruntime (default 1: faster than 2 for these sizes). */
   threads?: number;
@@ -90,6 +90,8 @@ export function learningRate(base: number, schedule: 'constant' | 'cosine', t: n
 const PURPOSE_SHUFFLE = 0x5f1;
 const PURPOSE_NOISE = 0x7015e;
 const NOISE_TABLE_MIN = 1 << 18;
+/** Steps per onnxruntime call unless told otherwise (and never across an epoch end). */
+export const DEFAULT_CHUNK_STEPS = 50;
 
 export class Trainer {
   private trainSession!: ort.InferenceSession;
@@ -172,7 +174,7 @@ export class Trainer {
     const width = featureSize(o.dataset);
     const B = o.batchSize;
     const noiseWidth = this.artifacts.training.noiseWidth;
-    const maxChunk = Math.max(1, Math.min(o.chunkSteps ?? this.stepsPerEpoch, this.stepsPerEpoch));
+    const maxChunk = Math.max(1, Math.min(o.chunkSteps ?? DEFAULT_CHUNK_STEPS, this.stepsPerEpoch));
     const x = new Float32Array(maxChunk * B * width);
     const labels = new BigInt64Array(maxChunk * B);
     const noise = new Float32Array(maxChunk * B * noiseWidth);

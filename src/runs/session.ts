@@ -36,6 +36,12 @@ export interface SessionOptions {
   dataset?: Dataset;
   /** Reuse artifacts already built for this model. */
   artifacts?: Artifacts;
+  /**
+   * Minimum time between checkpoints (written at epoch ends), in ms. Default 2000: on small
+   * models an epoch takes milliseconds and an fsync'ed checkpoint per epoch would dominate.
+   * 0 = every epoch. A checkpoint is always written at the start and at the end (or stop).
+   */
+  checkpointIntervalMs?: number;
 }
 
 export interface SessionResult {
@@ -156,6 +162,9 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
     writeFileSync(join(store.artifactsDir, 'manifest.json'), JSON.stringify(trainer.artifacts.manifest, null, 2) + '\n');
   }
   await trainer.init();
+  const checkpointIntervalMs = options.checkpointIntervalMs ?? 2000;
+  let lastCheckpointAt = performance.now();
+  if (store && !resumeFrom) writeCheckpoint(store.checkpointFile, trainer.checkpoint({ runId: store.id }));
 
   const runCost = (): RunCost | null => {
     if (!coster) return null;
@@ -201,7 +210,8 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
     } else if (event.type === 'eval' && store) {
       const s = store;
       queue(() => s.appendEval(event.eval));
-    } else if (event.type === 'checkpoint' && store) {
+    } else if (event.type === 'checkpoint' && store && performance.now() - lastCheckpointAt >= checkpointIntervalMs) {
+      lastCheckpointAt = performance.now();
       const s = store;
       const ckpt = trainer.checkpoint({ runId: s.id });
       const cost = runCost();

@@ -3,7 +3,7 @@ import type { EngineEvent } from '../../engine/events.js';
 import type { TrainControl } from '../../engine/trainer.js';
 import { type SessionResult, runSession } from '../../runs/session.js';
 import type { RunConfig } from '../../runs/store.js';
-import { printJson } from '../output.js';
+import { parseFloatOption, parseIntOption, printJson } from '../output.js';
 import { addTrainOptions, type TrainFlags, trainConfig } from '../train-options.js';
 import { formatEnergy, formatSeconds, plainProgress } from '../plain.js';
 
@@ -13,6 +13,7 @@ interface Flags extends TrainFlags {
   resume?: string;
   json?: boolean;
   threads?: string;
+  checkpointInterval: string;
   dashboard: boolean;
 }
 
@@ -43,16 +44,18 @@ export function register(program: Command): void {
     .option('--resume <runDir>', 'continue an interrupted or stopped run from its last checkpoint')
     .option('--json', 'print one JSON object with the result on stdout (progress goes to stderr)')
     .option('--threads <n>', 'onnxruntime intra-op threads', '1')
+    .option('--checkpoint-interval <seconds>', 'minimum time between checkpoints (taken at epoch ends; 0 = every epoch)', '2')
     .option('--no-dashboard', 'plain progress lines even on a terminal');
   addTrainOptions(cmd).action(async (flags: Flags) => {
     const config = flags.resume ? null : trainConfig(flags);
-    const threads = Number(flags.threads ?? '1');
+    const threads = parseIntOption('--threads', flags.threads ?? '1', 1, 64);
+    const checkpointIntervalMs = 1000 * parseFloatOption('--checkpoint-interval', flags.checkpointInterval, 0);
     const control: TrainControl = { stopRequested: false, paused: false };
     const useDashboard = flags.dashboard && !flags.json && process.stdout.isTTY === true && process.stdin.isTTY === true;
     let result: SessionResult;
     if (useDashboard) {
       const { trainWithDashboard } = await import('../../ui/live/train-dashboard.js');
-      result = await trainWithDashboard(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads });
+      result = await trainWithDashboard(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, checkpointIntervalMs });
     } else {
       const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(line + '\n');
       const onSignal = () => {
@@ -64,7 +67,7 @@ export function register(program: Command): void {
       process.on('SIGTERM', onSignal);
       const progress = plainProgress(log);
       try {
-        result = await runSession(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, control, onEvent: (e: EngineEvent) => progress(e) });
+        result = await runSession(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, control, checkpointIntervalMs, onEvent: (e: EngineEvent) => progress(e) });
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

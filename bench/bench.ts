@@ -1,0 +1,73 @@
+/**
+ * `npm run bench`: training throughput of the digits MLP (64-128-10, batch 64) with the whole
+ * engine bookkeeping (events, cost tally, run store writes), one JSON line per configuration.
+ * Each figure is the median over several runs in this process (after a warm-up run).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadDataset } from '../src/data/index.js';
+import { runSession } from '../src/runs/session.js';
+import type { RunConfig } from '../src/runs/store.js';
+
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function baseConfig(schedule: string): RunConfig {
+  return {
+    model: 'mlp',
+    hidden: [128],
+    dataset: 'digits',
+    schedule,
+    gradBits: '8',
+    evalBits: 8,
+    epochs: 30,
+    batchSize: 64,
+    lr: 0.1,
+    lrSchedule: 'constant',
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    seed: 1,
+    profile: 'bit-fusion-45nm',
+    baseline: 'static:8',
+  };
+}
+
+async function benchTraining(label: string, config: RunConfig): Promise<void> {
+  const dataset = loadDataset(config.dataset);
+  const out = mkdtempSync(join(tmpdir(), 'bitcycle-bench-'));
+  const rates: number[] = [];
+  try {
+    for (let i = 0; i <= REPEATS; i++) {
+      const r = await runSession(config, { outDir: out, dataset });
+      if (i > 0) rates.push(r.summary.steps / r.summary.wallS);
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+  console.log(
+    JSON.stringify({
+      bench: label,
+      model: 'mlp-64-128-10',
+      dataset: config.dataset,
+      schedule: config.schedule,
+      batchSize: config.batchSize,
+      chunkSteps: config.chunkSteps ?? 'epoch',
+      stepsPerSecond: Math.round(median(rates)),
+      min: Math.round(Math.min(...rates)),
+      max: Math.round(Math.max(...rates)),
+      runs: rates.length,
+      bookkeeping: 'events + cost tally + run store',
+    }),
+  );
+}
+
+for (const schedule of ['static:32', 'static:8', 'cpt:3-8']) {
+  await benchTraining('train', { ...baseConfig(schedule), evalBits: schedule === 'static:32' ? 32 : 8 });
+}
+// The per-call overhead the Loop removes: one step per onnxruntime run().
+await benchTraining('train-one-step-per-call', { ...baseConfig('cpt:3-8'), chunkSteps: 1 });
