@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ProfileError } from '../src/errors.js';
 import {
   type HardwareProfile,
+  compileProfile,
   bitHistogram,
   createCostModel,
   estimateSchedule,
@@ -84,6 +86,15 @@ describe('energy and rate per MAC, by hand, for every shipped profile', () => {
       expect(c.placement.passes).toBe(passes);
     });
   }
+
+  it('aboveMax "reject" makes a too-wide operand a ProfileError', () => {
+    const json = structuredClone(profile('int8-systolic').json) as Record<string, any>;
+    json.compute.aboveMax = 'reject';
+    const strict = compileProfile(json, 'strict.json');
+    expect(macCost(strict, 8, 8).placement.passes).toBe(1);
+    expect(() => macCost(strict, 16, 8)).toThrow(ProfileError);
+    expect(() => macCost(strict, 16, 8)).toThrow('strict.json: $.compute.aboveMax: an operand of 16 bits is wider than the widest format (8 bits)');
+  });
 
   it('rounds storage to the format width', () => {
     expect(storedBits(profile('int8-systolic'), 3)).toBe(8);
