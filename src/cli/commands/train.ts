@@ -54,7 +54,7 @@ export function register(program: Command): void {
     const useDashboard = flags.dashboard && !flags.json && process.stdout.isTTY === true && process.stdin.isTTY === true;
     let result: SessionResult;
     if (useDashboard) {
-      const { trainWithDashboard } = await import('../../ui/live/train-dashboard.js');
+      const { trainWithDashboard } = await import('../dashboard.js');
       result = await trainWithDashboard(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, checkpointIntervalMs });
     } else {
       const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(line + '\n');
