@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { listRuns } from '../../runs/read.js';
+import { runsTable } from '../../ui/review/plain.js';
+
+export function register(program: Command): void {
+  program
+    .command('review')
+    .description('browse, compare and re-estimate runs in an interactive terminal dashboard (plain table without a TTY)')
+    .argument('[runs-dir]', 'directory holding run directories', 'runs')
+    .action(async (runsDir: string) => {
+      if (!process.stdin.isTTY || !process.stdout.isTTY) {
+        const entries = listRuns(runsDir);
+        process.stdout.write(runsTable(entries));
+        process.stderr.write('bitcycle review: not a terminal, printed the run table instead (see `bitcycle runs --json`)\n');
+        return;
+      }
+      const { runReview } = await import('../../ui/review/ReviewApp.js');
+      await runReview({ runsDir });
+    });
+}

@@ -1,0 +1,45 @@
+/**
+ * `bitcycle review`: the store-connected root (one keypress hub for every review screen) and
+ * `runReview`, which renders it with Ink until the user quits.
+ */
+import { render, useInput, useStdout } from 'ink';
+import { useEffect, useSyncExternalStore } from 'react';
+import { listRuns } from '../../runs/read.js';
+import { keyName } from '../keys.js';
+import { createReviewController, type ReviewController, type ReviewIO } from './controller.js';
+import { defaultReviewIO } from './io.js';
+import { ReviewScreen } from './screens.js';
+import { initialReviewState } from './state.js';
+
+/** Lines of the list screen that are not table rows (title, filter, header, position, hints). */
+export const LIST_CHROME_LINES = 7;
+
+export function ReviewApp({ controller, width, height }: { controller: ReviewController; width?: number; height?: number }) {
+  const state = useSyncExternalStore(controller.store.subscribe, controller.store.getSnapshot);
+  const { stdout } = useStdout();
+  const rows = height ?? stdout.rows;
+  useEffect(() => {
+    if (rows) controller.store.dispatch({ type: 'resize', pageSize: rows - LIST_CHROME_LINES });
+  }, [rows, controller]);
+  useInput((input, key) => controller.onKey(keyName(input, key), input));
+  return <ReviewScreen state={state} width={width ?? (stdout.columns || 100)} />;
+}
+
+export interface ReviewOptions {
+  runsDir: string;
+  io?: Partial<ReviewIO>;
+  stdout?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+}
+
+/** Render the review until `q` on the list. */
+export async function runReview(options: ReviewOptions): Promise<void> {
+  const entries = listRuns(options.runsDir);
+  let quit: () => void = () => undefined;
+  const io: ReviewIO = { ...defaultReviewIO(() => quit()), ...options.io };
+  const stdout = options.stdout ?? process.stdout;
+  const controller = createReviewController(initialReviewState(options.runsDir, entries, (stdout.rows || 24) - LIST_CHROME_LINES), io);
+  const instance = render(<ReviewApp controller={controller} />, { stdout, stdin: options.stdin ?? process.stdin, patchConsole: false, exitOnCtrlC: true });
+  quit = () => instance.unmount();
+  await instance.waitUntilExit();
+}
