@@ -9,15 +9,37 @@
  * Dimensions are checked by comparing a result's base units with a reference unit, so `"3 ns"`
  * where an energy is expected fails with a message naming both dimensions.
  */
-import { all, create, type MathNode, type Unit } from 'mathjs';
+import { createRequire } from 'node:module';
+import type { MathJsInstance, MathNode, Unit } from 'mathjs';
 
 export const MAX_EXPRESSION_LENGTH = 200;
 
-const math = create(all, { number: 'number', predictable: false });
-// Capture what we need before the public entry points are disabled.
-const parse = math.parse;
-const isValuelessUnit = (name: string): boolean => math.Unit.isValuelessUnit(name);
-const makeUnit = (text: string): Unit => math.unit(text);
+/**
+ * The restricted instance is built on first use: loading mathjs costs most of a second, which
+ * commands that never read a profile should not pay.
+ */
+interface Restricted {
+  math: MathJsInstance;
+  parse: MathJsInstance['parse'];
+  referenceUnits: Map<Dimension, Unit>;
+}
+let restricted: Restricted | null = null;
+
+function instance(): Restricted {
+  if (restricted) return restricted;
+  const { all, create } = createRequire(import.meta.url)('mathjs') as typeof import('mathjs');
+  const math = create(all, { number: 'number', predictable: false });
+  // Capture what we need before the public entry points are disabled.
+  const parse = math.parse;
+    const referenceUnits = new Map<Dimension, Unit>(
+    (Object.entries(DIMENSIONS) as [Dimension, DimensionInfo][])
+      .filter(([, info]) => info.reference !== null)
+      .map(([dim, info]) => [dim, math.unit(info.reference!)]),
+  );
+  restricted = { math, parse, referenceUnits };
+  return restricted;
+}
+const isValuelessUnit = (name: string): boolean => instance().math.Unit.isValuelessUnit(name);
 
 function disabled(name: string) {
   return () => {
@@ -25,7 +47,6 @@ function disabled(name: string) {
   };
 }
 const DISABLED = ['import', 'createUnit', 'evaluate', 'parse', 'simplify', 'derivative', 'compile', 'resolve', 'reviver', 'replacer'];
-math.import(Object.fromEntries(DISABLED.map((name) => [name, disabled(name)])), { override: true });
 
 /** Functions an expression may call. All are pure, total on numbers/units, and finish at once. */
 export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set([
@@ -60,11 +81,6 @@ const DIMENSIONS: Record<Dimension, DimensionInfo> = {
   number: { label: 'a plain number', reference: null },
 };
 
-const REFERENCE_UNITS = new Map<Dimension, Unit>(
-  (Object.entries(DIMENSIONS) as [Dimension, DimensionInfo][])
-    .filter(([, info]) => info.reference !== null)
-    .map(([dim, info]) => [dim, makeUnit(info.reference!)]),
-);
 
 /** Order matters for naming: 'rate' and 'frequency' share a base, the first match names it. */
 const NAMING_ORDER: Dimension[] = ['energy', 'time', 'frequency', 'power', 'energyPerBit', 'bandwidth', 'data'];
@@ -80,7 +96,7 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string') return 'a string';
   if (isUnit(value)) {
     for (const dim of NAMING_ORDER) {
-      if (value.equalBase(REFERENCE_UNITS.get(dim)!)) return dim === 'frequency' ? 'frequency or rate (1/s)' : DIMENSIONS[dim].label.replace(/ \(.*\)$/, '');
+      if (value.equalBase(instance().referenceUnits.get(dim)!)) return dim === 'frequency' ? 'frequency or rate (1/s)' : DIMENSIONS[dim].label.replace(/ \(.*\)$/, '');
     }
     return `units of ${value.formatUnits() || 'nothing'}`;
   }
@@ -103,7 +119,7 @@ export function toBaseNumber(value: unknown, dimension: Dimension, source: strin
     if (typeof value !== 'number') return `${expected} (${describeValue(value)})`;
     n = value;
   } else {
-    if (!isUnit(value) || !value.equalBase(REFERENCE_UNITS.get(dimension)!)) return `${expected} (${describeValue(value)})`;
+    if (!isUnit(value) || !value.equalBase(instance().referenceUnits.get(dimension)!)) return `${expected} (${describeValue(value)})`;
     if (value.value === null) return `${expected} (a unit without a value)`;
     n = value.value as number;
   }
@@ -150,7 +166,7 @@ function checkNode(node: MathNode, variables: ReadonlySet<string>): string | nul
         // The callee symbol of a FunctionNode was checked above.
         if (parent && parent.type === 'FunctionNode' && (parent as unknown as { fn: MathNode }).fn === n) return;
         if (variables.has(name) || ALLOWED_CONSTANTS.has(name)) return;
-        if (!(name in math) && isValuelessUnit(name)) return;
+        if (!(name in instance().math) && isValuelessUnit(name)) return;
         problem = `unknown symbol "${name}" (variables: ${[...variables].join(', ') || 'none'}; or a unit such as pJ, ns, MHz, bit, GB)`;
         return;
       }
@@ -173,7 +189,7 @@ export function compileExpression(source: string, variables: readonly string[]):
   if (source.trim() === '') throw new Error('expression is empty');
   let node: MathNode;
   try {
-    node = parse(source);
+    node = instance().parse(source);
   } catch (err) {
     throw new Error(`cannot parse "${source}": ${(err as Error).message}`);
   }
@@ -204,5 +220,5 @@ export function evaluateQuantity(source: string, dimension: Dimension, scope: Sc
 
 /** A unit value (for scopes), e.g. the clock as `unitOf(5e8, 'Hz')`. */
 export function unitOf(value: number, unit: string): Unit {
-  return math.unit(value, unit);
+  return instance().math.unit(value, unit);
 }
