@@ -343,7 +343,7 @@ export function ScatterScreen({ state, width }: { state: ReviewState; width: num
   const height = 12;
   // energies of different models or profiles can differ by orders of magnitude: log scale then
   const energies = points.map((p) => p.energyJ).filter((v) => v > 0);
-  const logX = energies.length > 1 && Math.max(...energies) / Math.min(...energies) > 20;
+  const logX = energies.length > 1 && Math.max(...energies) / Math.min(...energies) > 10;
   const xOf = (v: number) => (logX ? Math.log10(Math.max(v, 1e-30)) : v);
   const [xLo, xHi] = extent(points.map((p) => xOf(p.energyJ)), 0.05);
   const xLabel = (v: number) => fmtSI(logX ? 10 ** v : v, 'J');
