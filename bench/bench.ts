@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadDataset } from '../src/data/index.js';
 import { runSession } from '../src/runs/session.js';
 import type { RunConfig } from '../src/runs/store.js';
+import { benchEstimate } from './hw.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 
@@ -71,3 +72,6 @@ for (const schedule of ['static:32', 'static:8', 'cpt:3-8']) {
 }
 // The per-call overhead the Loop removes: one step per onnxruntime run().
 await benchTraining('train-one-step-per-call', { ...baseConfig('cpt:3-8'), chunkSteps: 1 });
+
+// Cost model: a 64k-iteration ResNet-74 estimate (goal < 50 ms).
+console.log(JSON.stringify(await benchEstimate()));
