@@ -25,15 +25,30 @@ export interface QuantizeOptions {
   noise?: Value;
 }
 
+/** `2^b − 1` and `b ≥ 32` for a bit-width input, emitted once per graph and shared by its quantizers. */
+const perBits = new WeakMap<Graph, Map<string, { levels: Value; exact: Value }>>();
+function bitsTerms(g: Graph, bits: Value): { levels: Value; exact: Value } {
+  let byName = perBits.get(g);
+  if (!byName) perBits.set(g, (byName = new Map()));
+  let terms = byName.get(bits.name);
+  if (!terms) {
+    const dt = bits.dtype;
+    const levels = g.emit1('Sub', [g.emit1('Pow', [g.scalar(2), bits], {}, dt, [], 'q_pow'), g.scalar(1)], {}, dt, [], 'q_levels');
+    const exact = g.emit1('GreaterOrEqual', [bits, g.scalar(PASS_THROUGH_BITS)], {}, 'bool', [], 'q_exact');
+    byName.set(bits.name, (terms = { levels, exact }));
+  }
+  return terms;
+}
+
 /** Emit the quantization of `x` at `bits` (a scalar of x's float type). Not on the tape. */
 export function emitQuantize(g: Graph, x: Value, bits: Value, options: QuantizeOptions): Value {
   const dt = x.dtype;
   const shape = x.shape;
+  const { levels, exact } = bitsTerms(g, bits);
   const reduceAttrs: Attrs = options.reduceAxes === null ? { keepdims: 0 } : { axes: options.reduceAxes, keepdims: 1 };
   const statShape = options.reduceAxes === null ? [] : shape!.map((d, i) => (options.reduceAxes!.includes(i) ? 1 : d));
   const mn = g.emit1('ReduceMin', [x], reduceAttrs, dt, statShape, 'q_min');
   const mx = g.emit1('ReduceMax', [x], reduceAttrs, dt, statShape, 'q_max');
-  const levels = g.emit1('Sub', [g.emit1('Pow', [g.scalar(2), bits], {}, dt, [], 'q_pow'), g.scalar(1)], {}, dt, [], 'q_levels');
   const range = g.emit1('Max', [g.emit1('Sub', [mx, mn], {}, dt, statShape, 'q_span'), g.scalar(EPSILON)], {}, dt, statShape, 'q_range');
   const scale = g.emit1('Div', [range, levels], {}, dt, statShape, 'q_scale');
   const v = g.emit1('Div', [g.emit1('Sub', [x, mn], {}, dt, shape, 'q_shift'), scale], {}, dt, shape, 'q_v');
@@ -41,7 +56,6 @@ export function emitQuantize(g: Graph, x: Value, bits: Value, options: QuantizeO
     ? g.emit1('Floor', [g.emit1('Add', [v, options.noise], {}, dt, shape, 'q_dither')], {}, dt, shape, 'q_floor')
     : g.emit1('Round', [v], {}, dt, shape, 'q_round');
   const q = g.emit1('Add', [g.emit1('Mul', [rounded, scale], {}, dt, shape, 'q_rescale'), mn], {}, dt, shape, 'q');
-  const exact = g.emit1('GreaterOrEqual', [bits, g.scalar(PASS_THROUGH_BITS)], {}, 'bool', [], 'q_exact');
   return g.emit1('Where', [exact, x, q], {}, dt, shape, 'quantized');
 }
 

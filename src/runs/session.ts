@@ -14,10 +14,11 @@ import type { EngineEvent, EngineListener, RunSummary, StepCostRecord } from '..
 import { RunError, UsageError } from '../errors.js';
 import { createModel } from '../models/registry.js';
 import { makeSchedule, type Schedule } from '../schedule/schedule.js';
-import { type RunConfig, type RunCost, type RunJson, RunStore, STEPS_HEADER } from './store.js';
+import { type RunConfig, type RunCost, type RunJson, RunStore, STEPS_HEADER, stepRow } from './store.js';
 import { createStepCoster, type StepCoster } from './cost.js';
 
 export const BITCYCLE_VERSION = '0.1.0';
+const STEPS_FLUSH_MS = 1000;
 
 export interface SessionOptions {
   /** Directory holding run directories (new runs). */
@@ -184,6 +185,19 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
   const queue = (job: () => Promise<void> | void) => {
     writes = writes.then(job);
   };
+  // steps.csv rows are batched: formatting costs ~1 ms per call plus ~12 µs per row, against a
+  // ~200 µs training step. They are flushed at least every STEPS_FLUSH_MS, before every
+  // checkpoint (so the file always covers the checkpoint) and at the end.
+  let pendingRows: string[][] = [];
+  let lastFlushAt = performance.now();
+  const flushSteps = () => {
+    lastFlushAt = performance.now();
+    if (!store || pendingRows.length === 0) return;
+    const s = store;
+    const rows = pendingRows;
+    pendingRows = [];
+    queue(() => s.appendStepRows(rows));
+  };
 
   trainer.on((event: EngineEvent) => {
     let forwarded = event;
@@ -204,14 +218,15 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
       }
       forwarded = { ...event, costs };
       if (store) {
-        const s = store;
-        queue(() => s.appendSteps(event.steps, costs));
+        for (let i = 0; i < event.steps.length; i++) pendingRows.push(stepRow(event.steps[i]!, costs?.[i]));
+        if (performance.now() - lastFlushAt >= STEPS_FLUSH_MS) flushSteps();
       }
     } else if (event.type === 'eval' && store) {
       const s = store;
       queue(() => s.appendEval(event.eval));
     } else if (event.type === 'checkpoint' && store && performance.now() - lastCheckpointAt >= checkpointIntervalMs) {
       lastCheckpointAt = performance.now();
+      flushSteps();
       const s = store;
       const ckpt = trainer.checkpoint({ runId: s.id });
       const cost = runCost();
@@ -226,8 +241,10 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
   let result;
   try {
     result = await trainer.run(options.control);
+    flushSteps();
     await writes;
   } catch (err) {
+    flushSteps();
     await writes.catch(() => undefined);
     const message = err instanceof Error ? err.message : String(err);
     store?.update({ status: 'failed', pid: null, error: message });

@@ -178,7 +178,12 @@ export class RunStore {
   }
 
   async appendSteps(steps: readonly StepRecord[], costs?: readonly StepCost[]): Promise<void> {
-    appendFileSync(this.stepsFile, await csvText(steps.map((s, i) => stepRow(s, costs?.[i]))));
+    await this.appendStepRows(steps.map((s, i) => stepRow(s, costs?.[i])));
+  }
+
+  /** Append rows made by `stepRow` (fast-csv formats them: batch many rows per call, it has a per-call cost). */
+  async appendStepRows(rows: string[][]): Promise<void> {
+    appendFileSync(this.stepsFile, await csvText(rows));
   }
 
   async appendEval(e: EvalRecord): Promise<void> {
