@@ -13,11 +13,13 @@ export class Store<S, E> {
   private lastPublishMs = Number.NEGATIVE_INFINITY;
   /** Number of snapshots published (≈ redraws). */
   publishes = 0;
+  /** Duration of the last publish (listeners, i.e. the React render), in ms. */
+  lastFlushDurationMs = 0;
 
   constructor(
     private readonly reducer: Reducer<S, E>,
     initial: S,
-    private readonly throttleMs = 0,
+    private throttleMs = 0,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.state = initial;
@@ -53,8 +55,19 @@ export class Store<S, E> {
     this.published = this.state;
     this.lastPublishMs = this.now();
     this.publishes++;
+    const start = this.now();
     for (const l of [...this.listeners]) l();
+    this.lastFlushDurationMs = this.now() - start;
   };
+
+  /** Change the minimum interval between publishes (adaptive frame rate). */
+  setThrottle(ms: number): void {
+    this.throttleMs = Math.max(0, ms);
+  }
+
+  get throttle(): number {
+    return this.throttleMs;
+  }
 
   private schedule(): void {
     if (this.timer) return;

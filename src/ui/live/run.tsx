@@ -23,6 +23,11 @@ export interface LiveDashboardOptions {
   controls: LiveControls;
   /** Redraws per second at most (default 10). */
   maxFps?: number;
+  /**
+   * Share of the UI thread's time redraws may take (default 0.03): when a frame is slow (big
+   * terminal), the redraw rate drops below maxFps so the dashboard stays cheap.
+   */
+  renderBudget?: number;
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
 }
@@ -66,16 +71,30 @@ export function createLiveController(options: Pick<LiveDashboardOptions, 'header
   return { store, onAction };
 }
 
+/** Interval between redraws so that frames take at most `budget` of the time (≥ minIntervalMs, ≤ 2 s). */
+export function adaptiveInterval(frameMs: number, minIntervalMs: number, budget: number): number {
+  return Math.min(2000, Math.max(minIntervalMs, frameMs / budget));
+}
+
 /** Render the live view until the run ends (an `end` event); resolves with the final state. */
 export async function runLiveDashboard(options: LiveDashboardOptions): Promise<LiveState> {
   const { store, onAction } = createLiveController(options);
   const stdout = options.stdout ?? process.stdout;
+  const minIntervalMs = 1000 / (options.maxFps ?? 10);
+  const budget = options.renderBudget ?? 0.03;
+  let frameMsEma = 0;
   const instance = render(<LiveApp store={store} onAction={onAction} />, {
     stdout,
     stdin: options.stdin ?? process.stdin,
     exitOnCtrlC: false,
     patchConsole: false,
     maxFps: options.maxFps ?? 10,
+    onRender: ({ renderTime }) => {
+      // React render (measured by the store) + Ink layout and output (renderTime)
+      const frameMs = store.lastFlushDurationMs + renderTime;
+      frameMsEma = frameMsEma === 0 ? frameMs : 0.8 * frameMsEma + 0.2 * frameMs;
+      store.setThrottle(adaptiveInterval(frameMsEma, minIntervalMs, budget));
+    },
   });
   let resolveEnd!: () => void;
   const ended = new Promise<void>((r) => (resolveEnd = r));
