@@ -62,11 +62,16 @@ export function createDemoFeed(options: DemoFeedOptions = {}): DemoFeed {
       emit({ type: 'end', status: 'stopped', summary: null });
       return;
     }
-    emit(e);
+    if (e.type === 'steps') {
+      // real elapsed time, so steps/s and ETA on screen match the replay speed
+      const now = performance.now() - startedMs;
+      emit({ ...e, steps: e.steps.map((s) => ({ ...s, wallMs: now })) });
+    } else emit(e);
     if (e.type === 'steps') lastStep = e.steps[e.steps.length - 1]!.step + 1;
     if (e.type !== 'end') timer = setTimeout(tick, e.type === 'steps' ? (1000 * e.steps.length) / stepsPerSecond : 0);
   };
   let lastStep = 0;
+  let startedMs = performance.now();
   const controls: LiveControls = {
     pause() {
       paused = true;
@@ -92,6 +97,7 @@ export function createDemoFeed(options: DemoFeedOptions = {}): DemoFeed {
     schedule: { bitsWA: scheduleBits(schedule, total), bitsGrad: new Uint8Array(total).fill(8) },
     events(l) {
       listener = l;
+      startedMs = performance.now();
       timer = setTimeout(tick, 0);
       return () => {
         listener = null;
