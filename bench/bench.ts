@@ -57,7 +57,7 @@ async function benchTraining(label: string, config: RunConfig): Promise<void> {
       dataset: config.dataset,
       schedule: config.schedule,
       batchSize: config.batchSize,
-      chunkSteps: config.chunkSteps ?? 'epoch',
+      chunkSteps: config.chunkSteps ?? 'default (50, capped at an epoch: 22)',
       stepsPerSecond: Math.round(median(rates)),
       min: Math.round(Math.min(...rates)),
       max: Math.round(Math.max(...rates)),

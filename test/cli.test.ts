@@ -1,0 +1,44 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+
+describe('bitcycle CLI', () => {
+  it('--help lists every command', () => {
+    const r = runCli(['--help']);
+    expect(r.status).toBe(0);
+    for (const cmd of ['train', 'export', 'prt', 'demo', 'schedule', 'estimate', 'profile', 'review', 'runs', 'compare']) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+    }
+  });
+
+  it('an unknown command or option exits 2', () => {
+    expect(runCli(['bogus']).status).toBe(2);
+    const r = runCli(['train', '--bogus']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--bogus'/);
+  });
+
+  it('schedule prints the bits of every iteration', () => {
+    const r = runCli(['schedule', 'cpt:3-8', '--iterations', '128', '--json']);
+    expect(r.status).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.bits.slice(0, 8)).toEqual([3, 4, 6, 7, 3, 4, 6, 7]);
+  });
+
+  it('demo (npm start) trains static:8 and cpt:3-8 and compares them on the default profile', () => {
+    const out = mkdtempSync(join(tmpdir(), 'demo-'));
+    const r = runCli(['demo', '--out', out, '--json', '--quiet']);
+    expect(r.status).toBe(0);
+    const { runs } = JSON.parse(r.stdout);
+    expect(runs).toHaveLength(2);
+    expect(readdirSync(out)).toHaveLength(2);
+    const [base, cpt] = runs;
+    expect(base.cost.profile).toBe('bit-fusion-45nm');
+    expect(base.cost.savings.bitopsPct).toBeCloseTo(0, 9);
+    expect(cpt.cost.savings.bitopsPct).toBeGreaterThan(30);
+    expect(cpt.cost.energyJ).toBeLessThan(base.cost.energyJ);
+    expect(cpt.testAccuracy).toBeGreaterThan(0.95);
+  });
+});
