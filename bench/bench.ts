@@ -67,11 +67,44 @@ async function benchTraining(label: string, config: RunConfig): Promise<void> {
   );
 }
 
-for (const schedule of ['static:32', 'static:8', 'cpt:3-8']) {
+if (!process.env.BENCH_ONLY_UI) for (const schedule of ['static:32', 'static:8', 'cpt:3-8']) {
   await benchTraining('train', { ...baseConfig(schedule), evalBits: schedule === 'static:32' ? 32 : 8 });
 }
 // The per-call overhead the Loop removes: one step per onnxruntime run().
-await benchTraining('train-one-step-per-call', { ...baseConfig('cpt:3-8'), chunkSteps: 1 });
+if (!process.env.BENCH_ONLY_UI) await benchTraining('train-one-step-per-call', { ...baseConfig('cpt:3-8'), chunkSteps: 1 });
 
 // Cost model: a 64k-iteration ResNet-74 estimate (goal < 50 ms).
-console.log(JSON.stringify(await benchEstimate()));
+if (!process.env.BENCH_ONLY_UI) console.log(JSON.stringify(await benchEstimate()));
+
+// Dashboard overhead, end to end: `bitcycle train` with the live dashboard on a pseudo-terminal
+// (util-linux `script`) against `--no-dashboard`, same run; steps/s as the command reports it.
+async function benchDashboard(): Promise<void> {
+  const { spawnSync } = await import('node:child_process');
+  const root = join(import.meta.dirname, '..');
+  const out = mkdtempSync(join(tmpdir(), 'bitcycle-bench-ui-'));
+  const base = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(root, 'bin', 'bitcycle.js'))} train --epochs 300 --out ${JSON.stringify(out)}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
+  delete env.CI;
+  const sps = (dashboard: boolean): number => {
+    const r = dashboard
+      ? spawnSync('script', ['-qec', `stty cols 120 rows 45; ${base}`, '/dev/null'], { env, encoding: 'utf8', input: '' })
+      : spawnSync('sh', ['-c', `${base} --no-dashboard`], { env, encoding: 'utf8' });
+    const m = /completed: .* (\d+) steps\/s/.exec(r.stdout ?? '');
+    if (!m) throw new Error(`bench: could not read steps/s from train output (status ${r.status}): ${(r.stdout ?? '').slice(-300)} ${r.stderr ?? ''}`);
+    return Number(m[1]);
+  };
+  const plain: number[] = [];
+  const live: number[] = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      plain.push(sps(false));
+      live.push(sps(true));
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+  const p = median(plain);
+  const d = median(live);
+  console.log(JSON.stringify({ bench: 'dashboard-overhead', schedule: 'cpt:3-8', epochs: 300, plainStepsPerSecond: p, dashboardStepsPerSecond: d, overheadPct: Number(((100 * (p - d)) / p).toFixed(1)), runs: plain.length, goal: '< 5 %' }));
+}
+await benchDashboard();

@@ -15,6 +15,13 @@ import { runLiveDashboard } from '../ui/live/run.js';
 import type { LiveEvent } from '../ui/live/state.js';
 
 const BREAKDOWN_INTERVAL_MS = 500;
+/**
+ * Share of one core the redraws may take. The UI thread and the training worker share the
+ * machine's cores (on 2-vCPU machines often one physical core), so every millisecond spent
+ * drawing shows in training throughput: measured with `npm run bench` (dashboard-overhead),
+ * 3 % cost ~7 % of throughput, 1 % ~3 %. Key presses still redraw at once.
+ */
+const RENDER_BUDGET = 0.01;
 
 export interface DashboardRunOptions {
   outDir: string;
@@ -26,6 +33,10 @@ export interface DashboardRunOptions {
 
 export async function trainWithDashboard(configOrNull: RunConfig | null, options: DashboardRunOptions): Promise<SessionResult> {
   const config = configOrNull ?? RunStore.open(options.resumeDir!).run.config;
+  // Everything this thread needs is prepared before training starts: the two threads share the
+  // machine's cores, so work done here during training (loading mathjs takes most of a second)
+  // would be taken from the engine.
+  const profile = config.profile === 'none' ? null : loadProfile(config.profile);
   const remote = startRemoteSession(configOrNull, options);
   const buffered: EngineEvent[] = [];
   let forward: ((e: LiveEvent) => void) | null = null;
@@ -44,9 +55,7 @@ export async function trainWithDashboard(configOrNull: RunConfig | null, options
   const baseline = makeSchedule(config.baseline);
   const total = start.totalSteps;
   let breakdown: ReturnType<typeof createLiveBreakdown> | null = null;
-  if (config.profile !== 'none') {
-    breakdown = createLiveBreakdown(createCostModel(loadProfile(config.profile), start.layers, config.batchSize), (t) => baseline.bitsAt(t, total));
-  }
+  if (profile) breakdown = createLiveBreakdown(createCostModel(profile, start.layers, config.batchSize), (t) => baseline.bitsAt(t, total));
   let lastBreakdownAt = 0;
   const enrich = (e: EngineEvent): LiveEvent => {
     if (e.type !== 'steps' || !breakdown) return e;
@@ -71,6 +80,7 @@ export async function trainWithDashboard(configOrNull: RunConfig | null, options
       };
     },
     controls: { pause: remote.pause, resume: remote.resume, stop: remote.stop },
+    renderBudget: RENDER_BUDGET,
   });
   const [result] = await Promise.all([remote.result, finalState]);
   return result;
