@@ -2,6 +2,7 @@
  * Presentational pieces shared by the live view and the review screens. Props in, text out.
  */
 import { Box, Text } from 'ink';
+import { useMemo } from 'react';
 import { blockChart, brailleChart, columnOf, resample } from './charts.js';
 import { fit } from './format.js';
 import { type KeyMap, keyLabel } from './keys.js';
@@ -111,6 +112,18 @@ function segments(line: string, owner: number[]): { text: string; owner: number 
   return out;
 }
 
+/** Smallest and largest bit-width of a schedule (loop: schedules can have 10⁵ entries). */
+function bitsRange(values: ArrayLike<number>): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return values.length ? [lo, hi] : [0, 0];
+}
+
 /**
  * The precision schedule over the whole run: W/A bits as a block chart, gradient bits as a strip,
  * the part already trained in colour, the current iteration marked with ▲.
@@ -134,15 +147,18 @@ export function ScheduleChart({
   const total = bitsWA.length;
   const labelWidth = 4;
   const plotWidth = Math.max(4, width - labelWidth - 1);
-  const maxBits = Math.max(8, ...Array.from(bitsWA), ...Array.from(bitsGrad));
-  const wa = resample(Array.from(bitsWA), plotWidth, total);
-  const g = resample(Array.from(bitsGrad), plotWidth, bitsGrad.length);
-  const waRows = blockChart(wa, height, 0, maxBits);
-  const gRow = blockChart(g, 1, 0, maxBits)[0]!;
+  // The schedule is fixed for a run: resample it once per (schedule, width), not once per frame
+  // (a long run has 10⁵ iterations; spreading them into Math.max would also overflow the stack).
+  const { waRows, gRow, minWA, maxWA, minG, maxG, maxBits } = useMemo(() => {
+    const [minWA, maxWA] = bitsRange(bitsWA);
+    const [minG, maxG] = bitsRange(bitsGrad);
+    const maxBits = Math.max(8, maxWA, maxG);
+    const wa = resample(bitsWA, plotWidth, total);
+    const g = resample(bitsGrad, plotWidth, bitsGrad.length);
+    return { waRows: blockChart(wa, height, 0, maxBits), gRow: blockChart(g, 1, 0, maxBits)[0]!, minWA, maxWA, minG, maxG, maxBits };
+  }, [bitsWA, bitsGrad, plotWidth, height, total]);
   const doneCols = current === null ? plotWidth : total > 0 ? Math.min(plotWidth, Math.ceil((current * plotWidth) / total)) : 0;
   const marker = current === null ? -1 : columnOf(Math.min(current, Math.max(0, total - 1)), total, plotWidth);
-  const minWA = Math.min(...Array.from(bitsWA));
-  const maxWA = Math.max(...Array.from(bitsWA));
   const nowBits = current !== null && total > 0 ? bitsWA[Math.min(current, total - 1)] : undefined;
   const nowGrad = current !== null && bitsGrad.length > 0 ? bitsGrad[Math.min(current, bitsGrad.length - 1)] : undefined;
   const split = (row: string) => (
@@ -156,7 +172,7 @@ export function ScheduleChart({
       <Text wrap="truncate-end">
         <Text bold>{title}</Text>
         <Text dimColor>
-          {`  W/A ${minWA}–${maxWA} bits · G ${Math.min(...Array.from(bitsGrad))}–${Math.max(...Array.from(bitsGrad))} bits · ${total} iterations`}
+          {`  W/A ${minWA}–${maxWA} bits · G ${minG}–${maxG} bits · ${total} iterations`}
           {nowBits !== undefined ? `  now W/A ${nowBits} G ${nowGrad}` : ''}
         </Text>
       </Text>
