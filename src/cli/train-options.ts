@@ -28,22 +28,36 @@ export interface TrainFlags {
   chunkSteps?: string;
 }
 
-export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epochs?: string } = {}): Command {
+/** --model, --hidden, --dataset, --data-dir (train, demo, prt, export). */
+export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('--model <name>', `trainable model (${Object.keys(TRAINABLE_MODELS).join(', ')})`, 'mlp')
     .option('--hidden <widths>', 'hidden layer widths of the MLP, comma-separated', '128')
     .option('--dataset <name>', `data set (${Object.keys(DATASETS).join(', ')})`, 'digits')
-    .option('--data-dir <dir>', 'read the data set from this directory')
+    .option('--data-dir <dir>', 'read the data set from this directory');
+}
+
+/** --batch-size, --lr, --momentum, --weight-decay, --seed (train, demo, prt). */
+export function addOptimizerOptions(cmd: Command): Command {
+  return cmd
+    .option('--batch-size <n>', 'batch size', '64')
+    .option('--lr <rate>', 'learning rate', '0.1')
+    .option('--momentum <m>', 'SGD momentum', '0.9')
+    .option('--weight-decay <wd>', 'weight decay (weights only, not biases)', '0.0005')
+    .option('--seed <n>', 'random seed (initialisation, shuffling, stochastic rounding)', '1');
+}
+
+export function parseHidden(text: string): number[] {
+  return text.split(',').map((w) => parseIntOption('--hidden', w, 1, 1 << 16));
+}
+
+export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epochs?: string } = {}): Command {
+  return addOptimizerOptions(addModelOptions(cmd))
     .option('--schedule <spec>', 'precision schedule of weights and activations: static:B | cpt:Bmin-Bmax[:cycles=N] | tri:Bmin-Bmax[:cycles=N] | ramp:Bmin-Bmax', defaults.schedule ?? 'cpt:3-8')
     .option('--grad-bits <bits|spec>', 'bit-width of back-propagated errors (a number, or a schedule spec)', '8')
     .option('--eval-bits <bits>', 'bit-width of evaluation (default: the schedule maximum)')
     .option('--epochs <n>', 'training epochs', defaults.epochs ?? '30')
-    .option('--batch-size <n>', 'batch size', '64')
-    .option('--lr <rate>', 'learning rate', '0.1')
     .option('--lr-schedule <kind>', 'learning-rate schedule: constant | cosine', 'constant')
-    .option('--momentum <m>', 'SGD momentum', '0.9')
-    .option('--weight-decay <wd>', 'weight decay (weights only, not biases)', '0.0005')
-    .option('--seed <n>', 'random seed (initialisation, shuffling, stochastic rounding)', '1')
     .option('--profile <name|file>', 'hardware profile for the cost tally (a shipped name, a JSON file, or none)', 'bit-fusion-45nm')
     .option('--baseline <spec>', 'static-precision counterfactual for the cost tally (default: static:<schedule max>)')
     .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)');
@@ -56,7 +70,7 @@ export function trainConfig(flags: TrainFlags): RunConfig {
   if (lrSchedule !== 'constant' && lrSchedule !== 'cosine') throw new UsageError('--lr-schedule', `expected constant or cosine, got "${lrSchedule}"`);
   if (!TRAINABLE_MODELS[flags.model]) throw new UsageError('--model', `unknown trainable model "${flags.model}" (allowed: ${Object.keys(TRAINABLE_MODELS).join(', ')})`);
   if (!DATASETS[flags.dataset]) throw new UsageError('--dataset', `unknown data set "${flags.dataset}" (allowed: ${Object.keys(DATASETS).join(', ')})`);
-  const hidden = flags.hidden === undefined ? undefined : flags.hidden.split(',').map((w) => parseIntOption('--hidden', w, 1, 1 << 16));
+  const hidden = flags.hidden === undefined ? undefined : parseHidden(flags.hidden);
   const baseline = makeSchedule(flags.baseline ?? `static:${schedule.bitsMax}`);
   return {
     model: flags.model,

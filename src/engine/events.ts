@@ -45,6 +45,35 @@ export interface StepCostRecord {
   baselineBitops: number;
 }
 
+/** Running sums of StepCostRecords (the run's cost so far and its baseline counterfactual). */
+export interface StepCostTotals {
+  steps: number;
+  energyJ: number;
+  latencyS: number;
+  bitops: number;
+  baselineEnergyJ: number;
+  baselineLatencyS: number;
+  baselineBitops: number;
+}
+
+export function emptyCostTotals(): StepCostTotals {
+  return { steps: 0, energyJ: 0, latencyS: 0, bitops: 0, baselineEnergyJ: 0, baselineLatencyS: 0, baselineBitops: 0 };
+}
+
+/** Add `costs` into `totals` (mutated) and return it. */
+export function addStepCosts(totals: StepCostTotals, costs: readonly StepCostRecord[]): StepCostTotals {
+  for (const c of costs) {
+    totals.steps++;
+    totals.energyJ += c.energyJ;
+    totals.latencyS += c.latencyS;
+    totals.bitops += c.bitops;
+    totals.baselineEnergyJ += c.baselineEnergyJ;
+    totals.baselineLatencyS += c.baselineLatencyS;
+    totals.baselineBitops += c.baselineBitops;
+  }
+  return totals;
+}
+
 export interface RunSummary {
   testAccuracy: number;
   testLoss: number;

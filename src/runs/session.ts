@@ -10,7 +10,7 @@ import { readCheckpoint, writeCheckpoint } from '../artifacts/checkpoint.js';
 import { loadDataset } from '../data/index.js';
 import type { Dataset } from '../data/dataset.js';
 import { type Artifacts, type TrainControl, Trainer } from '../engine/trainer.js';
-import type { EngineEvent, EngineListener, RunSummary, StepCostRecord } from '../engine/events.js';
+import { addStepCosts, emptyCostTotals, type EngineEvent, type EngineListener, type RunSummary, type StepCostRecord } from '../engine/events.js';
 import { RunError, UsageError } from '../errors.js';
 import { createModel } from '../models/registry.js';
 import { makeSchedule, type Schedule } from '../schedule/schedule.js';
@@ -104,7 +104,7 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
   };
 
   // Cost totals so far (restored from steps.csv on resume).
-  const totals = { energyJ: 0, latencyS: 0, bitops: 0, baseEnergyJ: 0, baseLatencyS: 0, baseBitops: 0 };
+  const totals = emptyCostTotals();
   let resumeFrom;
   if (store) {
     resumeFrom = readCheckpoint(store.checkpointFile);
@@ -116,9 +116,9 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
       totals.bitops += Number(cells[col('bitops')]) || 0;
       if (coster) {
         const b = baselineCost(Number(cells[0]), Number(cells[col('bits_g')]));
-        totals.baseEnergyJ += b.energyJ;
-        totals.baseLatencyS += b.latencyS;
-        totals.baseBitops += b.bitops;
+        totals.baselineEnergyJ += b.energyJ;
+        totals.baselineLatencyS += b.latencyS;
+        totals.baselineBitops += b.bitops;
       }
     }
     store.update({ status: 'running', pid: process.pid, error: undefined });
@@ -175,8 +175,8 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
       energyJ: totals.energyJ,
       latencyS: totals.latencyS,
       bitops: totals.bitops,
-      baseline: { schedule: baseline.name, energyJ: totals.baseEnergyJ, latencyS: totals.baseLatencyS, bitops: totals.baseBitops },
-      savings: { energyPct: pct(totals.energyJ, totals.baseEnergyJ), latencyPct: pct(totals.latencyS, totals.baseLatencyS), bitopsPct: pct(totals.bitops, totals.baseBitops) },
+      baseline: { schedule: baseline.name, energyJ: totals.baselineEnergyJ, latencyS: totals.baselineLatencyS, bitops: totals.baselineBitops },
+      savings: { energyPct: pct(totals.energyJ, totals.baselineEnergyJ), latencyPct: pct(totals.latencyS, totals.baselineLatencyS), bitopsPct: pct(totals.bitops, totals.baselineBitops) },
     };
   };
 
@@ -207,15 +207,10 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
         costs = event.steps.map((s) => {
           const c = coster.stepCost(s.bitsWeights, s.bitsActivations, s.bitsGrad);
           const b = baselineCost(s.step, s.bitsGrad);
-          totals.energyJ += c.energyJ;
-          totals.latencyS += c.latencyS;
-          totals.bitops += c.bitops;
-          totals.baseEnergyJ += b.energyJ;
-          totals.baseLatencyS += b.latencyS;
-          totals.baseBitops += b.bitops;
           return { energyJ: c.energyJ, latencyS: c.latencyS, bitops: c.bitops, baselineEnergyJ: b.energyJ, baselineLatencyS: b.latencyS, baselineBitops: b.bitops };
         });
       }
+      if (costs) addStepCosts(totals, costs);
       forwarded = { ...event, costs };
       if (store) {
         for (let i = 0; i < event.steps.length; i++) pendingRows.push(stepRow(event.steps[i]!, costs?.[i]));

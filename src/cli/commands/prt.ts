@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.js';
 import { createModel } from '../../models/registry.js';
 import { gradSchedule } from '../../runs/session.js';
 import { parseFloatOption, parseIntOption, printJson } from '../output.js';
+import { addModelOptions, addOptimizerOptions, parseHidden } from '../train-options.js';
 
 interface Flags {
   model: string;
@@ -25,48 +26,38 @@ interface Flags {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('prt')
     .description('precision range test: short training bursts at rising precision to find CPT\'s Bmin')
-    .option('--model <name>', 'trainable model', 'mlp')
-    .option('--hidden <widths>', 'hidden layer widths of the MLP', '128')
-    .option('--dataset <name>', 'data set', 'digits')
-    .option('--data-dir <dir>', 'read the data set from this directory')
     .option('--from <bits>', 'lowest precision to try', '2')
     .option('--static-bits <bits>', 'the static precision you would train at: Bmax of the suggestion', '8')
     .option('--grad-bits <bits|spec>', 'bit-width of back-propagated errors', '8')
     .option('--burst-epochs <n>', 'epochs per burst; accuracy is the mean over the last one', '2')
     .option('--threshold <points>', 'an extra bit must raise training accuracy by more than this many percentage points', '1')
-    .option('--batch-size <n>', 'batch size', '64')
-    .option('--lr <rate>', 'learning rate', '0.1')
-    .option('--momentum <m>', 'SGD momentum', '0.9')
-    .option('--weight-decay <wd>', 'weight decay', '0.0005')
-    .option('--seed <n>', 'random seed', '1')
-    .option('--json', 'print one JSON object')
-    .action(async (f: Flags) => {
-      const fromBits = parseIntOption('--from', f.from, 1, 32);
-      const staticBits = parseIntOption('--static-bits', f.staticBits, 1, 32);
-      if (fromBits > staticBits) throw new UsageError('--from', `must not exceed --static-bits (${staticBits}), got ${fromBits}`);
-      const dataset = loadDataset(f.dataset, { dataDir: f.dataDir });
-      const hidden = f.hidden.split(',').map((w) => parseIntOption('--hidden', w, 1, 1 << 16));
-      const model = createModel(f.model, dataset.inputShape, dataset.classes, { hidden });
-      const log = (line: string) => (f.json ? process.stderr : process.stdout).write(line + '\n');
-      const result = await precisionRangeTest({
-        model,
-        dataset,
-        gradSchedule: gradSchedule(f.gradBits),
-        fromBits,
-        staticBits,
-        burstEpochs: parseIntOption('--burst-epochs', f.burstEpochs, 1, 10_000),
-        batchSize: parseIntOption('--batch-size', f.batchSize, 1, 1 << 16),
-        lr: parseFloatOption('--lr', f.lr, 0),
-        momentum: parseFloatOption('--momentum', f.momentum, 0, 1),
-        weightDecay: parseFloatOption('--weight-decay', f.weightDecay, 0),
-        seed: parseIntOption('--seed', f.seed, 0, 0xffffffff),
-        threshold: parseFloatOption('--threshold', f.threshold, 0, 100) / 100,
-        onBurst: (b) => log(`${String(b.bits).padStart(2)} bits: train accuracy ${(100 * b.trainAccuracy).toFixed(2)} %  loss ${b.trainLoss.toFixed(4)}`),
-      });
-      if (f.json) printJson(result);
-      else log(`Bmin = ${result.bitsMin} (lowest precision where one more bit adds ≤ ${f.threshold} points); suggested schedule: ${result.suggestion}`);
+    .option('--json', 'print one JSON object');
+  addOptimizerOptions(addModelOptions(cmd)).action(async (f: Flags) => {
+    const fromBits = parseIntOption('--from', f.from, 1, 32);
+    const staticBits = parseIntOption('--static-bits', f.staticBits, 1, 32);
+    if (fromBits > staticBits) throw new UsageError('--from', `must not exceed --static-bits (${staticBits}), got ${fromBits}`);
+    const dataset = loadDataset(f.dataset, { dataDir: f.dataDir });
+    const model = createModel(f.model, dataset.inputShape, dataset.classes, { hidden: parseHidden(f.hidden) });
+    const log = (line: string) => (f.json ? process.stderr : process.stdout).write(line + '\n');
+    const result = await precisionRangeTest({
+      model,
+      dataset,
+      gradSchedule: gradSchedule(f.gradBits),
+      fromBits,
+      staticBits,
+      burstEpochs: parseIntOption('--burst-epochs', f.burstEpochs, 1, 10_000),
+      batchSize: parseIntOption('--batch-size', f.batchSize, 1, 1 << 16),
+      lr: parseFloatOption('--lr', f.lr, 0),
+      momentum: parseFloatOption('--momentum', f.momentum, 0, 1),
+      weightDecay: parseFloatOption('--weight-decay', f.weightDecay, 0),
+      seed: parseIntOption('--seed', f.seed, 0, 0xffffffff),
+      threshold: parseFloatOption('--threshold', f.threshold, 0, 100) / 100,
+      onBurst: (b) => log(`${String(b.bits).padStart(2)} bits: train accuracy ${(100 * b.trainAccuracy).toFixed(2)} %  loss ${b.trainLoss.toFixed(4)}`),
     });
+    if (f.json) printJson(result);
+    else log(`Bmin = ${result.bitsMin} (lowest precision where one more bit adds ≤ ${f.threshold} points); suggested schedule: ${result.suggestion}`);
+  });
 }

@@ -3,7 +3,7 @@
  * actions). Memory stays bounded whatever the run length: curves are kept in a fixed number of
  * buckets over the whole run, evals are one per epoch.
  */
-import type { EngineEvent, EvalRecord, RunSummary, StepCostRecord } from '../../engine/events.js';
+import { addStepCosts, emptyCostTotals, type EngineEvent, type EvalRecord, type RunSummary, type StepCostRecord, type StepCostTotals } from '../../engine/events.js';
 import type { Cost, Phase } from '../../hw/cost.js';
 
 /** Shown in the header; known before training starts. */
@@ -51,15 +51,7 @@ export const LIVE_PANELS: readonly LivePanel[] = ['totals', 'layers', 'phases'];
 
 export type LiveStatus = 'starting' | 'running' | 'pausing' | 'paused' | 'resuming' | 'stopping' | 'completed' | 'stopped' | 'failed';
 
-export interface CostTotalsSoFar {
-  steps: number;
-  energyJ: number;
-  latencyS: number;
-  bitops: number;
-  baselineEnergyJ: number;
-  baselineLatencyS: number;
-  baselineBitops: number;
-}
+export type CostTotalsSoFar = StepCostTotals;
 
 /** Number of x buckets the curves keep over the whole run. */
 export const CURVE_BUCKETS = 240;
@@ -136,17 +128,7 @@ const RATE_WINDOW = 24;
 const RATE_MIN_SPACING_MS = 200;
 
 function addCosts(prev: CostTotalsSoFar | null, costs: readonly StepCostRecord[]): CostTotalsSoFar {
-  const t = prev ? { ...prev } : { steps: 0, energyJ: 0, latencyS: 0, bitops: 0, baselineEnergyJ: 0, baselineLatencyS: 0, baselineBitops: 0 };
-  for (const c of costs) {
-    t.steps++;
-    t.energyJ += c.energyJ;
-    t.latencyS += c.latencyS;
-    t.bitops += c.bitops;
-    t.baselineEnergyJ += c.baselineEnergyJ;
-    t.baselineLatencyS += c.baselineLatencyS;
-    t.baselineBitops += c.baselineBitops;
-  }
-  return t;
+  return addStepCosts(prev ? { ...prev } : emptyCostTotals(), costs);
 }
 
 const finished = (s: LiveStatus) => s === 'completed' || s === 'stopped' || s === 'failed';
