@@ -1,7 +1,10 @@
 /**
- * `npm run bench`: training throughput of the digits MLP (64-128-10, batch 64) with the whole
- * engine bookkeeping (events, cost tally, run store writes), one JSON line per configuration.
- * Each figure is the median over several runs in this process (after a warm-up run).
+ * `npm run bench [training] [estimate] [dashboard]` (all sections by default), one JSON line per
+ * figure:
+ * - training: steps/s of the digits MLP (64-128-10, batch 64) with the whole engine bookkeeping
+ *   (events, cost tally, run store writes), medians over BENCH_REPEATS rounds (default 5);
+ * - estimate: the 64k-iteration ResNet-74 cost estimate;
+ * - dashboard: training throughput with and without the live dashboard.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,43 +41,62 @@ function baseConfig(schedule: string): RunConfig {
   };
 }
 
-async function benchTraining(label: string, config: RunConfig): Promise<void> {
-  const dataset = loadDataset(config.dataset);
+interface TrainingCase {
+  label: string;
+  config: RunConfig;
+}
+
+/**
+ * All configurations in rounds (A B C D, A B C D, …) rather than one after another, so a drift in
+ * machine speed (shared, noisy machines) touches every configuration alike; medians per config.
+ */
+async function benchTraining(cases: TrainingCase[]): Promise<void> {
+  const dataset = loadDataset('digits');
   const out = mkdtempSync(join(tmpdir(), 'bitcycle-bench-'));
-  const rates: number[] = [];
+  const rates = cases.map(() => [] as number[]);
   try {
-    for (let i = 0; i <= REPEATS; i++) {
-      const r = await runSession(config, { outDir: out, dataset });
-      if (i > 0) rates.push(r.summary.steps / r.summary.wallS);
+    for (let round = 0; round <= REPEATS; round++) {
+      for (const [i, c] of cases.entries()) {
+        const r = await runSession(c.config, { outDir: out, dataset });
+        if (round > 0) rates[i]!.push(r.summary.steps / r.summary.wallS); // round 0 warms up
+      }
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-  console.log(
-    JSON.stringify({
-      bench: label,
-      model: 'mlp-64-128-10',
-      dataset: config.dataset,
-      schedule: config.schedule,
-      batchSize: config.batchSize,
-      chunkSteps: config.chunkSteps ?? 'default (50, capped at an epoch: 22)',
-      stepsPerSecond: Math.round(median(rates)),
-      min: Math.round(Math.min(...rates)),
-      max: Math.round(Math.max(...rates)),
-      runs: rates.length,
-      bookkeeping: 'events + cost tally + run store',
-    }),
-  );
+  cases.forEach(({ label, config }, i) => {
+    const r = rates[i]!;
+    console.log(
+      JSON.stringify({
+        bench: label,
+        model: 'mlp-64-128-10',
+        dataset: config.dataset,
+        schedule: config.schedule,
+        batchSize: config.batchSize,
+        chunkSteps: config.chunkSteps ?? 'default (50, capped at an epoch: 22)',
+        stepsPerSecond: Math.round(median(r)),
+        min: Math.round(Math.min(...r)),
+        max: Math.round(Math.max(...r)),
+        runs: r.length,
+        bookkeeping: 'events + cost tally + run store',
+      }),
+    );
+  });
 }
 
-if (!process.env.BENCH_ONLY_UI) for (const schedule of ['static:32', 'static:8', 'cpt:3-8']) {
-  await benchTraining('train', { ...baseConfig(schedule), evalBits: schedule === 'static:32' ? 32 : 8 });
+const sections = process.argv.slice(2);
+const want = (name: string) => sections.length === 0 || sections.includes(name);
+
+if (want('training')) {
+  await benchTraining([
+    ...['static:32', 'static:8', 'cpt:3-8'].map((schedule) => ({ label: 'train', config: { ...baseConfig(schedule), evalBits: schedule === 'static:32' ? 32 : 8 } })),
+    // The per-call overhead the Loop removes: one step per onnxruntime run().
+    { label: 'train-one-step-per-call', config: { ...baseConfig('cpt:3-8'), chunkSteps: 1 } },
+  ]);
 }
-// The per-call overhead the Loop removes: one step per onnxruntime run().
-if (!process.env.BENCH_ONLY_UI) await benchTraining('train-one-step-per-call', { ...baseConfig('cpt:3-8'), chunkSteps: 1 });
 
 // Cost model: a 64k-iteration ResNet-74 estimate (goal < 50 ms).
-if (!process.env.BENCH_ONLY_UI) console.log(JSON.stringify(await benchEstimate()));
+if (want('estimate')) console.log(JSON.stringify(await benchEstimate()));
 
 // Dashboard overhead, end to end: `bitcycle train` with the live dashboard on a pseudo-terminal
 // (util-linux `script`) against `--no-dashboard`, same run; steps/s as the command reports it.
@@ -120,4 +142,4 @@ async function benchDashboard(): Promise<void> {
     }),
   );
 }
-await benchDashboard();
+if (want('dashboard')) await benchDashboard();
