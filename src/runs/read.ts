@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseString } from 'fast-csv';
 import { z } from 'zod';
+import type { StepRecord } from '../engine/events.js';
 import { RunError } from '../errors.js';
 import { EVALS_HEADER, RUN_FORMAT_VERSION, STEPS_HEADER, type RunJson } from './store.js';
 
@@ -106,16 +107,8 @@ export interface DamagedRun {
 
 export type RunEntry = RunInfo | DamagedRun;
 
-export interface StepRow {
-  step: number;
-  epoch: number;
-  bitsWeights: number;
-  bitsActivations: number;
-  bitsGrad: number;
-  lr: number;
-  loss: number;
-  trainAcc: number;
-  wallMs: number;
+/** A row of steps.csv: the engine's step record plus its cost columns. */
+export interface StepRow extends StepRecord {
   /** Null when the run has no profile (empty cells). */
   energyJ: number | null;
   latencyS: number | null;

@@ -201,3 +201,45 @@ export function ScheduleChart({
 export function row(cells: readonly string[], widths: readonly number[], align: readonly ('left' | 'right')[] = []): string {
   return cells.map((c, i) => fit(c, widths[i]!, align[i] ?? 'left')).join(' ');
 }
+
+/** Loss and train/test accuracy curves side by side (live view and run detail). */
+export function TrainingCurves({
+  loss,
+  trainAcc,
+  testAcc,
+  maxLoss,
+  width,
+  height,
+  length,
+}: {
+  loss: readonly (number | null)[];
+  trainAcc: readonly (number | null)[];
+  testAcc: readonly (number | null)[];
+  maxLoss: number;
+  /** Total width; each chart takes half less a 2-column gap. */
+  width: number;
+  height: number;
+  /** Number of x positions the series span (default: their length). */
+  length?: number;
+}) {
+  const half = Math.floor((width - 2) / 2);
+  return (
+    <Box>
+      <CurveChart title="Loss" series={[{ label: 'train', values: loss, color: 'magenta' }]} width={half} height={height} min={0} max={maxLoss} length={length} />
+      <Box width={2} />
+      <CurveChart
+        title="Accuracy"
+        series={[
+          { label: 'train', values: trainAcc, color: 'cyan' },
+          { label: 'test', values: testAcc, color: 'yellow' },
+        ]}
+        width={half}
+        height={height}
+        min={0}
+        max={1}
+        formatY={(v) => `${Math.round(v * 100)}%`}
+        length={length}
+      />
+    </Box>
+  );
+}

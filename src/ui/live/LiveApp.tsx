@@ -5,7 +5,7 @@
 import { Box, Text, useInput, useStdout } from 'ink';
 import { useSyncExternalStore } from 'react';
 import { PHASES } from '../../hw/cost.js';
-import { CurveChart, HelpOverlay, KeyHints, ScheduleChart, row } from '../components.js';
+import { HelpOverlay, KeyHints, ScheduleChart, TrainingCurves, row } from '../components.js';
 import { progressBar } from '../charts.js';
 import { fmtAcc, fmtDuration, fmtNum, fmtPct, fmtSI } from '../format.js';
 import { type KeyMap, keyName, lookupKey } from '../keys.js';
@@ -49,7 +49,6 @@ export function LiveScreen({ state, width = 100 }: { state: LiveState; width?: n
   }
   const { loss, trainAcc } = curves(state);
   const testAcc = testAccBuckets(state);
-  const half = Math.floor((w - 2) / 2);
   const maxLoss = Math.max(0.5, ...loss.filter((v): v is number => v !== null));
   const lastEval = state.evals[state.evals.length - 1];
   return (
@@ -70,21 +69,7 @@ export function LiveScreen({ state, width = 100 }: { state: LiveState; width?: n
         <ScheduleChart bitsWA={state.bitsWA} bitsGrad={state.bitsGrad} width={w} current={state.step} />
       </Box>
       <Box marginTop={1}>
-        <CurveChart title="Loss" series={[{ label: 'train', values: loss, color: 'magenta' }]} width={half} height={6} min={0} max={maxLoss} length={CURVE_BUCKETS} />
-        <Box width={2} />
-        <CurveChart
-          title="Accuracy"
-          series={[
-            { label: 'train', values: trainAcc, color: 'cyan' },
-            { label: 'test', values: testAcc, color: 'yellow' },
-          ]}
-          width={half}
-          height={6}
-          min={0}
-          max={1}
-          formatY={(v) => `${Math.round(v * 100)}%`}
-          length={CURVE_BUCKETS}
-        />
+        <TrainingCurves loss={loss} trainAcc={trainAcc} testAcc={testAcc} maxLoss={maxLoss} width={w} height={6} length={CURVE_BUCKETS} />
       </Box>
       <Box marginTop={1} flexDirection="column">
         <CostPanel state={state} width={w} />

@@ -5,7 +5,7 @@ import { Box, Text } from 'ink';
 import { PHASES, type PartsCost } from '../../hw/cost.js';
 import type { RunInfo } from '../../runs/read.js';
 import { extent, scatterGrid } from '../charts.js';
-import { CurveChart, HelpOverlay, KeyHints, row, ScheduleChart, SERIES_COLORS } from '../components.js';
+import { CurveChart, HelpOverlay, KeyHints, row, ScheduleChart, SERIES_COLORS, TrainingCurves } from '../components.js';
 import { fit, fmtAcc, fmtNum, fmtPct, fmtSI } from '../format.js';
 import { FILTER_KEYS, REVIEW_KEYS } from './keys.js';
 import { bucketize, evalLine, paretoFront, type RunRow, runBits, SORT_LABEL } from './model.js';
@@ -175,20 +175,7 @@ export function DetailScreen({ state, width }: { state: ReviewState; width: numb
       </Box>
       {data ? (
         <Box marginTop={1}>
-          <CurveChart title="Loss" series={[{ label: 'train', values: loss, color: 'magenta' }]} width={half} height={5} min={0} max={maxLoss} />
-          <Box width={2} />
-          <CurveChart
-            title="Accuracy"
-            series={[
-              { label: 'train', values: trainAcc, color: 'cyan' },
-              { label: 'test', values: testAcc, color: 'yellow' },
-            ]}
-            width={half}
-            height={5}
-            min={0}
-            max={1}
-            formatY={(v) => `${Math.round(v * 100)}%`}
-          />
+          <TrainingCurves loss={loss} trainAcc={trainAcc} testAcc={testAcc} maxLoss={maxLoss} width={width} height={5} />
         </Box>
       ) : null}
       <Box marginTop={1} flexDirection="column">
