@@ -219,7 +219,9 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
     } else if (event.type === 'eval' && store) {
       const s = store;
       queue(() => s.appendEval(event.eval));
-    } else if (event.type === 'checkpoint' && store && performance.now() - lastCheckpointAt >= checkpointIntervalMs) {
+    } else if (event.type === 'checkpoint') {
+      // The engine offers a consistent point; only the checkpoints written are passed on.
+      if (!store || performance.now() - lastCheckpointAt < checkpointIntervalMs) return;
       lastCheckpointAt = performance.now();
       flushSteps();
       const s = store;
