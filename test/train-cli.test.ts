@@ -137,6 +137,19 @@ describe('bitcycle train', () => {
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
 
+  it('--resume refuses a run that another live process is training', async () => {
+    const out = tmp();
+    const child = spawn(process.execPath, [BIN, 'train', '--out', out, '--name', 'busy', '--epochs', '3000', '--json'], { stdio: 'ignore' });
+    const runJson = join(out, 'busy', 'run.json');
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !existsSync(runJson)) await new Promise((r) => setTimeout(r, 20));
+    const r = runCli(['train', '--resume', join(out, 'busy')]);
+    child.kill('SIGKILL');
+    await new Promise((res) => child.on('exit', res));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`busy: run is still being trained by process ${child.pid}`));
+  });
+
   it('--resume of a directory that is not a run says so', () => {
     const r = runCli(['train', '--resume', tmp()]);
     expect(r.status).toBe(2);

@@ -74,6 +74,15 @@ function versions(): Record<string, string> {
   return { bitcycle: BITCYCLE_VERSION, node: process.version, onnxruntime: ort.env.versions?.common ?? 'unknown' };
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Steps per epoch (the last incomplete batch is dropped) and total steps of a run. */
 export function runGeometry(trainCount: number, batchSize: number, epochs: number): { stepsPerEpoch: number; totalSteps: number } {
   const stepsPerEpoch = Math.floor(trainCount / batchSize);
@@ -88,6 +97,9 @@ export function runGeometry(trainCount: number, batchSize: number, epochs: numbe
 export async function runSession(configOrNull: RunConfig | null, options: SessionOptions = {}): Promise<SessionResult> {
   let store: RunStore | null = options.resumeDir ? RunStore.open(options.resumeDir) : null;
   if (store?.run.status === 'completed') throw new RunError(store.dir, 'run already completed; nothing to resume');
+  if (store?.run.status === 'running' && store.run.pid !== null && store.run.pid !== process.pid && processAlive(store.run.pid)) {
+    throw new RunError(store.dir, `run is still being trained by process ${store.run.pid}; stop it first (q, Ctrl-C) or wait`);
+  }
   const config = store ? store.run.config : configOrNull;
   if (!config) throw new UsageError('--resume', 'a run directory or a training config is required');
   validateConfig(config);
