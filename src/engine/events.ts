@@ -46,14 +46,8 @@ export interface StepCostRecord {
 }
 
 /** Running sums of StepCostRecords (the run's cost so far and its baseline counterfactual). */
-export interface StepCostTotals {
+export interface StepCostTotals extends StepCostRecord {
   steps: number;
-  energyJ: number;
-  latencyS: number;
-  bitops: number;
-  baselineEnergyJ: number;
-  baselineLatencyS: number;
-  baselineBitops: number;
 }
 
 export function emptyCostTotals(): StepCostTotals {

@@ -9,6 +9,7 @@ import { parseString } from 'fast-csv';
 import { z } from 'zod';
 import type { StepRecord } from '../engine/events.js';
 import { RunError } from '../errors.js';
+import { processAlive } from '../util/process.js';
 import { EVALS_HEADER, RUN_FORMAT_VERSION, STEPS_HEADER, type RunJson } from './store.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -147,15 +148,6 @@ export function parseRunJson(text: string): { ok: true; run: RunJson } | { ok: f
   const parsed = runJsonSchema.safeParse(json);
   if (!parsed.success) return { ok: false, reason: `run.json: ${formatIssues(parsed.error)}` };
   return { ok: true, run: { pid: null, ...parsed.data } as unknown as RunJson };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export function displayStatus(run: RunJson, alive: (pid: number) => boolean = processAlive): DisplayStatus {

@@ -12,6 +12,7 @@ import type { Dataset } from '../data/dataset.js';
 import { type Artifacts, type TrainControl, Trainer } from '../engine/trainer.js';
 import { addStepCosts, emptyCostTotals, type EngineEvent, type EngineListener, type RunSummary, type StepCostRecord } from '../engine/events.js';
 import { RunError, UsageError } from '../errors.js';
+import { processAlive } from '../util/process.js';
 import { createModel } from '../models/registry.js';
 import { makeSchedule, type Schedule } from '../schedule/schedule.js';
 import { type RunConfig, type RunCost, type RunJson, RunStore, STEPS_HEADER, stepRow } from './store.js';
@@ -72,15 +73,6 @@ export function validateConfig(config: RunConfig): void {
 
 function versions(): Record<string, string> {
   return { bitcycle: BITCYCLE_VERSION, node: process.version, onnxruntime: ort.env.versions?.common ?? 'unknown' };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Steps per epoch (the last incomplete batch is dropped) and total steps of a run. */
