@@ -187,6 +187,7 @@ export class Trainer {
     const bitsW = new Float32Array(maxChunk);
     const bitsG = new Float32Array(maxChunk);
     const lr = new Float32Array(maxChunk);
+    const lrExact = new Float64Array(maxChunk); // the records keep the rate as computed, not its float32 feed
     const momentum = new ort.Tensor('float32', Float32Array.of(o.momentum), []);
     const weightDecay = new ort.Tensor('float32', Float32Array.of(o.weightDecay), []);
     const paramNames = this.artifacts.manifest.training.params.map((p) => p.name);
@@ -226,7 +227,8 @@ export class Trainer {
         }
         bitsW[k] = this.bitsWA[t]!;
         bitsG[k] = this.bitsG[t]!;
-        lr[k] = learningRate(o.lr, o.lrSchedule, t, this.totalSteps);
+        lrExact[k] = learningRate(o.lr, o.lrSchedule, t, this.totalSteps);
+        lr[k] = lrExact[k]!;
         const noiseStart = mixSeed(o.seed, PURPOSE_NOISE, t) % (noiseTable.length - stepNoise + 1);
         noise.set(noiseTable.subarray(noiseStart, noiseStart + stepNoise), k * stepNoise);
       }
@@ -256,7 +258,7 @@ export class Trainer {
           bitsWeights: bitsW[k]!,
           bitsActivations: bitsW[k]!,
           bitsGrad: bitsG[k]!,
-          lr: learningRate(o.lr, o.lrSchedule, this.step + k, this.totalSteps),
+          lr: lrExact[k]!,
           loss: loss[k]!,
           trainAcc: correct[k]! / B,
           wallMs: chunkStart + ((chunkEnd - chunkStart) * (k + 1)) / K,
