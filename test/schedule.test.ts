@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cptBits, cyclePeriod, makeSchedule, parseScheduleSpec, scheduleBits } from '../src/schedule/schedule.js';
+import { cptBits, cyclePeriod, makeSchedule, parseScheduleSpec, scheduleBits, scheduleWarning } from '../src/schedule/schedule.js';
 import { ScheduleError } from '../src/errors.js';
 
 const first = (spec: string, total: number, n: number) => Array.from(scheduleBits(makeSchedule(spec), total).slice(0, n));
@@ -20,6 +20,13 @@ describe('precision schedules', () => {
 
   it('cpt with fewer iterations than cycles degrades to period 1 (Bmin)', () => {
     expect(first('cpt:3-8', 10, 10)).toEqual(new Array(10).fill(3));
+  });
+
+  it('warns when a run is too short for the cycles to reach Bmax', () => {
+    expect(scheduleWarning(makeSchedule('cpt:3-8'), 22)).toMatch(/cpt:3-8: 32 cycles over 22 iterations leave 1 iteration per cycle, so precision only reaches 3 bits/);
+    expect(scheduleWarning(makeSchedule('cpt:3-8'), 96)).toMatch(/leave 3 iterations per cycle, so precision only reaches 7 bits/);
+    expect(scheduleWarning(makeSchedule('cpt:3-8'), 660)).toBeNull();
+    expect(scheduleWarning(makeSchedule('static:8'), 1)).toBeNull();
   });
 
   it('tri:Bmin-Bmax goes up then down within each cycle', () => {

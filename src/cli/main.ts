@@ -46,7 +46,16 @@ export function reportError(err: unknown): number {
   return 1;
 }
 
+/** A closed pipe (`bitcycle runs | head`) ends the command quietly instead of crashing it. */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe(process.stdout);
   try {
     const program = await buildProgram();
     await program.parseAsync(argv, { from: 'user' });

@@ -28,6 +28,7 @@ export function plainProgress(log: (line: string) => void): (e: EngineEvent) => 
         totalSteps = e.totalSteps;
         epochs = e.epochs;
         log(`run ${e.runId}: ${e.totalSteps} steps (${e.epochs} epochs × ${e.stepsPerEpoch})${e.startStep > 0 ? `, resuming at step ${e.startStep}` : ''}`);
+        for (const w of e.warnings ?? []) log(`warning: ${w}`);
         break;
       case 'steps':
         for (const s of e.steps) {

@@ -88,6 +88,8 @@ export type EngineEvent =
       /** First step of this session (> 0 when resuming). */
       startStep: number;
       layers: LayerShape[];
+      /** Problems worth telling the user (e.g. a schedule too short to cycle). */
+      warnings?: string[];
     }
   | { type: 'steps'; steps: StepRecord[]; costs?: StepCostRecord[] }
   | { type: 'eval'; eval: EvalRecord }

@@ -9,7 +9,7 @@ import { type BuiltModel, buildEvalModel, buildTrainingModel, trainingManifest, 
 import type { Checkpoint } from '../artifacts/checkpoint.js';
 import { type Dataset, featureSize } from '../data/dataset.js';
 import type { ModelDef } from '../models/model.js';
-import { type Schedule, scheduleBits } from '../schedule/schedule.js';
+import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedule.js';
 import { Rng, mixSeed, permutation } from '../util/random.js';
 import type { EngineEvent, EngineListener, EvalRecord, RunSummary, StepRecord } from './events.js';
 
@@ -198,7 +198,8 @@ export class Trainer {
     let lastEval: EvalRecord | null = null;
     let bestAcc = 0;
 
-    this.emit({ type: 'start', runId: o.runId, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch, epochs: o.epochs, startStep, layers: o.model.layers() });
+    const warnings = [o.schedule, o.gradSchedule].map((s) => scheduleWarning(s, this.totalSteps)).filter((w): w is string => w !== null);
+    this.emit({ type: 'start', runId: o.runId, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch, epochs: o.epochs, startStep, layers: o.model.layers(), warnings });
 
     let perm: Uint32Array | null = null;
     let permEpoch = -1;

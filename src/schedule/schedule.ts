@@ -151,3 +151,16 @@ export function scheduleBits(schedule: Schedule, total: number): Uint8Array {
   for (let t = 0; t < total; t++) bits[t] = schedule.bitsAt(t, total);
   return bits;
 }
+
+/**
+ * Why a schedule cannot do what it says over a run of `total` iterations (null if it can): a
+ * cyclic schedule whose period is under 4 iterations never reaches Bmax (period 1 stays at Bmin).
+ */
+export function scheduleWarning(schedule: Schedule, total: number): string | null {
+  const spec = schedule.spec;
+  if (spec.kind !== 'cpt' && spec.kind !== 'tri') return null;
+  const period = cyclePeriod(total, spec.cycles);
+  if (period >= 4 || spec.bitsMin === spec.bitsMax) return null;
+  const reached = Math.max(...Array.from({ length: period }, (_, t) => schedule.bitsAt(t, total)));
+  return `${schedule.name}: ${spec.cycles} cycles over ${total} iterations leave ${period} iteration${period === 1 ? '' : 's'} per cycle, so precision only reaches ${reached} bits (train longer or use fewer cycles, e.g. ${spec.kind}:${spec.bitsMin}-${spec.bitsMax}:cycles=${Math.max(1, Math.floor(total / 8))})`;
+}
