@@ -7,20 +7,15 @@
 import type { Dataset } from '../data/dataset.js';
 import type { ModelDef } from '../models/model.js';
 import { makeSchedule, type Schedule } from '../schedule/schedule.js';
-import { buildArtifacts, Trainer } from './trainer.js';
+import { buildArtifacts, Trainer, type TrainingHyperparameters } from './trainer.js';
 
-export interface PrtOptions {
+export interface PrtOptions extends Pick<TrainingHyperparameters, 'batchSize' | 'lr' | 'momentum' | 'weightDecay' | 'seed'> {
   model: ModelDef;
   dataset: Dataset;
   gradSchedule: Schedule;
   fromBits: number;
   staticBits: number;
   burstEpochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  seed: number;
   /** Minimum accuracy gain (0..1) of one more bit that still counts as improving. */
   threshold: number;
   onBurst?: (burst: PrtBurst) => void;

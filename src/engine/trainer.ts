@@ -13,14 +13,8 @@ import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedu
 import { Rng, mixSeed, permutation } from '../util/random.js';
 import type { EngineEvent, EngineListener, EvalRecord, RunSummary, StepRecord } from './events.js';
 
-export interface TrainOptions {
-  runId: string;
-  model: ModelDef;
-  dataset: Dataset;
-  /** Weights and activations follow this schedule. */
-  schedule: Schedule;
-  /** Errors (back-propagated gradients) follow this one. */
-  gradSchedule: Schedule;
+/** The numbers that define how a run trains (shared by the engine and the stored run config). */
+export interface TrainingHyperparameters {
   /** Bit-width of evaluation (weights and activations). */
   evalBits: number;
   epochs: number;
@@ -32,6 +26,16 @@ export interface TrainOptions {
   seed: number;
   /** Steps per onnxruntime call (the Loop trip count); default DEFAULT_CHUNK_STEPS, capped at an epoch. */
   chunkSteps?: number;
+}
+
+export interface TrainOptions extends TrainingHyperparameters {
+  runId: string;
+  model: ModelDef;
+  dataset: Dataset;
+  /** Weights and activations follow this schedule. */
+  schedule: Schedule;
+  /** Errors (back-propagated gradients) follow this one. */
+  gradSchedule: Schedule;
   /** intra-op threads for onnxruntime (default 1: faster than 2 for these sizes). */
   threads?: number;
   /** Continue from this checkpoint instead of initialising. */

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { writeToString } from 'fast-csv';
 import { RunError } from '../errors.js';
 import type { EvalRecord, RunSummary, StepRecord } from '../engine/events.js';
+import type { TrainingHyperparameters } from '../engine/trainer.js';
 import type { LayerShape } from '../models/shapes.js';
 import { writeFileAtomic } from '../util/fs.js';
 
@@ -15,24 +16,16 @@ export const RUN_FORMAT_VERSION = 1;
 export const STEPS_HEADER = ['step', 'epoch', 'bits_w', 'bits_a', 'bits_g', 'lr', 'loss', 'train_acc', 'wall_ms', 'energy_j', 'latency_s', 'bitops', 'baseline_energy_j'] as const;
 export const EVALS_HEADER = ['epoch', 'step', 'test_loss', 'test_acc', 'bits'] as const;
 
-export interface RunConfig {
+/** A run's configuration as stored in run.json: names and specs, plus the engine's hyperparameters. */
+export interface RunConfig extends TrainingHyperparameters {
   model: string;
   hidden?: number[];
   dataset: string;
   dataDir?: string;
   schedule: string;
   gradBits: string;
-  evalBits: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  lrSchedule: 'constant' | 'cosine';
-  momentum: number;
-  weightDecay: number;
-  seed: number;
   profile: string;
   baseline: string;
-  chunkSteps?: number;
 }
 
 export interface CostTotals {
