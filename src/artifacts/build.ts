@@ -4,16 +4,18 @@
  *                         (K = first dimension of the batch inputs, 1 for a single step);
  *   eval_model.onnx     — forward pass, loss and correct count;
  *   checkpoint          — parameters + optimizer state (see checkpoint.ts);
- *   manifest.json       — which input/output is which.
+ *   manifest.json       — which input/output is which, derived from the built graphs.
  * Bit-widths, learning rate and stochastic-rounding noise are inputs, so one artifact serves every
- * precision schedule.
+ * precision schedule. Input/output names come from ./interface.ts (shared with the engine).
  */
 import { type Dim, Graph, type Value } from '../graph/builder.js';
 import { gradients } from '../graph/autodiff.js';
 import { correctCount, softmaxCrossEntropy } from '../graph/ops/loss.js';
 import { encodeModel } from '../graph/proto.js';
 import type { ModelDef, QuantContext } from '../models/model.js';
+import type { LayerShape } from '../models/shapes.js';
 import { quantizeErrors } from '../quant/quantizers.js';
+import { INPUT, OUTPUT, newName, velocityName } from './interface.js';
 
 export const OPSET = 17;
 export const IR_VERSION = 8;
@@ -51,6 +53,13 @@ export interface TrainingManifest {
 export interface BuiltModel {
   bytes: Uint8Array;
   graph: Graph;
+  /** GEMM layers recorded while building the forward pass (for the training model: the Loop body's). */
+  layers: LayerShape[];
+}
+
+export interface BuiltTrainingModel extends BuiltModel {
+  /** Width per sample of the stochastic-rounding noise input. */
+  noiseWidth: number;
 }
 
 function finish(g: Graph, doc: string): Uint8Array {
@@ -63,27 +72,24 @@ function finish(g: Graph, doc: string): Uint8Array {
   });
 }
 
-const velocityName = (p: string) => `${p}.velocity`;
-const newName = (p: string) => `${p}.new`;
-
 /**
  * The training model: an outer graph whose only work node is a Loop over the K batches given.
  * Loop-carried: parameters and velocities. Scan outputs: loss and correct count per step.
  */
-export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'float64' = 'float32'): BuiltModel & { noiseWidth: number } {
+export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'float64' = 'float32'): BuiltTrainingModel {
   const outer = new Graph('bitcycle_training', floatType);
   const K = 'steps';
   const B = 'batch';
-  const x = outer.input('x', floatType, [K, B, ...model.inputShape]);
-  const labels = outer.input('labels', 'int64', [K, B]);
-  const bitsW = outer.input('bits_w', floatType, [K]);
-  const bitsA = outer.input('bits_a', floatType, [K]);
-  const bitsG = outer.input('bits_g', floatType, [K]);
-  const lr = outer.input('lr', floatType, [K]);
-  const noiseShape: Dim[] = [K, B, 0];
-  const noise = outer.input('noise', floatType, noiseShape);
-  const momentum = outer.input('momentum', floatType, []);
-  const weightDecay = outer.input('weight_decay', floatType, []);
+  const x = outer.input(INPUT.x, floatType, [K, B, ...model.inputShape]);
+  const labels = outer.input(INPUT.labels, 'int64', [K, B]);
+  const bitsW = outer.input(INPUT.bitsWeights, floatType, [K]);
+  const bitsA = outer.input(INPUT.bitsActivations, floatType, [K]);
+  const bitsG = outer.input(INPUT.bitsGrad, floatType, [K]);
+  const lr = outer.input(INPUT.lr, floatType, [K]);
+  const noiseShape: Dim[] = [K, B, 0]; // the width is known once the body is built (set below)
+  const noise = outer.input(INPUT.noise, floatType, noiseShape);
+  const momentum = outer.input(INPUT.momentum, floatType, []);
+  const weightDecay = outer.input(INPUT.weightDecay, floatType, []);
   const specs = model.params();
   const params = specs.map((p) => outer.input(p.name, floatType, p.shape));
   const velocities = specs.map((p) => outer.input(velocityName(p.name), floatType, p.shape));
@@ -157,10 +163,13 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
       { dtype: floatType, shape: [K], hint: 'correct' },
     ],
   );
-  outs.forEach((v) => outer.output(v));
+  // Declared under the interface names (throws if a hint above was taken and renamed).
+  const outNames = [...specs.map((p) => newName(p.name)), ...specs.map((p) => newName(velocityName(p.name))), OUTPUT.loss, OUTPUT.correct];
+  outs.forEach((v, i) => outer.output(v, outNames[i]));
   return {
     bytes: finish(outer, `bitcycle training model for ${model.id}: K steps of forward, backward and SGD-momentum update`),
     graph: outer,
+    layers: [...body.layers],
     noiseWidth: noiseOffset,
   };
 }
@@ -168,57 +177,75 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
 /** The eval model: quantized forward pass (no error quantizers), mean loss and correct count. */
 export function buildEvalModel(model: ModelDef, floatType: 'float32' | 'float64' = 'float32'): BuiltModel {
   const g = new Graph('bitcycle_eval', floatType);
-  const x = g.input('x', floatType, ['batch', ...model.inputShape]);
-  const labels = g.input('labels', 'int64', ['batch']);
-  const bitsW = g.input('bits_w', floatType, []);
-  const bitsA = g.input('bits_a', floatType, []);
+  const x = g.input(INPUT.x, floatType, ['batch', ...model.inputShape]);
+  const labels = g.input(INPUT.labels, 'int64', ['batch']);
+  const bitsW = g.input(INPUT.bitsWeights, floatType, []);
+  const bitsA = g.input(INPUT.bitsActivations, floatType, []);
   const specs = model.params();
   const params = new Map(specs.map((p) => [p.name, g.input(p.name, floatType, p.shape)]));
   const logits = model.forward(g, x, params, { bitsWeights: bitsW, bitsActivations: bitsA, errors: (v) => v });
   const { loss } = softmaxCrossEntropy(g, logits, labels, model.classes);
   const correct = correctCount(g, logits, labels);
-  g.output(loss, 'loss');
-  g.output(correct, 'correct');
-  g.output(logits, 'logits');
-  return { bytes: finish(g, `bitcycle eval model for ${model.id}`), graph: g };
+  g.output(loss, OUTPUT.loss);
+  g.output(correct, OUTPUT.correct);
+  g.output(logits, OUTPUT.logits);
+  return { bytes: finish(g, `bitcycle eval model for ${model.id}`), graph: g, layers: [...g.layers] };
 }
 
-export function trainingManifest(model: ModelDef, noiseWidth: number, floatType: 'float32' | 'float64' = 'float32'): TrainingManifest {
+/** Training model, eval model and manifest of a model: everything but the checkpoint. */
+export interface Artifacts {
+  training: BuiltTrainingModel;
+  eval: BuiltModel;
+  manifest: TrainingManifest;
+  /** GEMM layer shapes of one training step, as recorded while building it (for the cost model). */
+  layers: LayerShape[];
+}
+
+export function buildArtifacts(model: ModelDef): Artifacts {
+  const training = buildTrainingModel(model);
+  const evalModel = buildEvalModel(model);
+  return { training, eval: evalModel, manifest: trainingManifest(model, training, evalModel), layers: training.layers };
+}
+
+function tensorSpec(v: Value, file: string): TensorSpec {
+  if (v.dtype === 'bool') throw new Error(`${file}: ${v.name} is bool, which the manifest does not describe`);
+  if (v.shape === null) throw new Error(`${file}: ${v.name} has no build-time shape`);
+  return { name: v.name, dtype: v.dtype, shape: [...v.shape] };
+}
+
+/**
+ * The manifest, read off the built graphs: names, dtypes and build-time shapes of their inputs and
+ * outputs. Training inputs are split into data/per-step inputs, parameters and optimizer state by
+ * the parameter names of `model`.
+ */
+export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, evalModel: BuiltModel): TrainingManifest {
+  const trainingFile = 'training_model.onnx';
+  const evalFile = 'eval_model.onnx';
   const specs = model.params();
-  const f = floatType;
+  const inputs = new Map(training.graph.inputs.map((v) => [v.name, v]));
+  const input = (name: string): TensorSpec => {
+    const v = inputs.get(name);
+    if (!v) throw new Error(`${trainingFile}: no input ${name}`);
+    return tensorSpec(v, trainingFile);
+  };
+  const stateNames = new Set(specs.flatMap((p) => [p.name, velocityName(p.name)]));
   return {
     formatVersion: 1,
     model: { name: model.name, id: model.id, inputShape: [...model.inputShape], classes: model.classes },
-    floatType,
+    floatType: training.graph.floatType,
     opset: OPSET,
     training: {
-      file: 'training_model.onnx',
-      inputs: [
-        { name: 'x', dtype: f, shape: ['steps', 'batch', ...model.inputShape] },
-        { name: 'labels', dtype: 'int64', shape: ['steps', 'batch'] },
-        { name: 'bits_w', dtype: f, shape: ['steps'] },
-        { name: 'bits_a', dtype: f, shape: ['steps'] },
-        { name: 'bits_g', dtype: f, shape: ['steps'] },
-        { name: 'lr', dtype: f, shape: ['steps'] },
-        { name: 'noise', dtype: f, shape: ['steps', 'batch', noiseWidth] },
-        { name: 'momentum', dtype: f, shape: [] },
-        { name: 'weight_decay', dtype: f, shape: [] },
-      ],
-      params: specs.map((p) => ({ name: p.name, dtype: f, shape: p.shape })),
-      optimizerState: specs.map((p) => ({ name: velocityName(p.name), dtype: f, shape: p.shape })),
-      outputs: [...specs.map((p) => newName(p.name)), ...specs.map((p) => newName(velocityName(p.name))), 'loss', 'correct'],
-      noiseWidth,
+      file: trainingFile,
+      inputs: training.graph.inputs.filter((v) => !stateNames.has(v.name)).map((v) => tensorSpec(v, trainingFile)),
+      params: specs.map((p) => input(p.name)),
+      optimizerState: specs.map((p) => input(velocityName(p.name))),
+      outputs: training.graph.outputs.map((v) => v.name),
+      noiseWidth: training.noiseWidth,
     },
     eval: {
-      file: 'eval_model.onnx',
-      inputs: [
-        { name: 'x', dtype: f, shape: ['batch', ...model.inputShape] },
-        { name: 'labels', dtype: 'int64', shape: ['batch'] },
-        { name: 'bits_w', dtype: f, shape: [] },
-        { name: 'bits_a', dtype: f, shape: [] },
-        ...specs.map((p) => ({ name: p.name, dtype: f, shape: p.shape })),
-      ],
-      outputs: ['loss', 'correct', 'logits'],
+      file: evalFile,
+      inputs: evalModel.graph.inputs.map((v) => tensorSpec(v, evalFile)),
+      outputs: evalModel.graph.outputs.map((v) => v.name),
     },
     checkpoint: 'checkpoint.safetensors',
     params: specs.map((p) => ({ name: p.name, shape: p.shape, decay: p.decay })),

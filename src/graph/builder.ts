@@ -3,7 +3,10 @@
  * op (an OpDef from ./ops) and records it on the tape so `autodiff.gradients` can sweep it back.
  * Shapes are tracked at build time (numbers or symbolic names such as "batch") so gradient rules
  * can reduce broadcast axes without run-time shape logic.
+ * A layer that emits a GEMM (linear, later conv) records its `LayerShape` with `recordLayer`,
+ * computed from its operands' build-time shapes, so the cost model's shapes come from the graph.
  */
+import type { LayerShape } from './layers.js';
 import {
   type AttributeValue,
   type Dim,
@@ -84,6 +87,8 @@ export class Graph {
   readonly outputs: Value[] = [];
   readonly initializers: TensorProtoData[] = [];
   readonly tape: TapeEntry<any>[] = [];
+  /** GEMM layers emitted into this graph, in emission order (see `recordLayer`). */
+  readonly layers: LayerShape[] = [];
   private used = new Set<string>();
   private counter = 0;
   private constants = new Map<string, Value>();
@@ -192,6 +197,12 @@ export class Graph {
 
   apply1<A>(op: OpDef<A>, inputs: readonly Value[], attrs: A): Value {
     return this.apply(op, inputs, attrs)[0]!;
+  }
+
+  /** Record that a GEMM layer with this shape was emitted here; layer names are unique per graph. */
+  recordLayer(shape: LayerShape): void {
+    if (this.layers.some((l) => l.name === shape.name)) throw new Error(`graph ${this.name}: duplicate layer name ${shape.name}`);
+    this.layers.push(shape);
   }
 
   toGraphData(extra?: { docString?: string }): GraphData {

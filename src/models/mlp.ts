@@ -7,9 +7,14 @@ import type { Graph, Value } from '../graph/builder.js';
 import { add, matmul, relu } from '../graph/ops/math.js';
 import { quantizeActivations, quantizeWeights } from '../quant/quantizers.js';
 import type { ModelDef, ParamSpec, QuantContext } from './model.js';
-import { linearShape } from './shapes.js';
+import { linearShapeOf } from './shapes.js';
 
-export function linearLayer(g: Graph, x: Value, weight: Value, bias: Value, q: QuantContext): Value {
+/**
+ * A quantized linear layer `x · weight + bias`; records its GEMM shape in `g` under `name`, from
+ * the shapes of `x` [batch, in] and `weight` [in, out].
+ */
+export function linearLayer(g: Graph, name: string, x: Value, weight: Value, bias: Value, q: QuantContext): Value {
+  g.recordLayer(linearShapeOf(name, x, weight));
   const xq = quantizeActivations(g, x, q.bitsActivations);
   const wq = quantizeWeights(g, weight, q.bitsWeights);
   return q.errors(add(g, matmul(g, xq, wq), bias));
@@ -33,13 +38,10 @@ export function mlp(inputs: number, hidden: readonly number[], classes: number):
     forward(g, x, params, q) {
       let h = x;
       layerNames.forEach((name, i) => {
-        h = linearLayer(g, h, params.get(`${name}.weight`)!, params.get(`${name}.bias`)!, q);
+        h = linearLayer(g, name, h, params.get(`${name}.weight`)!, params.get(`${name}.bias`)!, q);
         if (i < layerNames.length - 1) h = relu(g, h);
       });
       return h;
-    },
-    layers() {
-      return layerNames.map((name, i) => linearShape(name, widths[i]!, widths[i + 1]!));
     },
   };
 }

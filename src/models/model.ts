@@ -1,11 +1,12 @@
 /**
- * A trainable model definition: parameters with their initialisation, a forward pass written with
- * the differentiable ops of src/graph, and the per-layer GEMM shapes the cost model uses.
+ * A trainable model definition: parameters with their initialisation and a forward pass written
+ * with the differentiable ops of src/graph. The per-layer GEMM shapes the cost model uses are not
+ * written here: each GEMM layer records its shape in the graph as it is emitted (`Graph.layers`;
+ * `modelLayers` in ./layers.ts for a shape-only build).
  * The quantizers are placed by the model through `QuantContext`, so one definition serves the
  * training graph (with error quantizers) and the eval graph (without).
  */
 import type { Graph, Value } from '../graph/builder.js';
-import type { LayerShape } from './shapes.js';
 
 export interface ParamSpec {
   name: string;
@@ -35,7 +36,9 @@ export interface ModelDef {
   readonly inputShape: readonly number[];
   readonly classes: number;
   params(): ParamSpec[];
-  /** Emit the forward pass; returns logits [batch, classes]. */
+  /**
+   * Emit the forward pass; returns logits [batch, classes]. Every GEMM layer records its shape
+   * with `g.recordLayer` (names unique within the model).
+   */
   forward(g: Graph, x: Value, params: ReadonlyMap<string, Value>, q: QuantContext): Value;
-  layers(): LayerShape[];
 }

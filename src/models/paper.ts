@@ -13,6 +13,7 @@
  *   widely used pytorch-cifar code.
  * mlp: the trainable 64-128-10 digits model.
  */
+import { modelLayers } from './layers.js';
 import { mlp } from './mlp.js';
 import { UsageError } from '../errors.js';
 import { type LayerShape, convShape, linearShape, macsPerSample } from './shapes.js';
@@ -163,8 +164,8 @@ export const paperModels: Record<string, ShapeModel> = {
     trainSamples: 1438,
     inputShape: [64],
     defaultIterations: 660,
-    // the trainable definition itself, so estimate and train tally the same shapes
-    layers: () => mlp(64, [128], 10).layers(),
+    // derived from the trainable definition's graph, so estimate and train tally the same shapes
+    layers: () => modelLayers(mlp(64, [128], 10)),
   },
 };
 

@@ -3,25 +3,13 @@
  * A convolution is an implicit GEMM: per sample, `positions` output pixels, each a dot product of
  * length `inFeatures` (= Cin/groups · kh · kw) for each of `outFeatures` output channels.
  * MACs per sample of each of the three training GEMMs = positions · inFeatures · outFeatures.
+ * `LayerShape` itself is defined next to the graph (src/graph/layers.ts), which records one per GEMM
+ * layer it emits; `linearShapeOf` computes it from the operands' build-time shapes.
  */
-export interface LayerShape {
-  name: string;
-  kind: 'linear' | 'conv';
-  /** K: reduction length of one output element (Cin/groups·kh·kw for conv, fan-in for linear). */
-  inFeatures: number;
-  /** N: output channels / units. */
-  outFeatures: number;
-  /** P: output positions per sample (Hout·Wout for conv, 1 for linear). */
-  positions: number;
-  /** Activation elements read per sample (Cin·Hin·Win for conv, fan-in for linear). */
-  inputElements: number;
-  /** Weight elements (K·N; bias not counted). */
-  weightElements: number;
-  /** Output elements per sample (P·N). */
-  outputElements: number;
-  /** Convolution groups (1 unless depthwise/grouped). */
-  groups?: number;
-}
+import type { Value } from '../graph/builder.js';
+import type { LayerShape } from '../graph/layers.js';
+
+export type { LayerShape };
 
 export function macsPerSample(layer: LayerShape): number {
   return layer.positions * layer.inFeatures * layer.outFeatures;
@@ -38,6 +26,22 @@ export function linearShape(name: string, inFeatures: number, outFeatures: numbe
     weightElements: inFeatures * outFeatures,
     outputElements: outFeatures,
   };
+}
+
+/**
+ * The shape of a linear layer `x · weight` from its operands' build-time shapes: weight [in, out],
+ * x [batch, in]. Throws when the weight's shape is not static or x does not match it.
+ */
+export function linearShapeOf(name: string, x: Value, weight: Value): LayerShape {
+  const w = weight.shape;
+  if (w === null || w.length !== 2 || typeof w[0] !== 'number' || typeof w[1] !== 'number') {
+    throw new Error(`layer ${name}: weight ${weight.name} must have a static shape [in, out], got ${w === null ? 'unknown' : `[${w.join(', ')}]`}`);
+  }
+  const xIn = x.shape === null ? undefined : x.shape[x.shape.length - 1];
+  if (x.shape === null || x.shape.length !== 2 || xIn !== w[0]) {
+    throw new Error(`layer ${name}: input ${x.name} must have shape [batch, ${w[0]}], got ${x.shape === null ? 'unknown' : `[${x.shape.join(', ')}]`}`);
+  }
+  return linearShape(name, w[0], w[1]);
 }
 
 export interface ConvShapeOptions {

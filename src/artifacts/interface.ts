@@ -1,0 +1,48 @@
+/**
+ * The artifacts' interface: names of the non-parameter inputs and outputs of the training and
+ * eval models, and of the inputs/outputs derived from parameter names. The builder
+ * (./build.ts) declares the graphs' inputs and outputs with these names, the manifest lists them
+ * as the built graphs have them, and the engine (src/engine/trainer.ts) feeds and fetches by them.
+ *
+ * Training model inputs, in order: x, labels, bits_w, bits_a, bits_g, lr, noise, momentum,
+ * weight_decay, every parameter, every `velocityName(parameter)`; outputs: `newName(...)` of each
+ * parameter and velocity, then loss and correct. Eval model inputs: x, labels, bits_w, bits_a,
+ * every parameter; outputs: loss, correct, logits.
+ */
+export const INPUT = {
+  /** Samples: [steps, batch, …] (training), [batch, …] (eval). */
+  x: 'x',
+  /** Class indices (int64): [steps, batch] (training), [batch] (eval). */
+  labels: 'labels',
+  bitsWeights: 'bits_w',
+  bitsActivations: 'bits_a',
+  /** Error (gradient) bit-width; training only. */
+  bitsGrad: 'bits_g',
+  /** Learning rate per step; training only. */
+  lr: 'lr',
+  /** Stochastic-rounding noise, U[0,1) [steps, batch, noiseWidth]; training only. */
+  noise: 'noise',
+  /** SGD momentum μ (scalar); training only. */
+  momentum: 'momentum',
+  /** Weight decay (scalar, weights only); training only. */
+  weightDecay: 'weight_decay',
+} as const;
+
+export const OUTPUT = {
+  /** Mean cross-entropy: [steps] (training), scalar (eval). */
+  loss: 'loss',
+  /** Correctly classified samples: [steps] (training), scalar (eval). */
+  correct: 'correct',
+  /** [batch, classes]; eval only. */
+  logits: 'logits',
+} as const;
+
+/** The optimizer-state input (momentum buffer) of a parameter: `<param>.velocity`. */
+export function velocityName(param: string): string {
+  return `${param}.velocity`;
+}
+
+/** The training output carrying the updated value of a parameter or velocity input: `<name>.new`. */
+export function newName(input: string): string {
+  return `${input}.new`;
+}

@@ -1,0 +1,19 @@
+/**
+ * A model's GEMM layer shapes, derived from its graph: the forward pass is built once (float32,
+ * no error quantizers, scalar bit-widths) and the layers it recorded are returned. For callers that
+ * need only shapes (the cost model, `estimate`); the training artifacts carry the layers recorded
+ * while building the training step itself (`Artifacts.layers`).
+ */
+import { Graph } from '../graph/builder.js';
+import type { ModelDef } from './model.js';
+import type { LayerShape } from './shapes.js';
+
+export function modelLayers(model: ModelDef): LayerShape[] {
+  const g = new Graph(`${model.id}_layers`, 'float32');
+  const x = g.input('x', 'float32', ['batch', ...model.inputShape]);
+  const bitsWeights = g.input('bits_w', 'float32', []);
+  const bitsActivations = g.input('bits_a', 'float32', []);
+  const params = new Map(model.params().map((p) => [p.name, g.input(p.name, 'float32', p.shape)]));
+  model.forward(g, x, params, { bitsWeights, bitsActivations, errors: (v) => v });
+  return [...g.layers];
+}
