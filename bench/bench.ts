@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset } from '../src/data/index.js';
 import { runSession } from '../src/runs/session.js';
-import type { RunConfig } from '../src/runs/store.js';
+import type { RunConfig } from '../src/runs/run-format.js';
 import { benchEstimate } from './hw.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
@@ -23,8 +23,7 @@ function median(xs: number[]): number {
 
 function baseConfig(schedule: string): RunConfig {
   return {
-    model: 'mlp',
-    hidden: [128],
+    model: { name: 'mlp', hidden: [128] },
     dataset: 'digits',
     schedule,
     gradBits: '8',

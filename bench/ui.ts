@@ -9,7 +9,7 @@
 import { renderToString } from 'ink';
 import { createElement } from 'react';
 import { LiveScreen } from '../src/ui/live/LiveApp.js';
-import { createDemoFeed } from '../src/ui/live/demo.js';
+import { createDemoFeed } from '../test/fixtures/demo-feed.js';
 import { adaptiveInterval } from '../src/ui/live/run.js';
 import { initialLiveState, liveReducer, type LiveState } from '../src/ui/live/state.js';
 
@@ -19,7 +19,7 @@ const feed = createDemoFeed({ epochs: 200, chunkSteps: stepsPerEvent });
 const events = feed.all;
 
 function feedAll(): LiveState {
-  let s = initialLiveState(feed.header, feed.schedule.bitsWA, feed.schedule.bitsGrad);
+  let s = initialLiveState();
   for (const e of events) s = liveReducer(s, e);
   return s;
 }

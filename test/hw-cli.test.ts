@@ -62,7 +62,7 @@ describe('bitcycle estimate', () => {
     [['--profile', 'nope'], /^bitcycle: --profile: unknown profile "nope" \(shipped: /],
     [['--model', 'vgg'], /^bitcycle: --model: unknown model "vgg"/],
     [['--schedule', 'cpt:8-3'], /^bitcycle: schedule "cpt:8-3": Bmin \(8\) must not exceed Bmax \(3\)/],
-    [['--grad-bits', '0'], /^bitcycle: --grad-bits: expected an integer in 1..32, got 0/],
+    [['--grad-bits', '0'], /^bitcycle: --grad-bits: expected an integer in 1\.\.32 or a schedule spec, got 0/],
     [['--iterations', '10', '--epochs', '1'], /^bitcycle: --epochs: give either --iterations or --epochs, not both/],
   ])('bad options %j → one line and exit code 2', (args, message) => {
     const r = cli('estimate', ...args, '--json');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunError } from '../src/errors.js';
-import { makeSyntheticRun, writeSyntheticRun } from '../src/runs/fixtures.js';
+import { makeSyntheticRun, writeSyntheticRun } from './fixtures/synthetic.js';
 import { displayStatus, listRuns, parseRunJson, readEvals, readRun, readSteps } from '../src/runs/read.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'runs');

@@ -1,7 +1,7 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it, vi } from 'vitest';
 import { LIVE_KEYS, LiveApp, LiveScreen } from '../src/ui/live/LiveApp.js';
-import { createDemoFeed } from '../src/ui/live/demo.js';
+import { createDemoFeed } from './fixtures/demo-feed.js';
 import { createLiveController } from '../src/ui/live/run.js';
 import { CURVE_BUCKETS, curves, initialLiveState, type LiveEvent, liveReducer, type LiveState, testAccBuckets } from '../src/ui/live/state.js';
 import { Store } from '../src/ui/store.js';
@@ -9,7 +9,8 @@ import { Store } from '../src/ui/store.js';
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function feedState(events: LiveEvent[], feed = createDemoFeed({ epochs: 10 })): LiveState {
-  let state = initialLiveState(feed.header, feed.schedule.bitsWA, feed.schedule.bitsGrad);
+  void feed;
+  let state = initialLiveState();
   for (const e of events) state = liveReducer(state, e);
   return state;
 }
@@ -22,7 +23,8 @@ describe('liveReducer', () => {
     expect(state.step).toBe(220);
     expect(state.evals).toHaveLength(10);
     expect(state.cost?.steps).toBe(220);
-    expect(state.cost!.energyJ).toBeLessThan(state.cost!.baselineEnergyJ);
+    expect(state.cost!.energyJ).toBeLessThan(state.cost!.baseline.energyJ);
+    expect(state.cost!.savings.energyPct).toBeGreaterThan(0);
     expect(state.breakdown?.run.byLayer.map((l) => l.layer)).toEqual(['fc1', 'fc2']);
     const { loss } = curves(state);
     expect(loss.filter((v) => v !== null).length).toBeGreaterThan(200);
@@ -32,7 +34,7 @@ describe('liveReducer', () => {
 
   it('keeps memory bounded and ignores empty step batches', () => {
     const s0 = feedState(feed.all.slice(0, 1), feed);
-    expect(liveReducer(s0, { type: 'steps', steps: [] })).toBe(s0);
+    expect(liveReducer(s0, { type: 'steps', steps: [], costs: [], cost: s0.cost })).toBe(s0);
     const s1 = feedState(feed.all, feed);
     expect(s1.lossSum.length).toBe(CURVE_BUCKETS);
   });
@@ -48,7 +50,7 @@ describe('liveReducer', () => {
     expect(s.status).toBe('stopping');
     s = liveReducer(s, { type: 'paused', paused: false });
     expect(s.status).toBe('stopping');
-    s = liveReducer(s, { type: 'end', status: 'stopped', summary: null });
+    s = liveReducer(s, { type: 'end', status: 'stopped', summary: null, cost: null, breakdown: null });
     expect(s.status).toBe('stopped');
   });
 });
@@ -88,7 +90,7 @@ describe('<LiveScreen>', () => {
   it('renders header, progress, schedule with marker, curves and cost panel', () => {
     const { lastFrame } = render(<LiveScreen state={mid} width={100} />);
     const frame = lastFrame()!;
-    expect(frame).toContain(feed.header.runId);
+    expect(frame).toContain(mid.header!.runId);
     expect(frame).toContain('[running]');
     expect(frame).toContain('schedule cpt:3-8');
     expect(frame).toContain('profile bit-fusion-45nm');
@@ -120,12 +122,14 @@ describe('<LiveScreen>', () => {
     const frame = render(<LiveScreen state={done} width={100} />).lastFrame()!;
     expect(frame).toContain('[completed]');
     expect(frame).toMatch(/Run completed — test acc \d+\.\d %/);
-    const failed = liveReducer(mid, { type: 'end', status: 'failed', summary: null, error: 'boom' });
+    const failed = liveReducer(mid, { type: 'end', status: 'failed', summary: null, error: 'boom', cost: null, breakdown: null });
     expect(render(<LiveScreen state={failed} width={100} />).lastFrame()).toContain('Run failed: boom');
   });
 
   it('says when there is no hardware profile', () => {
-    const s = initialLiveState({ ...feed.header, profile: 'none' }, feed.schedule.bitsWA, feed.schedule.bitsGrad);
+    const start = feed.all[0]!;
+    if (start.type !== 'start') throw new Error('the feed starts with a start event');
+    const s = liveReducer(initialLiveState(), { ...start, config: { ...start.config, profile: 'none' }, cost: null, breakdown: null });
     expect(render(<LiveScreen state={s} width={100} />).lastFrame()).toContain('no hardware profile');
   });
 });
@@ -134,7 +138,7 @@ describe('<LiveApp> key hub', () => {
   it('maps p, q, b, ? to actions and the help overlay lists the same keys', async () => {
     const feed = createDemoFeed({ epochs: 10 });
     const controls = { pause: vi.fn(), resume: vi.fn(), stop: vi.fn() };
-    const { store, onAction } = createLiveController({ header: feed.header, schedule: feed.schedule, controls, maxFps: 10 });
+    const { store, onAction } = createLiveController({ controls, maxFps: 10 });
     for (const e of feed.all.slice(0, 6)) store.dispatch(e, { flush: true });
     const app = render(<LiveApp store={store} onAction={onAction} width={100} />);
     await delay(20);

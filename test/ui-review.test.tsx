@@ -3,8 +3,10 @@ import { render } from 'ink-testing-library';
 import { describe, expect, it, vi } from 'vitest';
 import { listRuns, type RunEntry, type RunInfo } from '../src/runs/read.js';
 import { createReviewController, type ReviewIO } from '../src/ui/review/controller.js';
-import { loadRun, reestimateRun } from '../src/ui/review/io.js';
-import { filterRows, paretoFront, sortRows, toRow } from '../src/ui/review/model.js';
+import { reestimateRun } from '../src/analysis/reestimate.js';
+import { paretoFront } from '../src/analysis/pareto.js';
+import { loadRun } from '../src/ui/review/io.js';
+import { filterRows, sortRows, toRow } from '../src/ui/review/model.js';
 import { ReviewApp } from '../src/ui/review/ReviewApp.js';
 import { ReviewScreen } from '../src/ui/review/screens.js';
 import { currentRow, initialReviewState, reviewReducer, type ReviewState, visibleRows } from '../src/ui/review/state.js';
@@ -16,7 +18,7 @@ const entries = listRuns(FIXTURES);
 const name = (suffix: string) => entries.find((e) => e.name.endsWith(suffix))!;
 
 function testIO(overrides: Partial<ReviewIO> = {}): ReviewIO & { quit: ReturnType<typeof vi.fn> } {
-  return { loadRun, profiles: () => ['bit-fusion-45nm', 'bit-serial-stripes', 'gpu-a100'], reestimate: reestimateRun, quit: vi.fn(), ...overrides } as ReviewIO & { quit: ReturnType<typeof vi.fn> };
+  return { loadRun, profiles: () => ['bit-fusion-45nm', 'bit-serial-stripes', 'gpu-a100'], reestimate: (e, d, p) => reestimateRun(e, d.steps, p), quit: vi.fn(), ...overrides } as ReviewIO & { quit: ReturnType<typeof vi.fn> };
 }
 
 function controller(state: ReviewState = initialReviewState('test/fixtures/runs', entries, 15), io = testIO()) {
@@ -53,12 +55,12 @@ describe('review model', () => {
   it('re-estimates from steps.csv bits on another profile without retraining', async () => {
     const e = name('cpt3-8-s1') as RunInfo;
     const data = await loadRun(e);
-    expect(data.estimate?.run.energyJ).toBeCloseTo(e.run.cost!.energyJ, 12);
-    expect(data.estimate?.savings.energyPct).toBeCloseTo(e.run.cost!.savings.energyPct, 6);
-    const other = reestimateRun(e, data, 'bit-serial-stripes');
+    // the same CostTally as training: the run's own profile reproduces run.json's totals exactly
+    expect(data.estimate?.cost).toEqual(e.run.cost);
+    const other = reestimateRun(e, data.steps, 'bit-serial-stripes');
     expect(other.profile).toBe('bit-serial-stripes');
-    expect(other.run.energyJ).not.toBeCloseTo(e.run.cost!.energyJ, 12);
-    expect(other.run.byLayer.map((l) => l.layer)).toEqual(['fc1', 'fc2']);
+    expect(other.cost.energyJ).not.toBeCloseTo(e.run.cost!.energyJ, 12);
+    expect(other.breakdown.run.byLayer.map((l) => l.layer)).toEqual(['fc1', 'fc2']);
   });
 });
 

@@ -5,7 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { RunError } from '../errors.js';
+import type { ModelDef } from '../models/model.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { Rng, mixSeed } from '../util/random.js';
+import { velocityName } from './interface.js';
 
 export interface CheckpointTensor {
   shape: number[];
@@ -81,4 +84,21 @@ export function readCheckpoint(file: string): Checkpoint {
     throw new RunError(file, 'checkpoint not found');
   }
   return decodeCheckpoint(bytes, file);
+}
+
+const PURPOSE_INIT = 0x1a17;
+
+/** Initial parameters: U(−1/√fanIn, 1/√fanIn) from the run seed (PyTorch's default); velocities zero. */
+export function initialCheckpoint(model: ModelDef, seed: number): Checkpoint {
+  const tensors = new Map<string, CheckpointTensor>();
+  model.params().forEach((p, i) => {
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    const rng = new Rng(mixSeed(seed, PURPOSE_INIT, i));
+    const bound = 1 / Math.sqrt(p.fanIn);
+    for (let k = 0; k < n; k++) data[k] = (rng.next() * 2 - 1) * bound;
+    tensors.set(p.name, { shape: p.shape, data });
+  });
+  model.params().forEach((p) => tensors.set(velocityName(p.name), { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) }));
+  return { tensors, metadata: { step: '0', seed: String(seed) } };
 }

@@ -1,31 +1,37 @@
 /**
- * bitcycle command-line entry point. Every file in ./commands exports `register(program)`;
- * they are loaded in name order so each command lives in its own module.
+ * bitcycle command-line entry point. Each command lives in its own module under ./commands and
+ * exports `register(program)`; they are registered here, explicitly, in help order. Command
+ * modules import heavy dependencies (onnxruntime, Ink, mathjs) inside their actions, so
+ * `bitcycle --help` loads none of them.
  */
-import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BitcycleError } from '../errors.js';
+import { VERSION } from '../version.js';
+import * as compare from './commands/compare.js';
+import * as demo from './commands/demo.js';
+import * as estimate from './commands/estimate.js';
+import * as exportCommand from './commands/export.js';
+import * as profile from './commands/profile.js';
+import * as prt from './commands/prt.js';
+import * as review from './commands/review.js';
+import * as runs from './commands/runs.js';
+import * as schedule from './commands/schedule.js';
+import * as train from './commands/train.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export async function buildProgram(): Promise<Command> {
+const COMMANDS: readonly { register: RegisterCommand }[] = [train, demo, prt, schedule, exportCommand, estimate, profile, review, runs, compare];
+
+export function buildProgram(): Command {
   const program = new Command();
   program
     .name('bitcycle')
     .description('Train small networks with cyclic precision on generated ONNX training artifacts, and estimate what it costs on accelerators.')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
-  const files = readdirSync(dir)
-    .filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('_'))
-    .sort();
-  for (const file of files) {
-    const mod = (await import(pathToFileURL(join(dir, file)).href)) as { register?: RegisterCommand };
-    if (typeof mod.register === 'function') mod.register(program);
-  }
+  for (const command of COMMANDS) command.register(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }
@@ -46,18 +52,20 @@ export function reportError(err: unknown): number {
   return 1;
 }
 
+const quietOnClosedPipe = (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+};
+
 /** A closed pipe (`bitcycle runs | head`) ends the command quietly instead of crashing it. */
 function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
+  if (!stream.listeners('error').includes(quietOnClosedPipe)) stream.on('error', quietOnClosedPipe);
 }
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe(process.stdout);
   try {
-    const program = await buildProgram();
+    const program = buildProgram();
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {

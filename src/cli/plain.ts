@@ -1,27 +1,15 @@
 /** Plain-text progress for pipes, CI and `--no-dashboard`: one line per epoch. */
-import type { EngineEvent } from '../engine/events.js';
+import { fmtPct } from '../format.js';
+import type { SessionEvent } from '../runs/events.js';
 
-export function formatEnergy(j: number): string {
-  const units: [number, string][] = [[1, 'J'], [1e-3, 'mJ'], [1e-6, 'µJ'], [1e-9, 'nJ'], [1e-12, 'pJ']];
-  for (const [scale, unit] of units) if (Math.abs(j) >= scale) return `${(j / scale).toPrecision(4)} ${unit}`;
-  return `${j.toExponential(3)} J`;
-}
-
-export function formatSeconds(s: number): string {
-  const units: [number, string][] = [[3600, 'h'], [60, 'min'], [1, 's'], [1e-3, 'ms'], [1e-6, 'µs'], [1e-9, 'ns']];
-  for (const [scale, unit] of units) if (Math.abs(s) >= scale) return `${(s / scale).toPrecision(4)} ${unit}`;
-  return `${s.toExponential(3)} s`;
-}
-
-export function plainProgress(log: (line: string) => void): (e: EngineEvent) => void {
+export function plainProgress(log: (line: string) => void): (e: SessionEvent) => void {
   let totalSteps = 0;
   let epochs = 0;
   let lossSum = 0;
   let accSum = 0;
   let count = 0;
-  let energyJ = 0;
-  let baseEnergyJ = 0;
-  let bits = '';
+  let savings: number | null = null;
+  const bits = new Set<number>();
   return (e) => {
     switch (e.type) {
       case 'start':
@@ -35,23 +23,18 @@ export function plainProgress(log: (line: string) => void): (e: EngineEvent) => 
           lossSum += s.loss;
           accSum += s.trainAcc;
           count++;
+          bits.add(s.bitsWeights);
         }
-        for (const c of e.costs ?? []) {
-          energyJ += c.energyJ;
-          baseEnergyJ += c.baselineEnergyJ;
-        }
-        {
-          const seen = new Set(e.steps.map((s) => s.bitsWeights));
-          bits = [...seen].sort((a, b) => a - b).join('/');
-        }
+        if (e.cost && e.cost.steps > 0) savings = e.cost.savings.energyPct;
         break;
       case 'eval': {
         const v = e.eval;
-        const saving = baseEnergyJ > 0 ? `, energy saving ${((100 * (baseEnergyJ - energyJ)) / baseEnergyJ).toFixed(1)} %` : '';
+        const saving = savings !== null ? `, energy saving so far ${fmtPct(savings)}` : '';
         log(
-          `epoch ${String(v.epoch + 1).padStart(String(epochs).length)}/${epochs}  step ${v.step}/${totalSteps}  loss ${(lossSum / Math.max(count, 1)).toFixed(4)}  train ${(100 * accSum / Math.max(count, 1)).toFixed(1)} %  test ${(100 * v.testAcc).toFixed(2)} % @${v.bits}b  bits ${bits}${saving}`,
+          `epoch ${String(v.epoch + 1).padStart(String(epochs).length)}/${epochs}  step ${v.step}/${totalSteps}  loss ${(lossSum / Math.max(count, 1)).toFixed(4)}  train ${(100 * accSum / Math.max(count, 1)).toFixed(1)} %  test ${(100 * v.testAcc).toFixed(2)} % @${v.bits}b  bits ${[...bits].sort((a, b) => a - b).join('/')}${saving}`,
         );
         lossSum = accSum = count = 0;
+        bits.clear();
         break;
       }
       case 'end':

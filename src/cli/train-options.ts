@@ -2,15 +2,13 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { DATASETS } from '../data/index.js';
-import { TRAINABLE_MODELS } from '../models/registry.js';
-import type { RunConfig } from '../runs/store.js';
-import { gradSchedule } from '../runs/session.js';
-import { makeSchedule } from '../schedule/schedule.js';
+import { MODEL_NAMES, parseModelSpec } from '../models/spec.js';
+import type { RunConfig } from '../runs/run-format.js';
+import { precisionPolicy } from '../schedule/precision.js';
 import { parseFloatOption, parseIntOption } from './output.js';
 
 export interface TrainFlags {
   model: string;
-  hidden?: string;
   dataset: string;
   dataDir?: string;
   schedule: string;
@@ -28,11 +26,10 @@ export interface TrainFlags {
   chunkSteps?: string;
 }
 
-/** --model, --hidden, --dataset, --data-dir (train, demo, prt, export). */
+/** --model, --dataset, --data-dir (train, demo, prt, export). */
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .option('--model <name>', `trainable model (${Object.keys(TRAINABLE_MODELS).join(', ')})`, 'mlp')
-    .option('--hidden <widths>', 'hidden layer widths of the MLP, comma-separated', '128')
+    .option('--model <spec>', `trainable model spec: ${MODEL_NAMES.join(', ')}; e.g. mlp:hidden=256,128 (default hidden=128)`, 'mlp')
     .option('--dataset <name>', `data set (${Object.keys(DATASETS).join(', ')})`, 'digits')
     .option('--data-dir <dir>', 'read the data set from this directory');
 }
@@ -47,8 +44,10 @@ export function addOptimizerOptions(cmd: Command): Command {
     .option('--seed <n>', 'random seed (initialisation, shuffling, stochastic rounding)', '1');
 }
 
-export function parseHidden(text: string): number[] {
-  return text.split(',').map((w) => parseIntOption('--hidden', w, 1, 1 << 16));
+/** --dataset, checked against the known data sets. */
+export function parseDatasetOption(name: string): string {
+  if (!Object.hasOwn(DATASETS, name)) throw new UsageError('--dataset', `unknown data set "${name}" (allowed: ${Object.keys(DATASETS).join(', ')})`);
+  return name;
 }
 
 export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epochs?: string } = {}): Command {
@@ -64,22 +63,16 @@ export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epo
 }
 
 export function trainConfig(flags: TrainFlags): RunConfig {
-  const schedule = makeSchedule(flags.schedule);
-  gradSchedule(flags.gradBits); // validate
+  const precision = precisionPolicy(flags);
   const lrSchedule = flags.lrSchedule;
   if (lrSchedule !== 'constant' && lrSchedule !== 'cosine') throw new UsageError('--lr-schedule', `expected constant or cosine, got "${lrSchedule}"`);
-  if (!TRAINABLE_MODELS[flags.model]) throw new UsageError('--model', `unknown trainable model "${flags.model}" (allowed: ${Object.keys(TRAINABLE_MODELS).join(', ')})`);
-  if (!DATASETS[flags.dataset]) throw new UsageError('--dataset', `unknown data set "${flags.dataset}" (allowed: ${Object.keys(DATASETS).join(', ')})`);
-  const hidden = flags.hidden === undefined ? undefined : parseHidden(flags.hidden);
-  const baseline = makeSchedule(flags.baseline ?? `static:${schedule.bitsMax}`);
   return {
-    model: flags.model,
-    hidden,
-    dataset: flags.dataset,
+    model: parseModelSpec(flags.model),
+    dataset: parseDatasetOption(flags.dataset),
     dataDir: flags.dataDir,
-    schedule: schedule.name,
-    gradBits: flags.gradBits,
-    evalBits: flags.evalBits === undefined ? schedule.bitsMax : parseIntOption('--eval-bits', flags.evalBits, 1, 32),
+    schedule: precision.weightsActivations.name,
+    gradBits: flags.gradBits.trim(),
+    evalBits: flags.evalBits === undefined ? precision.weightsActivations.bitsMax : parseIntOption('--eval-bits', flags.evalBits, 1, 32),
     epochs: parseIntOption('--epochs', flags.epochs, 1, 100_000),
     batchSize: parseIntOption('--batch-size', flags.batchSize, 1, 1 << 16),
     lr: parseFloatOption('--lr', flags.lr, 0),
@@ -88,7 +81,7 @@ export function trainConfig(flags: TrainFlags): RunConfig {
     weightDecay: parseFloatOption('--weight-decay', flags.weightDecay, 0),
     seed: parseIntOption('--seed', flags.seed, 0, 0xffffffff),
     profile: flags.profile,
-    baseline: baseline.name,
+    baseline: precision.baseline.name,
     chunkSteps: flags.chunkSteps === undefined ? undefined : parseIntOption('--chunk-steps', flags.chunkSteps, 1, 100_000),
   };
 }

@@ -11,7 +11,7 @@ export const DATASETS: Record<string, { description: string; load: (o: DatasetLo
 };
 
 export function loadDataset(name: string, options: DatasetLoadOptions = {}): Dataset {
-  const entry = DATASETS[name];
+  const entry = Object.hasOwn(DATASETS, name) ? DATASETS[name] : undefined;
   if (!entry) throw new UsageError('--dataset', `unknown data set "${name}" (allowed: ${Object.keys(DATASETS).join(', ')})`);
   return entry.load(options);
 }

@@ -7,7 +7,8 @@
 import type { Dataset } from '../data/dataset.js';
 import type { ModelDef } from '../models/model.js';
 import { makeSchedule, type Schedule } from '../schedule/schedule.js';
-import { buildArtifacts, Trainer, type TrainingHyperparameters } from './trainer.js';
+import { buildArtifacts } from '../artifacts/build.js';
+import { Trainer, type TrainingHyperparameters } from './trainer.js';
 
 export interface PrtOptions extends Pick<TrainingHyperparameters, 'batchSize' | 'lr' | 'momentum' | 'weightDecay' | 'seed'> {
   model: ModelDef;

@@ -5,8 +5,9 @@
  * the checkpoint it is given, nor of costs or terminals.
  */
 import * as ort from 'onnxruntime-node';
-import { type BuiltModel, buildEvalModel, buildTrainingModel, trainingManifest, type TrainingManifest } from '../artifacts/build.js';
-import type { Checkpoint } from '../artifacts/checkpoint.js';
+import { type Artifacts, buildArtifacts } from '../artifacts/build.js';
+import { type Checkpoint, initialCheckpoint } from '../artifacts/checkpoint.js';
+import { INPUT, OUTPUT, newName } from '../artifacts/interface.js';
 import { type Dataset, featureSize } from '../data/dataset.js';
 import type { ModelDef } from '../models/model.js';
 import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedule.js';
@@ -44,12 +45,6 @@ export interface TrainOptions extends TrainingHyperparameters {
   artifacts?: Artifacts;
 }
 
-export interface Artifacts {
-  training: BuiltModel & { noiseWidth: number };
-  eval: BuiltModel;
-  manifest: TrainingManifest;
-}
-
 export interface TrainControl {
   /** Set to stop after the current chunk: a checkpoint is written and the run ends 'stopped'. */
   stopRequested: boolean;
@@ -62,27 +57,6 @@ export interface TrainResult {
   status: 'completed' | 'stopped';
   summary: RunSummary;
   checkpoint: Checkpoint;
-}
-
-export function buildArtifacts(model: ModelDef): Artifacts {
-  const training = buildTrainingModel(model);
-  const evalModel = buildEvalModel(model);
-  return { training, eval: evalModel, manifest: trainingManifest(model, training.noiseWidth) };
-}
-
-/** Initial parameters: U(−1/√fanIn, 1/√fanIn) from the run seed; velocities zero. */
-export function initialCheckpoint(model: ModelDef, seed: number): Checkpoint {
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  model.params().forEach((p, i) => {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    const rng = new Rng(mixSeed(seed, 0x1a17, i));
-    const bound = 1 / Math.sqrt(p.fanIn);
-    for (let k = 0; k < n; k++) data[k] = (rng.next() * 2 - 1) * bound;
-    tensors.set(p.name, { shape: p.shape, data });
-  });
-  model.params().forEach((p) => tensors.set(`${p.name}.velocity`, { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) }));
-  return { tensors, metadata: { step: '0', seed: String(seed) } };
 }
 
 /** Learning rate at step t of total. */
@@ -160,15 +134,15 @@ export class Trainer {
     const { test } = this.options.dataset;
     const width = featureSize(this.options.dataset);
     const feeds: Record<string, ort.Tensor> = {
-      x: new ort.Tensor('float32', test.x, [test.count, ...this.options.dataset.inputShape]),
-      labels: new ort.Tensor('int64', test.y, [test.count]),
-      bits_w: new ort.Tensor('float32', Float32Array.of(bits), []),
-      bits_a: new ort.Tensor('float32', Float32Array.of(bits), []),
+      [INPUT.x]: new ort.Tensor('float32', test.x, [test.count, ...this.options.dataset.inputShape]),
+      [INPUT.labels]: new ort.Tensor('int64', test.y, [test.count]),
+      [INPUT.bitsWeights]: new ort.Tensor('float32', Float32Array.of(bits), []),
+      [INPUT.bitsActivations]: new ort.Tensor('float32', Float32Array.of(bits), []),
     };
     for (const p of this.artifacts.manifest.training.params) feeds[p.name] = this.state.get(p.name)!;
     void width;
-    const out = await this.evalSession.run(feeds, ['loss', 'correct']);
-    return { loss: Number(out.loss!.data[0]), accuracy: Number(out.correct!.data[0]) / test.count };
+    const out = await this.evalSession.run(feeds, [OUTPUT.loss, OUTPUT.correct]);
+    return { loss: Number(out[OUTPUT.loss]!.data[0]), accuracy: Number(out[OUTPUT.correct]!.data[0]) / test.count };
   }
 
   /** Train until the end (or a stop request). */
@@ -203,7 +177,7 @@ export class Trainer {
     let bestAcc = 0;
 
     const warnings = [o.schedule, o.gradSchedule].map((s) => scheduleWarning(s, this.totalSteps)).filter((w): w is string => w !== null);
-    this.emit({ type: 'start', runId: o.runId, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch, epochs: o.epochs, startStep, layers: o.model.layers(), warnings });
+    this.emit({ type: 'start', runId: o.runId, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch, epochs: o.epochs, startStep, warnings });
 
     let perm: Uint32Array | null = null;
     let permEpoch = -1;
@@ -238,23 +212,23 @@ export class Trainer {
         noise.set(noiseTable.subarray(noiseStart, noiseStart + stepNoise), k * stepNoise);
       }
       const feeds: Record<string, ort.Tensor> = {
-        x: new ort.Tensor('float32', x.subarray(0, K * B * width), [K, B, ...o.dataset.inputShape]),
-        labels: new ort.Tensor('int64', labels.subarray(0, K * B), [K, B]),
-        bits_w: new ort.Tensor('float32', bitsW.subarray(0, K), [K]),
-        bits_a: new ort.Tensor('float32', bitsW.subarray(0, K), [K]),
-        bits_g: new ort.Tensor('float32', bitsG.subarray(0, K), [K]),
-        lr: new ort.Tensor('float32', lr.subarray(0, K), [K]),
-        noise: new ort.Tensor('float32', noise.subarray(0, K * B * noiseWidth), [K, B, noiseWidth]),
-        momentum,
-        weight_decay: weightDecay,
+        [INPUT.x]: new ort.Tensor('float32', x.subarray(0, K * B * width), [K, B, ...o.dataset.inputShape]),
+        [INPUT.labels]: new ort.Tensor('int64', labels.subarray(0, K * B), [K, B]),
+        [INPUT.bitsWeights]: new ort.Tensor('float32', bitsW.subarray(0, K), [K]),
+        [INPUT.bitsActivations]: new ort.Tensor('float32', bitsW.subarray(0, K), [K]),
+        [INPUT.bitsGrad]: new ort.Tensor('float32', bitsG.subarray(0, K), [K]),
+        [INPUT.lr]: new ort.Tensor('float32', lr.subarray(0, K), [K]),
+        [INPUT.noise]: new ort.Tensor('float32', noise.subarray(0, K * B * noiseWidth), [K, B, noiseWidth]),
+        [INPUT.momentum]: momentum,
+        [INPUT.weightDecay]: weightDecay,
       };
       for (const name of stateNames) feeds[name] = this.state.get(name)!;
       const chunkStart = performance.now() - started;
       const out = await this.trainSession.run(feeds);
       const chunkEnd = performance.now() - started;
-      for (const name of stateNames) this.state.set(name, out[`${name}.new`]!);
-      const loss = out.loss!.data as Float32Array;
-      const correct = out.correct!.data as Float32Array;
+      for (const name of stateNames) this.state.set(name, out[newName(name)]!);
+      const loss = out[OUTPUT.loss]!.data as Float32Array;
+      const correct = out[OUTPUT.correct]!.data as Float32Array;
       const steps: StepRecord[] = new Array(K);
       for (let k = 0; k < K; k++) {
         steps[k] = {

@@ -6,5 +6,5 @@ export * from './expr.js';
 export * from './profile.js';
 export * from './cost.js';
 export * from './tally.js';
+export * from './savings.js';
 export * from './load.js';
-export * from './format.js';

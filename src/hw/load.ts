@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { ProfileError, UsageError } from '../errors.js';
 import { type HardwareProfile, compileProfile } from './profile.js';
 
-export const DEFAULT_PROFILE = 'bit-fusion-45nm';
+import { DEFAULT_PROFILE } from './defaults.js';
+
+export { DEFAULT_PROFILE };
 
 /** Directory of the shipped profiles (hw-profiles/ at the package root). */
 export function shippedProfilesDir(): string {

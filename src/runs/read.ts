@@ -6,85 +6,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseString } from 'fast-csv';
-import { z } from 'zod';
 import type { StepRecord } from '../engine/events.js';
 import { RunError } from '../errors.js';
 import { processAlive } from '../util/process.js';
-import { EVALS_HEADER, RUN_FORMAT_VERSION, STEPS_HEADER, type RunJson } from './store.js';
+import { EVALS_HEADER, parseRunJson, type RunJson, STEPS_HEADER } from './run-format.js';
 
-const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-const costTotals = { energyJ: finite, latencyS: finite, bitops: finite };
-
-const layerSchema = z.looseObject({
-  name: z.string(),
-  kind: z.enum(['linear', 'conv']),
-  inFeatures: z.number().int().positive(),
-  outFeatures: z.number().int().positive(),
-  positions: z.number().int().positive(),
-  inputElements: z.number().int().positive(),
-  weightElements: z.number().int().positive(),
-  outputElements: z.number().int().positive(),
-  groups: z.number().int().positive().optional(),
-});
-
-/** run.json, validated field by field. Unknown fields are kept (newer writers may add some). */
-export const runJsonSchema = z.looseObject({
-  formatVersion: z.literal(RUN_FORMAT_VERSION),
-  id: z.string().min(1),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  status: z.enum(['running', 'completed', 'stopped', 'failed']),
-  pid: z.number().int().nullable().optional(),
-  config: z.looseObject({
-    model: z.string(),
-    hidden: z.array(z.number().int()).optional(),
-    dataset: z.string(),
-    dataDir: z.string().optional(),
-    schedule: z.string(),
-    gradBits: z.union([z.string(), z.number()]).transform(String),
-    evalBits: z.number().int(),
-    epochs: z.number().int().nonnegative(),
-    batchSize: z.number().int().positive(),
-    lr: finite,
-    lrSchedule: z.enum(['constant', 'cosine']),
-    momentum: finite,
-    weightDecay: finite,
-    seed: z.number().int(),
-    profile: z.string(),
-    baseline: z.string(),
-    chunkSteps: z.number().int().optional(),
-  }),
-  versions: z.record(z.string(), z.string()).optional().default({}),
-  modelId: z.string().optional().default(''),
-  datasetSource: z.string().optional().default(''),
-  progress: z.object({
-    step: z.number().int().nonnegative(),
-    totalSteps: z.number().int().nonnegative(),
-    epoch: z.number().int().nonnegative(),
-    stepsPerEpoch: z.number().int().nonnegative(),
-  }),
-  layers: z.array(layerSchema),
-  summary: z
-    .object({
-      testAccuracy: finite,
-      testLoss: finite,
-      bestTestAccuracy: finite,
-      finalTrainLoss: finite,
-      steps: z.number().int().nonnegative(),
-      stepsPerSecond: finite,
-      wallS: finite,
-    })
-    .nullable(),
-  cost: z
-    .object({
-      profile: z.string(),
-      ...costTotals,
-      baseline: z.object({ schedule: z.string(), ...costTotals }),
-      savings: z.object({ energyPct: finite, latencyPct: finite, bitopsPct: finite }),
-    })
-    .nullable(),
-  error: z.string().optional(),
-});
+export { parseRunJson };
 
 /** `running` whose process is gone shows as `interrupted` (resumable). */
 export type DisplayStatus = RunJson['status'] | 'interrupted';
@@ -123,31 +50,6 @@ export interface EvalRow {
   testLoss: number;
   testAcc: number;
   bits: number;
-}
-
-function formatIssues(error: z.ZodError, max = 3): string {
-  const parts = error.issues.slice(0, max).map((i) => {
-    const path = i.path.length ? `$.${i.path.map(String).join('.')}` : '$';
-    return `${path}: ${i.message}`;
-  });
-  const more = error.issues.length > max ? ` (+${error.issues.length - max} more)` : '';
-  return parts.join('; ') + more;
-}
-
-/** Parse and validate run.json text; returns a reason string instead of throwing. */
-export function parseRunJson(text: string): { ok: true; run: RunJson } | { ok: false; reason: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, reason: `run.json is not valid JSON (${(err as Error).message})` };
-  }
-  if (typeof json === 'object' && json !== null && 'formatVersion' in json && json.formatVersion !== RUN_FORMAT_VERSION) {
-    return { ok: false, reason: `run.json: unsupported formatVersion ${String(json.formatVersion)} (expected ${RUN_FORMAT_VERSION})` };
-  }
-  const parsed = runJsonSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: `run.json: ${formatIssues(parsed.error)}` };
-  return { ok: true, run: { pid: null, ...parsed.data } as unknown as RunJson };
 }
 
 export function displayStatus(run: RunJson, alive: (pid: number) => boolean = processAlive): DisplayStatus {

@@ -1,17 +1,17 @@
 /**
- * Host side of a training session in a worker thread: events arrive as messages; pause, resume
+ * Host side of a training session in a worker thread: session events arrive as messages; pause, resume
  * and stop are sent back. Errors of the session come back as BitcycleErrors with their message.
  */
 import { Worker } from 'node:worker_threads';
-import type { EngineEvent, EngineListener } from '../engine/events.js';
 import { BitcycleError } from '../errors.js';
-import type { SessionOptions, SessionResult } from './session.js';
-import type { RunConfig } from './store.js';
+import type { SessionEvent, SessionListener } from './events.js';
+import type { RunConfig } from './run-format.js';
+import type { SessionResult } from './session.js';
 import type { WorkerCommand, WorkerInput } from './worker-main.js';
 
 export interface RemoteSession {
-  /** Subscribe to engine events (returns an unsubscribe function). */
-  subscribe(listener: EngineListener): () => void;
+  /** Subscribe to session events (returns an unsubscribe function). */
+  subscribe(listener: SessionListener): () => void;
   pause(): void;
   resume(): void;
   /** Stop cleanly after the current chunk (checkpoint written, run marked stopped). */
@@ -25,13 +25,13 @@ class RemoteError extends BitcycleError {
   }
 }
 
-export function startRemoteSession(config: RunConfig | null, options: WorkerInput['options'] & Pick<SessionOptions, never> = {}): RemoteSession {
+export function startRemoteSession(config: RunConfig | null, options: WorkerInput['options'] = {}): RemoteSession {
   const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { config, options } satisfies WorkerInput });
-  const listeners = new Set<EngineListener>();
+  const listeners = new Set<SessionListener>();
   const send = (cmd: WorkerCommand) => worker.postMessage(cmd);
   const result = new Promise<SessionResult>((resolve, reject) => {
     let settled = false;
-    worker.on('message', (msg: { type: 'event'; event: EngineEvent } | { type: 'result'; result: SessionResult } | { type: 'error'; message: string; exitCode: number; stack?: string }) => {
+    worker.on('message', (msg: { type: 'event'; event: SessionEvent } | { type: 'result'; result: SessionResult } | { type: 'error'; message: string; exitCode: number; stack?: string }) => {
       if (msg.type === 'event') for (const l of listeners) l(msg.event);
       else if (msg.type === 'result') {
         settled = true;

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BitcycleError } from '../errors.js';
 import type { TrainControl } from '../engine/trainer.js';
 import { runSession, type SessionOptions } from './session.js';
-import type { RunConfig } from './store.js';
+import type { RunConfig } from './run-format.js';
 
 export interface WorkerInput {
   config: RunConfig | null;

@@ -4,7 +4,7 @@
 import { Box, Text } from 'ink';
 import { useMemo } from 'react';
 import { blockChart, brailleChart, columnOf, resample } from './charts.js';
-import { fit } from './format.js';
+import { fit } from '../format.js';
 import { type KeyMap, keyLabel } from './keys.js';
 
 export const SERIES_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red', 'white'] as const;

@@ -1,18 +1,15 @@
 import type { Command } from 'commander';
-import { type SessionResult, runSession } from '../../runs/session.js';
-import { formatEnergy, formatSeconds, plainProgress } from '../plain.js';
+import { fmtCount, fmtPct, fmtTime, formatSI, textTable } from '../../format.js';
+import { savingsPct } from '../../hw/savings.js';
+import type { SessionResult } from '../../runs/session.js';
 import { printJson } from '../output.js';
+import { plainProgress } from '../plain.js';
 import { addTrainOptions, type TrainFlags, trainConfig } from '../train-options.js';
 
 interface Flags extends TrainFlags {
   out: string;
   json?: boolean;
   quiet?: boolean;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
 }
 
 export function register(program: Command): void {
@@ -24,6 +21,7 @@ export function register(program: Command): void {
     .option('--quiet', 'no per-epoch progress');
   addTrainOptions(cmd, { schedule: 'cpt:3-8' }).action(async (flags: Flags) => {
     const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(line + '\n');
+    const { runSession } = await import('../../runs/session.js');
     const results: SessionResult[] = [];
     for (const schedule of ['static:8', flags.schedule]) {
       const config = trainConfig({ ...flags, schedule, baseline: flags.baseline ?? 'static:8' });
@@ -37,22 +35,22 @@ export function register(program: Command): void {
     }
     const [base, cpt] = results as [SessionResult, SessionResult];
     const rows = [
-      ['schedule', 'test acc', 'energy', 'latency', 'GBitOPs', 'steps/s'],
+      ['schedule', 'test acc', 'energy', 'latency', 'BitOPs', 'steps/s'],
       ...results.map((r, i) => [
         i === 0 ? 'static:8' : flags.schedule,
         `${(100 * r.summary.testAccuracy).toFixed(2)} %`,
-        r.cost ? formatEnergy(r.cost.energyJ) : '-',
-        r.cost ? formatSeconds(r.cost.latencyS) : '-',
-        r.cost ? (r.cost.bitops / 1e9).toFixed(1) : '-',
+        r.cost ? formatSI(r.cost.energyJ, 'J') : '—',
+        r.cost ? fmtTime(r.cost.latencyS) : '—',
+        r.cost ? fmtCount(r.cost.bitops) : '—',
         r.summary.stepsPerSecond.toFixed(0),
       ]),
     ];
-    log('\n' + table(rows));
+    log('\n' + textTable(rows));
     if (base.cost && cpt.cost) {
-      const pct = (a: number, b: number) => ((100 * (b - a)) / b).toFixed(1);
+      const s = savingsPct(cpt.cost, base.cost);
       log(
         `\n${flags.schedule} vs static:8 on ${cpt.cost.profile}: accuracy ${((cpt.summary.testAccuracy - base.summary.testAccuracy) * 100).toFixed(2)} points, ` +
-          `energy −${pct(cpt.cost.energyJ, base.cost.energyJ)} %, latency −${pct(cpt.cost.latencyS, base.cost.latencyS)} %, BitOPs −${pct(cpt.cost.bitops, base.cost.bitops)} %`,
+          `energy saved ${fmtPct(s.energyPct)}, latency saved ${fmtPct(s.latencyPct)}, BitOPs saved ${fmtPct(s.bitopsPct)}`,
       );
     }
     log(`\nruns saved in ${flags.out}/ — browse them with: bitcycle review ${flags.out}`);

@@ -1,20 +1,12 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import {
-  type Cost,
-  DEFAULT_BITS_GRAD,
-  DEFAULT_PROFILE,
-  type PartsCost,
-  type ScheduleEstimate,
-  createCostModel,
-  estimateSchedule,
-  formatPct,
-  formatSI,
-  loadProfile,
-  savingsPct,
-} from '../../hw/index.js';
+import { fmtCount, fmtPct, fmtTime, formatSI, textTable } from '../../format.js';
+import type { Cost, PartsCost } from '../../hw/cost.js';
+import { DEFAULT_BITS_GRAD, DEFAULT_PROFILE } from '../../hw/defaults.js';
+import { savingsPct } from '../../hw/savings.js';
+import type { ScheduleEstimate } from '../../hw/tally.js';
 import { getShapeModel, modelMacsPerSample, modelNames } from '../../models/paper.js';
-import { makeSchedule } from '../../schedule/index.js';
+import { precisionPolicy } from '../../schedule/index.js';
 import { parseIntOption, printJson } from '../output.js';
 
 interface EstimateOptions {
@@ -44,35 +36,30 @@ function compareJson(run: PartsCost, baseline: PartsCost): Record<string, unknow
   return { ...partsJson(run), baseline: partsJson(baseline), savings: savingsPct(run, baseline) };
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()).join('\n');
-}
-
 function printText(e: ScheduleEstimate, header: string, perLayer: boolean): void {
   const out: string[] = [header, ''];
   out.push(
-    table([
+    textTable([
       ['', e.schedule, e.baselineSchedule, 'savings'],
-      ['energy', formatSI(e.run.energyJ, 'J'), formatSI(e.baseline.energyJ, 'J'), formatPct(e.savings.energyPct)],
-      ['latency', formatSI(e.run.latencyS, 's'), formatSI(e.baseline.latencyS, 's'), formatPct(e.savings.latencyPct)],
-      ['BitOPs', formatSI(e.run.bitops, ''), formatSI(e.baseline.bitops, ''), formatPct(e.savings.bitopsPct)],
+      ['energy', formatSI(e.run.energyJ, 'J'), formatSI(e.baseline.energyJ, 'J'), fmtPct(e.savings.energyPct)],
+      ['latency', fmtTime(e.run.latencyS), fmtTime(e.baseline.latencyS), fmtPct(e.savings.latencyPct)],
+      ['BitOPs', fmtCount(e.run.bitops), fmtCount(e.baseline.bitops), fmtPct(e.savings.bitopsPct)],
     ]),
   );
   out.push('', `energy parts of ${e.schedule}: compute ${formatSI(e.run.computeEnergyJ, 'J')}, memory ${formatSI(e.run.memoryEnergyJ, 'J')}, static ${formatSI(e.run.staticEnergyJ, 'J')}`, '');
   const phaseRows = [['per phase', 'energy', 'saved', 'latency', 'saved', 'BitOPs', 'saved']];
   for (const [phase, label] of Object.entries(PHASE_LABELS) as [keyof typeof PHASE_LABELS, string][]) {
     const p = e.byPhase[phase];
-    phaseRows.push([label, formatSI(p.run.energyJ, 'J'), formatPct(p.savings.energyPct), formatSI(p.run.latencyS, 's'), formatPct(p.savings.latencyPct), formatSI(p.run.bitops, ''), formatPct(p.savings.bitopsPct)]);
+    phaseRows.push([label, formatSI(p.run.energyJ, 'J'), fmtPct(p.savings.energyPct), fmtTime(p.run.latencyS), fmtPct(p.savings.latencyPct), fmtCount(p.run.bitops), fmtPct(p.savings.bitopsPct)]);
   }
-  out.push(table(phaseRows));
+  out.push(textTable(phaseRows));
   if (perLayer) {
     const rows = [['per layer', 'energy', 'saved', 'latency', 'saved', 'BitOPs', 'saved']];
     e.run.byLayer.forEach((l, i) => {
       const s = savingsPct(l, e.baseline.byLayer[i]!);
-      rows.push([l.layer, formatSI(l.energyJ, 'J'), formatPct(s.energyPct), formatSI(l.latencyS, 's'), formatPct(s.latencyPct), formatSI(l.bitops, ''), formatPct(s.bitopsPct)]);
+      rows.push([l.layer, formatSI(l.energyJ, 'J'), fmtPct(s.energyPct), fmtTime(l.latencyS), fmtPct(s.latencyPct), fmtCount(l.bitops), fmtPct(s.bitopsPct)]);
     });
-    out.push('', table(rows));
+    out.push('', textTable(rows));
   }
   const tuples = e.run.histogram.map((h) => `${h.bitsWeights}/${h.bitsActivations}/${h.bitsGrad}×${h.count}`).join(' ');
   out.push('', `steps by bits (w/a/g×count): ${tuples}`);
@@ -85,7 +72,7 @@ export function register(program: Command): void {
     .description('estimate the energy, latency and BitOPs of training a model with a precision schedule on a hardware profile, against a static baseline')
     .option('--model <name>', `model by layer shapes (${modelNames().join(', ')})`, 'resnet-74')
     .option('--schedule <spec>', 'precision schedule of weights and activations', 'cpt:3-8')
-    .option('--grad-bits <n>', 'bit-width of the errors (gradients)', String(DEFAULT_BITS_GRAD))
+    .option('--grad-bits <bits|spec>', 'bit-width of the errors (gradients): a number or a schedule spec, as for train', String(DEFAULT_BITS_GRAD))
     .option('--iterations <n>', 'training iterations (default: the model\'s reference run, 64000 for CIFAR-10)')
     .option('--epochs <e>', 'training epochs instead of --iterations: e × floor(training samples / batch size)')
     .option('--batch-size <n>', 'samples per iteration', '128')
@@ -93,11 +80,12 @@ export function register(program: Command): void {
     .option('--baseline <spec>', 'schedule to compare with (default static:<Bmax of --schedule>)')
     .option('--json', 'print exactly one JSON object')
     .option('--per-layer', 'also break the cost down per layer')
-    .action((opts: EstimateOptions) => {
+    .action(async (opts: EstimateOptions) => {
+      const { createCostModel, estimateSchedule, loadProfile } = await import('../../hw/index.js');
       const shapeModel = getShapeModel(opts.model);
-      const schedule = makeSchedule(opts.schedule);
-      const baseline = makeSchedule(opts.baseline ?? `static:${schedule.bitsMax}`);
-      const bitsGrad = parseIntOption('--grad-bits', opts.gradBits, 1, 32);
+      const precision = precisionPolicy({ schedule: opts.schedule, gradBits: opts.gradBits, baseline: opts.baseline });
+      const { weightsActivations: schedule, baseline } = precision;
+      const bitsGrad = precision.errors.spec.kind === 'static' ? precision.errors.spec.bits : precision.errors;
       const batchSize = parseIntOption('--batch-size', opts.batchSize, 1, 1 << 20);
       if (opts.iterations !== undefined && opts.epochs !== undefined) throw new UsageError('--epochs', 'give either --iterations or --epochs, not both');
       let iterations = shapeModel.defaultIterations;
@@ -121,7 +109,7 @@ export function register(program: Command): void {
           baselineSchedule: e.baselineSchedule,
           iterations,
           batchSize,
-          gradBits: bitsGrad,
+          gradBits: e.bitsGrad,
           ...costJson(e.run),
           parts: { computeEnergyJ: e.run.computeEnergyJ, memoryEnergyJ: e.run.memoryEnergyJ, staticEnergyJ: e.run.staticEnergyJ },
           baseline: { schedule: e.baselineSchedule, ...costJson(e.baseline) },
@@ -135,7 +123,7 @@ export function register(program: Command): void {
       const macs = modelMacsPerSample(layers);
       const header =
         `${opts.model} (${shapeModel.dataset}, ${layers.length} GEMM layers, ${formatSI(macs, 'MAC')}/sample) · batch ${batchSize} · ${iterations} iterations · ` +
-        `grad ${bitsGrad} bits · profile ${profile.name}`;
+        `grad ${typeof e.bitsGrad === 'number' ? `${e.bitsGrad} bits` : e.bitsGrad} · profile ${profile.name}`;
       printText(e, header, opts.perLayer ?? false);
     });
 }

@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { exportArtifacts } from '../../artifacts/export.js';
 import { loadDataset } from '../../data/index.js';
 import { createModel } from '../../models/registry.js';
+import { parseModelSpec } from '../../models/spec.js';
 import { parseIntOption, printJson } from '../output.js';
-import { addModelOptions, parseHidden } from '../train-options.js';
+import { addModelOptions, parseDatasetOption } from '../train-options.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -12,11 +13,11 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the initial parameters in the checkpoint', '1')
     .requiredOption('--out <dir>', 'output directory')
     .option('--json', 'print one JSON object');
-  addModelOptions(cmd).action((flags: { model: string; hidden: string; dataset: string; dataDir?: string; seed: string; out: string; json?: boolean }) => {
+  addModelOptions(cmd).action((flags: { model: string; dataset: string; dataDir?: string; seed: string; out: string; json?: boolean }) => {
     const seed = parseIntOption('--seed', flags.seed, 0, 0xffffffff);
-    const hidden = parseHidden(flags.hidden);
-    const dataset = loadDataset(flags.dataset, { dataDir: flags.dataDir });
-    const model = createModel(flags.model, dataset.inputShape, dataset.classes, { hidden });
+    const spec = parseModelSpec(flags.model);
+    const dataset = loadDataset(parseDatasetOption(flags.dataset), { dataDir: flags.dataDir });
+    const model = createModel(spec, dataset.inputShape, dataset.classes);
     const result = exportArtifacts(model, flags.out, seed);
     if (flags.json) printJson({ model: model.id, ...result });
     else process.stdout.write(`exported ${model.id} to ${result.dir}: ${result.files.join(', ')}\n`);

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
-import { type HardwareProfile, formatSI, loadProfile, loadProfileFile, macCost, profileJsonSchema, shippedProfileNames } from '../../hw/index.js';
+import { formatSI } from '../../format.js';
+import type { HardwareProfile } from '../../hw/profile.js';
+
+const hw = () => import('../../hw/index.js');
 import { printJson } from '../output.js';
 
 /** Energy and rate of every format pair on the diagonal (and, for independent operands, ba ≠ bw pairs too). */
-function formatTable(profile: HardwareProfile): { ba: number; bw: number; format: string; macEnergyJ: number; macsPerS: number }[] {
+function formatTable(profile: HardwareProfile, macCost: (p: HardwareProfile, a: number, b: number) => { energyJ: number; timeS: number }): { ba: number; bw: number; format: string; macEnergyJ: number; macsPerS: number }[] {
   const rows = [];
   for (const a of profile.formats) {
     for (const w of profile.formats) {
@@ -15,7 +18,7 @@ function formatTable(profile: HardwareProfile): { ba: number; bw: number; format
   return rows;
 }
 
-function summary(profile: HardwareProfile): Record<string, unknown> {
+function summary(profile: HardwareProfile, macCost: Parameters<typeof formatTable>[1]): Record<string, unknown> {
   return {
     name: profile.name,
     file: profile.file,
@@ -26,7 +29,7 @@ function summary(profile: HardwareProfile): Record<string, unknown> {
     aboveMax: profile.aboveMax,
     macEnergy: profile.macEnergyExpr,
     macThroughput: profile.macThroughputExpr,
-    mac: formatTable(profile),
+    mac: formatTable(profile, macCost),
     memory: profile.memory.map((m) => ({ ...m, capacityBits: Number.isFinite(m.capacityBits) ? m.capacityBits : null })),
     staticPowerW: profile.staticPowerW,
     sources: profile.sources,
@@ -34,14 +37,14 @@ function summary(profile: HardwareProfile): Record<string, unknown> {
   };
 }
 
-function printProfile(profile: HardwareProfile): void {
+function printProfile(profile: HardwareProfile, macCost: Parameters<typeof formatTable>[1]): void {
   const out: string[] = [];
   out.push(`${profile.name} (${profile.file})`, `  ${profile.description}`, '');
   out.push(`clock       ${formatSI(profile.clockHz, 'Hz')}`);
   out.push(`formats     ${profile.formats.map((f) => `${f.name}${f.float ? ' (float)' : ''}`).join(', ')}; operands ${profile.operands}; wider operands: ${profile.aboveMax}`);
   out.push(`macEnergy     = ${profile.macEnergyExpr}`);
   out.push(`macThroughput = ${profile.macThroughputExpr}`);
-  const diagonal = formatTable(profile).filter((r) => r.ba === r.bw);
+  const diagonal = formatTable(profile, macCost).filter((r) => r.ba === r.bw);
   out.push('', 'per MAC at equal operand widths:');
   for (const r of diagonal) out.push(`  ${r.format.padEnd(8)} ${formatSI(r.macEnergyJ, 'J').padStart(10)}   ${formatSI(r.macsPerS, 'MAC/s').padStart(14)}`);
   out.push('', 'memory (nearest the MACs first):');
@@ -66,7 +69,8 @@ export function register(program: Command): void {
     .command('list')
     .description('list the shipped hardware profiles')
     .option('--json', 'print one JSON object')
-    .action((opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean }) => {
+      const { loadProfile, shippedProfileNames } = await hw();
       const profiles = shippedProfileNames().map((name) => loadProfile(name));
       if (opts.json) {
         printJson({ profiles: profiles.map((p) => ({ name: p.name, description: p.description, file: p.file })) });
@@ -81,17 +85,19 @@ export function register(program: Command): void {
     .description('show a profile: formats, energy and rate per MAC, memory levels, sources')
     .argument('<profile>', 'a shipped profile name or a path to a JSON file')
     .option('--json', 'print one JSON object')
-    .action((nameOrPath: string, opts: { json?: boolean }) => {
+    .action(async (nameOrPath: string, opts: { json?: boolean }) => {
+      const { loadProfile, macCost } = await hw();
       const p = loadProfile(nameOrPath, 'profile');
-      if (opts.json) printJson(summary(p));
-      else printProfile(p);
+      if (opts.json) printJson(summary(p, macCost));
+      else printProfile(p, macCost);
     });
 
   profile
     .command('validate')
     .description('check profile files; prints one line per file, exit code 2 at the first bad one')
     .argument('<files...>', 'profile JSON files')
-    .action((files: string[]) => {
+    .action(async (files: string[]) => {
+      const { loadProfileFile } = await hw();
       for (const file of files) {
         const p = loadProfileFile(file);
         process.stdout.write(`${p.file}: ok (${p.name}: ${p.formats.length} formats, ${p.memory.length} memory levels)\n`);
@@ -101,7 +107,8 @@ export function register(program: Command): void {
   profile
     .command('schema')
     .description('print the JSON Schema of profiles (hw-profiles/schema.json is generated with this)')
-    .action(() => {
+    .action(async () => {
+      const { profileJsonSchema } = await hw();
       process.stdout.write(JSON.stringify(profileJsonSchema(), null, 2) + '\n');
     });
 }

@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
 import { loadDataset } from '../../data/index.js';
-import { precisionRangeTest } from '../../engine/prt.js';
 import { UsageError } from '../../errors.js';
 import { createModel } from '../../models/registry.js';
-import { gradSchedule } from '../../runs/session.js';
+import { parseModelSpec } from '../../models/spec.js';
+import { errorSchedule } from '../../schedule/precision.js';
 import { parseFloatOption, parseIntOption, printJson } from '../output.js';
-import { addModelOptions, addOptimizerOptions, parseHidden } from '../train-options.js';
+import { addModelOptions, addOptimizerOptions, parseDatasetOption } from '../train-options.js';
 
 interface Flags {
   model: string;
-  hidden: string;
   dataset: string;
   dataDir?: string;
   from: string;
@@ -39,13 +38,16 @@ export function register(program: Command): void {
     const fromBits = parseIntOption('--from', f.from, 1, 32);
     const staticBits = parseIntOption('--static-bits', f.staticBits, 1, 32);
     if (fromBits > staticBits) throw new UsageError('--from', `must not exceed --static-bits (${staticBits}), got ${fromBits}`);
-    const dataset = loadDataset(f.dataset, { dataDir: f.dataDir });
-    const model = createModel(f.model, dataset.inputShape, dataset.classes, { hidden: parseHidden(f.hidden) });
+    const spec = parseModelSpec(f.model);
+    const gradSchedule = errorSchedule(f.gradBits);
+    const dataset = loadDataset(parseDatasetOption(f.dataset), { dataDir: f.dataDir });
+    const model = createModel(spec, dataset.inputShape, dataset.classes);
+    const { precisionRangeTest } = await import('../../engine/prt.js');
     const log = (line: string) => (f.json ? process.stderr : process.stdout).write(line + '\n');
     const result = await precisionRangeTest({
       model,
       dataset,
-      gradSchedule: gradSchedule(f.gradBits),
+      gradSchedule,
       fromBits,
       staticBits,
       burstEpochs: parseIntOption('--burst-epochs', f.burstEpochs, 1, 10_000),

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { listRuns } from '../../runs/read.js';
-import { runsTable } from '../../ui/review/plain.js';
 
 export function register(program: Command): void {
   program
@@ -9,6 +7,7 @@ export function register(program: Command): void {
     .argument('[runs-dir]', 'directory holding run directories', 'runs')
     .action(async (runsDir: string) => {
       if (!process.stdin.isTTY || !process.stdout.isTTY) {
+        const [{ listRuns }, { runsTable }] = await Promise.all([import('../../runs/read.js'), import('../../analysis/tables.js')]);
         const entries = listRuns(runsDir);
         process.stdout.write(runsTable(entries));
         process.stderr.write('bitcycle review: not a terminal, printed the run table instead (see `bitcycle runs --json`)\n');

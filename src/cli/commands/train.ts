@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import type { EngineEvent } from '../../engine/events.js';
 import type { TrainControl } from '../../engine/trainer.js';
-import { type SessionResult, runSession } from '../../runs/session.js';
-import type { RunConfig } from '../../runs/store.js';
+import { fmtPct, fmtTime, formatSI } from '../../format.js';
+import { formatModelSpec } from '../../models/spec.js';
+import type { RunConfig } from '../../runs/run-format.js';
+import type { SessionResult } from '../../runs/session.js';
 import { parseFloatOption, parseIntOption, printJson } from '../output.js';
+import { plainProgress } from '../plain.js';
 import { addTrainOptions, type TrainFlags, trainConfig } from '../train-options.js';
-import { formatEnergy, formatSeconds, plainProgress } from '../plain.js';
 
 interface Flags extends TrainFlags {
   out: string;
@@ -30,7 +31,7 @@ export function resultJson(result: SessionResult, config: RunConfig | null): Rec
     totalSteps: result.totalSteps,
     stepsPerSecond: result.summary.stepsPerSecond,
     wallS: result.summary.wallS,
-    ...(config ? { schedule: config.schedule, gradBits: config.gradBits, model: config.model, dataset: config.dataset, seed: config.seed } : {}),
+    ...(config ? { schedule: config.schedule, gradBits: config.gradBits, model: formatModelSpec(config.model), dataset: config.dataset, seed: config.seed } : {}),
     cost: result.cost,
   };
 }
@@ -66,8 +67,9 @@ export function register(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       const progress = plainProgress(log);
+      const { runSession } = await import('../../runs/session.js');
       try {
-        result = await runSession(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, control, checkpointIntervalMs, onEvent: (e: EngineEvent) => progress(e) });
+        result = await runSession(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, control, checkpointIntervalMs, onEvent: progress });
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -82,7 +84,7 @@ export function register(program: Command): void {
       ];
       if (result.cost) {
         const c = result.cost;
-        lines.push(`cost on ${c.profile}: energy ${formatEnergy(c.energyJ)} (baseline ${c.baseline.schedule} ${formatEnergy(c.baseline.energyJ)}, saves ${c.savings.energyPct.toFixed(1)} %), latency ${formatSeconds(c.latencyS)} (saves ${c.savings.latencyPct.toFixed(1)} %), BitOPs saves ${c.savings.bitopsPct.toFixed(2)} %`);
+        lines.push(`cost on ${c.profile}: energy ${formatSI(c.energyJ, 'J')} (baseline ${c.baseline.schedule} ${formatSI(c.baseline.energyJ, 'J')}, saves ${fmtPct(c.savings.energyPct)}), latency ${fmtTime(c.latencyS)} (saves ${fmtPct(c.savings.latencyPct)}), BitOPs saves ${fmtPct(c.savings.bitopsPct, 2)}`);
       }
       if (result.runDir) lines.push(`run directory: ${result.runDir}${result.status === 'stopped' ? ` (resume with: bitcycle train --resume ${result.runDir})` : ''}`);
       process.stdout.write(lines.join('\n') + '\n');

@@ -4,13 +4,14 @@
  */
 import { Box, Text, useInput, useStdout } from 'ink';
 import { useSyncExternalStore } from 'react';
-import { PHASES } from '../../hw/cost.js';
+import { type PartsCost, PHASES } from '../../hw/cost.js';
+import { savingPct } from '../../hw/savings.js';
 import { HelpOverlay, KeyHints, ScheduleChart, TrainingCurves, row } from '../components.js';
 import { progressBar } from '../charts.js';
-import { fmtAcc, fmtDuration, fmtNum, fmtPct, fmtSI } from '../format.js';
+import { fmtAcc, fmtDuration, fmtNum, fmtPct, fmtSI } from '../../format.js';
 import { type KeyMap, keyName, lookupKey } from '../keys.js';
 import type { Store } from '../store.js';
-import { type CostParts, CURVE_BUCKETS, curves, etaSeconds, isFinished, type LiveEvent, type LiveState, savingsPct, testAccBuckets } from './state.js';
+import { CURVE_BUCKETS, curves, etaSeconds, isFinished, type LiveEvent, type LiveState, testAccBuckets } from './state.js';
 
 export type LiveAction = 'pause-resume' | 'stop' | 'breakdown' | 'help' | 'close-help';
 
@@ -38,7 +39,6 @@ const PHASE_LABEL: Record<string, string> = { forward: 'forward', inputGrad: 'in
 
 export function LiveScreen({ state, width = 100 }: { state: LiveState; width?: number }) {
   const w = Math.max(60, Math.min(width, 140));
-  const h = state.header;
   if (state.help) {
     return (
       <Box flexDirection="column" width={w}>
@@ -86,11 +86,11 @@ function Header({ state }: { state: LiveState }) {
     <Box flexDirection="column">
       <Text wrap="truncate-end">
         <Text bold>bitcycle train </Text>
-        <Text>{h.runId}</Text>
+        <Text>{h?.runId ?? ''}</Text>
         <Text color={STATUS_COLOR[state.status]}>{`  [${state.status}]`}</Text>
       </Text>
       <Text wrap="truncate-end" dimColor>
-        {`model ${h.model} · data ${h.dataset} · schedule ${h.schedule}${h.gradBits ? ` · grad ${h.gradBits}` : ''} · profile ${h.profile}${h.baseline ? ` · baseline ${h.baseline}` : ''}${h.batchSize ? ` · batch ${h.batchSize}` : ''}`}
+        {h ? `model ${h.model} · data ${h.dataset} · schedule ${h.schedule} · grad ${h.gradBits} · profile ${h.profile} · baseline ${h.baseline} · batch ${h.batchSize}` : 'preparing the run (data, artifacts, sessions)…'}
       </Text>
     </Box>
   );
@@ -114,35 +114,29 @@ const ALIGN = ['left', 'right', 'right', 'right', 'right'] as const;
 function CostPanel({ state, width }: { state: LiveState; width: number }) {
   const c = state.cost;
   const h = state.header;
-  const title = `Cost so far on ${h.profile}${h.baseline ? ` (vs ${h.baseline})` : ''}`;
-  if (!c) {
-    return (
-      <Text dimColor>
-        {title}: {h.profile === 'none' ? 'no hardware profile' : 'waiting for the first steps'}
-      </Text>
-    );
-  }
+  if (!c) return <Text dimColor>{h?.profile === 'none' ? 'Cost: no hardware profile (--profile none)' : 'Cost: waiting for the run to start'}</Text>;
+  const title = `Cost so far on ${c.profile} (vs ${c.baseline.schedule})`;
   const panelTitle = state.panel === 'totals' ? 'totals' : state.panel === 'layers' ? 'per layer' : 'per phase';
   const lines: string[] = [];
   if (state.panel === 'totals') {
     lines.push(row(['', 'so far', '', 'baseline', 'savings'], COLS, ALIGN));
-    const line = (label: string, v: number, b: number, unit: string) => row([label, fmtSI(v, unit), '', fmtSI(b, unit), fmtPct(savingsPct(v, b))], COLS, ALIGN);
-    lines.push(line('energy', c.energyJ, c.baselineEnergyJ, 'J'));
-    lines.push(line('latency', c.latencyS, c.baselineLatencyS, 's'));
-    lines.push(line('BitOPs', c.bitops, c.baselineBitops, ''));
+    const line = (label: string, v: number, b: number, unit: string, pct: number) => row([label, fmtSI(v, unit), '', fmtSI(b, unit), c.steps > 0 ? fmtPct(pct) : '—'], COLS, ALIGN);
+    lines.push(line('energy', c.energyJ, c.baseline.energyJ, 'J', c.savings.energyPct));
+    lines.push(line('latency', c.latencyS, c.baseline.latencyS, 's', c.savings.latencyPct));
+    lines.push(line('BitOPs', c.bitops, c.baseline.bitops, '', c.savings.bitopsPct));
   } else if (!state.breakdown) {
     lines.push('breakdown not available yet (sent with the next steps)');
   } else {
     const run = state.breakdown.run;
     const base = state.breakdown.baseline;
-    const groups: { label: string; run: CostParts; base?: CostParts }[] =
+    const groups: { label: string; run: PartsCost; base?: PartsCost }[] =
       state.panel === 'layers'
         ? run.byLayer.map((l, i) => ({ label: l.layer, run: l, base: base?.byLayer[i] }))
         : PHASES.map((p) => ({ label: PHASE_LABEL[p]!, run: run.byPhase[p], base: base?.byPhase[p] }));
     const total = groups.reduce((a, g) => a + g.run.energyJ, 0);
     lines.push(row([state.panel === 'layers' ? 'layer' : 'phase', 'energy', 'share', 'baseline', 'savings'], COLS, ALIGN));
     for (const g of groups) {
-      lines.push(row([g.label, fmtSI(g.run.energyJ, 'J'), fmtPct(total > 0 ? (100 * g.run.energyJ) / total : null, 0), fmtSI(g.base?.energyJ, 'J'), fmtPct(g.base ? savingsPct(g.run.energyJ, g.base.energyJ) : null)], COLS, ALIGN));
+      lines.push(row([g.label, fmtSI(g.run.energyJ, 'J'), fmtPct(total > 0 ? (100 * g.run.energyJ) / total : null, 0), fmtSI(g.base?.energyJ, 'J'), fmtPct(g.base ? savingPct(g.run.energyJ, g.base.energyJ) : null)], COLS, ALIGN));
     }
   }
   return (

@@ -5,7 +5,7 @@
 import { render } from 'ink';
 import { Store } from '../store.js';
 import { type LiveAction, LiveApp } from './LiveApp.js';
-import { initialLiveState, isFinished, type LiveEvent, type LiveHeader, liveReducer, type LiveState } from './state.js';
+import { initialLiveState, isFinished, type LiveEvent, liveReducer, type LiveState } from './state.js';
 
 export interface LiveControls {
   pause(): void;
@@ -15,10 +15,7 @@ export interface LiveControls {
 }
 
 export interface LiveDashboardOptions {
-  header: LiveHeader;
-  /** Bits of every iteration of the whole run (length = total steps). */
-  schedule: { bitsWA: ArrayLike<number>; bitsGrad: ArrayLike<number> };
-  /** Subscribe to engine events (steps events may carry `costs` and `breakdown`); may return an unsubscribe. */
+  /** Subscribe to session events (src/runs/events.ts); may return an unsubscribe. */
   events: (listener: (event: LiveEvent) => void) => (() => void) | void;
   controls: LiveControls;
   /** Redraws per second at most (default 10). */
@@ -33,12 +30,8 @@ export interface LiveDashboardOptions {
 }
 
 /** Create the store and the key-action handler (separate from Ink so tests can drive them). */
-export function createLiveController(options: Pick<LiveDashboardOptions, 'header' | 'schedule' | 'controls' | 'maxFps'>) {
-  const store = new Store<LiveState, LiveEvent>(
-    liveReducer,
-    initialLiveState(options.header, options.schedule.bitsWA, options.schedule.bitsGrad),
-    1000 / (options.maxFps ?? 10),
-  );
+export function createLiveController(options: Pick<LiveDashboardOptions, 'controls' | 'maxFps'>) {
+  const store = new Store<LiveState, LiveEvent>(liveReducer, initialLiveState(), 1000 / (options.maxFps ?? 10));
   const onAction = (action: LiveAction): void => {
     const state = store.getState();
     switch (action) {

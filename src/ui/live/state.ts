@@ -1,48 +1,38 @@
 /**
- * State of the live training view: one reducer fed by engine events (plus cost breakdowns and key
- * actions). Memory stays bounded whatever the run length: curves are kept in a fixed number of
- * buckets over the whole run, evals are one per epoch.
+ * State of the live training view: one reducer fed by session events (src/runs/events.ts) and key
+ * actions. Costs arrive computed (totals, savings and breakdown); the view only shows them.
+ * Memory stays bounded whatever the run length: curves are kept in a fixed number of buckets
+ * over the whole run, evals are one per epoch.
  */
-import { addStepCosts, emptyCostTotals, type EngineEvent, type EvalRecord, type RunSummary, type StepCostRecord, type StepCostTotals } from '../../engine/events.js';
-import type { Cost, Phase } from '../../hw/cost.js';
+import type { EvalRecord, RunSummary } from '../../engine/events.js';
+import type { CostBreakdown, RunCost } from '../../hw/tally.js';
+import { formatModelSpec } from '../../models/spec.js';
+import type { SessionEvent, SessionStartEvent } from '../../runs/events.js';
 
-/** Shown in the header; known before training starts. */
+/** Shown in the header; known from the session's start event. */
 export interface LiveHeader {
   runId: string;
+  /** Model spec, e.g. `mlp:hidden=128`. */
   model: string;
   dataset: string;
   /** Weights/activations schedule, e.g. `cpt:3-8`. */
   schedule: string;
   /** Gradient bits spec, e.g. `8`. */
-  gradBits?: string;
+  gradBits: string;
   /** Hardware profile name, or `none`. */
   profile: string;
   /** Baseline schedule of the cost counterfactual, e.g. `static:8`. */
-  baseline?: string;
-  batchSize?: number;
+  baseline: string;
+  batchSize: number;
 }
 
-/** Cost parts of one group (layer or phase). src/hw's PartsCost satisfies it. */
-export type CostParts = Cost;
-
-/**
- * Per-layer / per-phase cost of the run so far (cumulative), and of the baseline counterfactual.
- * `tallyBitTuples(model, histogramSoFar)` from src/hw (a RunCost) satisfies `run` and `baseline`.
- */
-export interface CostBreakdown {
-  run: { byPhase: Record<Phase, CostParts>; byLayer: readonly ({ layer: string } & CostParts)[] };
-  baseline?: { byPhase: Record<Phase, CostParts>; byLayer: readonly ({ layer: string } & CostParts)[] };
+export function liveHeader(start: SessionStartEvent): LiveHeader {
+  const c = start.config;
+  return { runId: start.runId, model: formatModelSpec(c.model), dataset: c.dataset, schedule: c.schedule, gradBits: c.gradBits, profile: c.profile, baseline: c.baseline, batchSize: c.batchSize };
 }
 
-/** A `steps` event, optionally carrying the cumulative breakdown after these steps. */
-export type LiveStepsEvent = Extract<EngineEvent, { type: 'steps' }> & { breakdown?: CostBreakdown };
-
-/** What the live store accepts: engine events, a separate breakdown update, and UI actions. */
-export type LiveEvent =
-  | Exclude<EngineEvent, { type: 'steps' }>
-  | LiveStepsEvent
-  | { type: 'breakdown'; breakdown: CostBreakdown }
-  | { type: 'ui'; action: LiveUiAction };
+/** What the live store accepts: session events and UI actions. */
+export type LiveEvent = SessionEvent | { type: 'ui'; action: LiveUiAction };
 
 export type LiveUiAction = 'toggle-help' | 'close-help' | 'cycle-panel' | 'request-pause' | 'request-resume' | 'request-stop';
 
@@ -51,13 +41,12 @@ export const LIVE_PANELS: readonly LivePanel[] = ['totals', 'layers', 'phases'];
 
 export type LiveStatus = 'starting' | 'running' | 'pausing' | 'paused' | 'resuming' | 'stopping' | 'completed' | 'stopped' | 'failed';
 
-export type CostTotalsSoFar = StepCostTotals;
-
 /** Number of x buckets the curves keep over the whole run. */
 export const CURVE_BUCKETS = 240;
 
 export interface LiveState {
-  header: LiveHeader;
+  /** Null until the session's start event. */
+  header: LiveHeader | null;
   bitsWA: ArrayLike<number>;
   bitsGrad: ArrayLike<number>;
   totalSteps: number;
@@ -79,7 +68,8 @@ export interface LiveState {
   /** Recent (wallMs, step) samples for steps/s. */
   rateSamples: { wallMs: number; step: number }[];
   stepsPerSecond: number | null;
-  cost: CostTotalsSoFar | null;
+  /** The run's cost so far as the session computed it (whole run, also after a resume). */
+  cost: RunCost | null;
   breakdown: CostBreakdown | null;
   lastCheckpointStep: number | null;
   summary: RunSummary | null;
@@ -89,12 +79,12 @@ export interface LiveState {
   version: number;
 }
 
-export function initialLiveState(header: LiveHeader, bitsWA: ArrayLike<number>, bitsGrad: ArrayLike<number>): LiveState {
+export function initialLiveState(): LiveState {
   return {
-    header,
-    bitsWA,
-    bitsGrad,
-    totalSteps: bitsWA.length,
+    header: null,
+    bitsWA: [],
+    bitsGrad: [],
+    totalSteps: 0,
     stepsPerEpoch: 0,
     epochs: 0,
     startStep: 0,
@@ -127,10 +117,6 @@ export function bucketOf(step: number, totalSteps: number): number {
 const RATE_WINDOW = 24;
 const RATE_MIN_SPACING_MS = 200;
 
-function addCosts(prev: CostTotalsSoFar | null, costs: readonly StepCostRecord[]): CostTotalsSoFar {
-  return addStepCosts(prev ? { ...prev } : emptyCostTotals(), costs);
-}
-
 const finished = (s: LiveStatus) => s === 'completed' || s === 'stopped' || s === 'failed';
 
 export function liveReducer(state: LiveState, event: LiveEvent): LiveState {
@@ -143,6 +129,11 @@ function reduce(state: LiveState, event: LiveEvent): LiveState {
     case 'start':
       return {
         ...state,
+        header: liveHeader(event),
+        bitsWA: event.bitsWA,
+        bitsGrad: event.bitsGrad,
+        cost: event.cost,
+        breakdown: event.breakdown,
         totalSteps: event.totalSteps,
         stepsPerEpoch: event.stepsPerEpoch,
         epochs: event.epochs,
@@ -192,7 +183,7 @@ function reduce(state: LiveState, event: LiveEvent): LiveState {
         rateSamples: samples,
         stepsPerSecond: rate,
         status: state.status === 'starting' ? 'running' : state.status,
-        cost: event.costs && event.costs.length ? addCosts(state.cost, event.costs) : state.cost,
+        cost: event.cost ?? state.cost,
         breakdown: event.breakdown ?? state.breakdown,
       };
     }
@@ -204,9 +195,7 @@ function reduce(state: LiveState, event: LiveEvent): LiveState {
       if (finished(state.status) || state.status === 'stopping') return state;
       return { ...state, status: event.paused ? 'paused' : 'running' };
     case 'end':
-      return { ...state, status: event.status, summary: event.summary, error: event.error, help: false };
-    case 'breakdown':
-      return { ...state, breakdown: event.breakdown };
+      return { ...state, status: event.status, summary: event.summary, error: event.error, help: false, cost: event.cost ?? state.cost, breakdown: event.breakdown ?? state.breakdown };
     case 'ui':
       return reduceUi(state, event.action);
   }
@@ -261,10 +250,6 @@ export function testAccBuckets(state: LiveState): (number | null)[] {
 export function etaSeconds(state: LiveState): number | null {
   if (!state.stepsPerSecond || state.stepsPerSecond <= 0) return null;
   return Math.max(0, state.totalSteps - state.step) / state.stepsPerSecond;
-}
-
-export function savingsPct(value: number, baseline: number): number | null {
-  return baseline > 0 ? (100 * (baseline - value)) / baseline : null;
 }
 
 export function isFinished(state: LiveState): boolean {

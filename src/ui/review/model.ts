@@ -1,50 +1,13 @@
 /**
- * Pure data logic of the review screens: table rows from run entries, sorting and filtering,
- * the Pareto front, curves over steps, and re-estimating a run's cost on another profile.
+ * Pure list and chart logic of the review screens: sorting and filtering rows, curves over
+ * steps. Rows, the Pareto front and re-estimates are run analysis (src/analysis), shared with
+ * the CLI.
  */
-import type { CostModel, PartsCost, Phase } from '../../hw/cost.js';
-import { savingsPct, tallyRun } from '../../hw/tally.js';
-import type { EvalRow, RunEntry, StepRow } from '../../runs/read.js';
-import type { RunJson } from '../../runs/store.js';
-import { makeSchedule, type Schedule } from '../../schedule/schedule.js';
+import type { RunRow } from '../../analysis/tables.js';
+import type { EvalRow } from '../../runs/read.js';
 
-export interface RunRow {
-  /** Run directory (unique key). */
-  dir: string;
-  name: string;
-  damaged: boolean;
-  reason?: string;
-  model: string;
-  dataset: string;
-  schedule: string;
-  profile: string;
-  status: string;
-  testAcc: number | null;
-  energyJ: number | null;
-  savingsPct: number | null;
-  createdAt: string;
-}
-
-export function toRow(entry: RunEntry): RunRow {
-  if (entry.damaged) {
-    return { dir: entry.dir, name: entry.name, damaged: true, reason: entry.reason, model: '', dataset: '', schedule: '', profile: '', status: 'damaged', testAcc: null, energyJ: null, savingsPct: null, createdAt: '' };
-  }
-  const r = entry.run;
-  return {
-    dir: entry.dir,
-    name: entry.name,
-    damaged: false,
-    model: r.config.model,
-    dataset: r.config.dataset,
-    schedule: r.config.schedule,
-    profile: r.cost?.profile ?? r.config.profile,
-    status: entry.status,
-    testAcc: r.summary?.testAccuracy ?? null,
-    energyJ: r.cost?.energyJ ?? null,
-    savingsPct: r.cost?.savings.energyPct ?? null,
-    createdAt: r.createdAt,
-  };
-}
+export type { Reestimate } from '../../analysis/reestimate.js';
+export { toRow, type RunRow } from '../../analysis/tables.js';
 
 export type SortKey = 'created' | 'name' | 'model' | 'schedule' | 'profile' | 'testAcc' | 'energy' | 'savings' | 'status';
 export const SORT_KEYS: readonly SortKey[] = ['created', 'name', 'testAcc', 'energy', 'savings', 'schedule', 'model', 'profile', 'status'];
@@ -106,28 +69,6 @@ export function filterRows(rows: readonly RunRow[], filter: string): RunRow[] {
   });
 }
 
-export interface ParetoPoint {
-  id: string;
-  /** Lower is better (energy). */
-  cost: number;
-  /** Higher is better (accuracy). */
-  quality: number;
-}
-
-/** Ids of the points no other point beats on both cost (≤) and quality (≥), one strictly. */
-export function paretoFront(points: readonly ParetoPoint[]): Set<string> {
-  const sorted = [...points].filter((p) => Number.isFinite(p.cost) && Number.isFinite(p.quality)).sort((a, b) => a.cost - b.cost || b.quality - a.quality);
-  const front = new Set<string>();
-  let best = -Infinity;
-  for (const p of sorted) {
-    if (p.quality > best) {
-      front.add(p.id);
-      best = p.quality;
-    }
-  }
-  return front;
-}
-
 /** Average `value` of points into `buckets` columns spanning steps [0, maxStep). */
 export function bucketize(points: readonly { step: number; value: number }[], maxStep: number, buckets: number): (number | null)[] {
   const sum = new Float64Array(buckets);
@@ -156,73 +97,3 @@ export function evalLine(evals: readonly EvalRow[], maxStep: number, buckets: nu
   return out;
 }
 
-/** Gradient-bits schedule from a run config's `gradBits` (a bare number means static). */
-export function gradScheduleOf(spec: string): Schedule {
-  return makeSchedule(/^\d+$/.test(spec.trim()) ? `static:${spec.trim()}` : spec);
-}
-
-/**
- * Bits of every iteration of the whole run, from the config's schedules; rows of steps.csv
- * override the iterations already trained (they are what actually ran).
- */
-export function runBits(run: RunJson, steps: readonly StepRow[] = []): { bitsWA: Uint8Array; bitsGrad: Uint8Array } {
-  const total = Math.max(run.progress.totalSteps, steps.length);
-  const bitsWA = new Uint8Array(total);
-  const bitsGrad = new Uint8Array(total);
-  let wa: Schedule | null = null;
-  let g: Schedule | null = null;
-  try {
-    wa = makeSchedule(run.config.schedule);
-    g = gradScheduleOf(run.config.gradBits);
-  } catch {
-    // unknown schedule: only the trained part is shown
-  }
-  for (let t = 0; t < total; t++) {
-    bitsWA[t] = wa ? wa.bitsAt(t, total) : 0;
-    bitsGrad[t] = g ? g.bitsAt(t, total) : 0;
-  }
-  for (const s of steps) {
-    if (s.step >= 0 && s.step < total) {
-      bitsWA[s.step] = Math.max(s.bitsWeights, s.bitsActivations);
-      bitsGrad[s.step] = s.bitsGrad;
-    }
-  }
-  return { bitsWA, bitsGrad };
-}
-
-export interface CostSummary {
-  energyJ: number;
-  latencyS: number;
-  bitops: number;
-  byPhase: Record<Phase, PartsCost>;
-  byLayer: ({ layer: string } & PartsCost)[];
-}
-
-export interface Reestimate {
-  profile: string;
-  run: CostSummary;
-  baseline: CostSummary & { schedule: string };
-  savings: { energyPct: number; latencyPct: number; bitopsPct: number };
-}
-
-/**
- * Re-tally a run on a cost model from the bit columns of steps.csv (no retraining): the run's own
- * bits, and the baseline schedule's W/A bits at the same steps with the same gradient bits.
- */
-export function reestimate(run: RunJson, steps: readonly StepRow[], model: CostModel): Reestimate {
-  const total = Math.max(run.progress.totalSteps, steps.length);
-  const baseline = makeSchedule(run.config.baseline);
-  const tuples = steps.map((s) => ({ bitsWeights: s.bitsWeights, bitsActivations: s.bitsActivations, bitsGrad: s.bitsGrad }));
-  const baseTuples = steps.map((s) => {
-    const b = baseline.bitsAt(s.step, total);
-    return { bitsWeights: b, bitsActivations: b, bitsGrad: s.bitsGrad };
-  });
-  const r = tallyRun(model, tuples);
-  const b = tallyRun(model, baseTuples);
-  return {
-    profile: model.profile.name,
-    run: { energyJ: r.energyJ, latencyS: r.latencyS, bitops: r.bitops, byPhase: r.byPhase, byLayer: r.byLayer },
-    baseline: { schedule: baseline.name, energyJ: b.energyJ, latencyS: b.latencyS, bitops: b.bitops, byPhase: b.byPhase, byLayer: b.byLayer },
-    savings: savingsPct(r, b),
-  };
-}

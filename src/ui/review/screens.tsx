@@ -6,9 +6,14 @@ import { PHASES, type PartsCost } from '../../hw/cost.js';
 import type { RunInfo } from '../../runs/read.js';
 import { extent, scatterGrid } from '../charts.js';
 import { CurveChart, HelpOverlay, KeyHints, row, ScheduleChart, SERIES_COLORS, TrainingCurves } from '../components.js';
-import { fit, fmtAcc, fmtNum, fmtPct, fmtSI } from '../format.js';
+import { fit, fmtAcc, fmtCount, fmtNum, fmtPct, fmtSI, fmtTime } from '../../format.js';
+import { paretoFront } from '../../analysis/pareto.js';
+import { runBits } from '../../analysis/reestimate.js';
+import { COMPARE_METRICS, type RunRow } from '../../analysis/tables.js';
+import { savingPct } from '../../hw/savings.js';
+import { formatModelSpec } from '../../models/spec.js';
 import { FILTER_KEYS, REVIEW_KEYS } from './keys.js';
-import { bucketize, evalLine, paretoFront, type RunRow, runBits, SORT_LABEL } from './model.js';
+import { bucketize, evalLine, SORT_LABEL } from './model.js';
 import { currentScreen, entryOf, type LoadState, type ReviewState, visibleRows } from './state.js';
 
 const STATUS_COLOR: Record<string, string> = { completed: 'green', running: 'cyan', stopped: 'yellow', interrupted: 'yellow', failed: 'red', damaged: 'red' };
@@ -155,7 +160,7 @@ export function DetailScreen({ state, width }: { state: ReviewState; width: numb
         <Text dimColor>{`  step ${run.progress.step}/${run.progress.totalSteps}`}</Text>
       </Text>
       <Text wrap="truncate-end" dimColor>
-        {`model ${c.model}${c.hidden ? ` (hidden ${c.hidden.join('×')})` : ''} · data ${c.dataset} · schedule ${c.schedule} · grad ${c.gradBits} · eval ${c.evalBits} bits · profile ${c.profile} · baseline ${c.baseline}`}
+        {`model ${formatModelSpec(c.model)} · data ${c.dataset} · schedule ${c.schedule} · grad ${c.gradBits} · eval ${c.evalBits} bits · profile ${c.profile} · baseline ${c.baseline}`}
       </Text>
       <Text wrap="truncate-end" dimColor>
         {`epochs ${c.epochs} · batch ${c.batchSize} · lr ${c.lr} (${c.lrSchedule}) · momentum ${c.momentum} · wd ${c.weightDecay} · seed ${c.seed} · ${Object.entries(run.versions)
@@ -194,7 +199,7 @@ function breakdownLines(title: string, groups: { label: string; run: PartsCost; 
   return [
     row([title, 'energy', 'share', 'baseline', 'savings'], COST_COLS, COST_ALIGN),
     ...groups.map((g) =>
-      row([g.label, fmtSI(g.run.energyJ, 'J'), fmtPct(total > 0 ? (100 * g.run.energyJ) / total : null, 0), fmtSI(g.base?.energyJ, 'J'), fmtPct(g.base && g.base.energyJ > 0 ? (100 * (g.base.energyJ - g.run.energyJ)) / g.base.energyJ : null)], COST_COLS, COST_ALIGN),
+      row([g.label, fmtSI(g.run.energyJ, 'J'), fmtPct(total > 0 ? (100 * g.run.energyJ) / total : null, 0), fmtSI(g.base?.energyJ, 'J'), fmtPct(g.base ? savingPct(g.run.energyJ, g.base.energyJ) : null)], COST_COLS, COST_ALIGN),
     ),
   ];
 }
@@ -206,13 +211,14 @@ function CostSection({ entry, load, width }: { entry: RunInfo; load: LoadState |
     ? [
         row(['', 'run', '', 'baseline', 'savings'], COST_COLS, COST_ALIGN),
         row(['energy', fmtSI(cost.energyJ, 'J'), '', fmtSI(cost.baseline.energyJ, 'J'), fmtPct(cost.savings.energyPct)], COST_COLS, COST_ALIGN),
-        row(['latency', fmtSI(cost.latencyS, 's'), '', fmtSI(cost.baseline.latencyS, 's'), fmtPct(cost.savings.latencyPct)], COST_COLS, COST_ALIGN),
-        row(['BitOPs', fmtSI(cost.bitops, ''), '', fmtSI(cost.baseline.bitops, ''), fmtPct(cost.savings.bitopsPct)], COST_COLS, COST_ALIGN),
+        row(['latency', fmtTime(cost.latencyS), '', fmtTime(cost.baseline.latencyS), fmtPct(cost.savings.latencyPct)], COST_COLS, COST_ALIGN),
+        row(['BitOPs', fmtCount(cost.bitops), '', fmtCount(cost.baseline.bitops), fmtPct(cost.savings.bitopsPct)], COST_COLS, COST_ALIGN),
       ]
     : ['no cost recorded (profile none, or no steps tallied yet)'];
   const est = data?.estimate;
-  const phases = est ? breakdownLines('phase', PHASES.map((p) => ({ label: PHASE_LABEL[p]!, run: est.run.byPhase[p], base: est.baseline.byPhase[p] }))) : [];
-  const layers = est ? breakdownLines('layer', est.run.byLayer.map((l, i) => ({ label: l.layer, run: l, base: est.baseline.byLayer[i] }))) : [];
+  const b = est?.breakdown;
+  const phases = b ? breakdownLines('phase', PHASES.map((p) => ({ label: PHASE_LABEL[p]!, run: b.run.byPhase[p], base: b.baseline.byPhase[p] }))) : [];
+  const layers = b ? breakdownLines('layer', b.run.byLayer.map((l, i) => ({ label: l.layer, run: l, base: b.baseline.byLayer[i] }))) : [];
   const colWidth = COST_COLS.reduce((a, b) => a + b + 1, 0);
   const side = width >= colWidth * 2 + 2;
   return (
@@ -258,21 +264,8 @@ export function CompareScreen({ state, width }: { state: ReviewState; width: num
   const metric = (label: string, f: (e: RunInfo) => string) => row([label, ...entries.map(f)], widths, align as readonly ('left' | 'right')[]);
   const lines = [
     metric('run', (e) => e.name.length > colWidth ? '…' + e.name.slice(-(colWidth - 1)) : e.name),
-    metric('model · data', (e) => `${e.run.config.model} · ${e.run.config.dataset}`),
-    metric('schedule', (e) => e.run.config.schedule),
-    metric('grad bits', (e) => e.run.config.gradBits),
-    metric('profile', (e) => e.run.cost?.profile ?? e.run.config.profile),
-    metric('status', (e) => e.status),
-    metric('steps', (e) => `${e.run.progress.step}/${e.run.progress.totalSteps}`),
-    metric('test acc', (e) => fmtAcc(e.run.summary?.testAccuracy)),
-    metric('best test acc', (e) => fmtAcc(e.run.summary?.bestTestAccuracy)),
+    ...COMPARE_METRICS.map(([label, f]) => metric(label, f)),
     metric('final loss', (e) => fmtNum(e.run.summary?.finalTrainLoss)),
-    metric('energy', (e) => fmtSI(e.run.cost?.energyJ, 'J')),
-    metric('latency', (e) => fmtSI(e.run.cost?.latencyS, 's')),
-    metric('BitOPs', (e) => fmtSI(e.run.cost?.bitops, '')),
-    metric('baseline energy', (e) => (e.run.cost ? `${fmtSI(e.run.cost.baseline.energyJ, 'J')}` : '—')),
-    metric('energy savings', (e) => fmtPct(e.run.cost?.savings.energyPct)),
-    metric('latency savings', (e) => fmtPct(e.run.cost?.savings.latencyPct)),
   ];
   const maxStep = Math.max(1, ...entries.map((e) => e.run.progress.totalSteps));
   const half = Math.floor((width - 2) / 2);
@@ -407,7 +400,7 @@ export function EstimateScreen({ state, width }: { state: ReviewState; width: nu
       {est.results.map((r) =>
         r.result ? (
           <Text key={r.dir} wrap="truncate-end">
-            {row([r.name, r.original?.profile ?? '—', fmtSI(r.original?.energyJ, 'J'), fmtSI(r.result.run.energyJ, 'J'), fmtSI(r.result.baseline.energyJ, 'J'), fmtPct(r.result.savings.energyPct), fmtSI(r.result.run.latencyS, 's')], widths, align)}
+            {row([r.name, r.original?.profile ?? '—', fmtSI(r.original?.energyJ, 'J'), fmtSI(r.result.cost.energyJ, 'J'), fmtSI(r.result.cost.baseline.energyJ, 'J'), fmtPct(r.result.cost.savings.energyPct), fmtTime(r.result.cost.latencyS)], widths, align)}
           </Text>
         ) : (
           <Text key={r.dir} color="red" wrap="truncate-end">

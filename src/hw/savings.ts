@@ -1,0 +1,42 @@
+/**
+ * The two comparisons every report makes, defined once: the baseline counterfactual of a step and
+ * the savings of a run against its baseline. Pure.
+ */
+import type { Schedule } from '../schedule/schedule.js';
+import type { BitTuple, Cost } from './cost.js';
+
+/**
+ * The baseline counterfactual of step `step` of a run of `totalSteps`: weights and activations at
+ * the baseline schedule's bits, errors at the step's own `bitsGrad` (the baseline changes the
+ * forward precision only, as in CPT's comparison with static precision).
+ */
+export function baselineBits(baseline: Schedule, step: number, totalSteps: number, bitsGrad: number): BitTuple {
+  const b = baseline.bitsAt(step, totalSteps);
+  return { bitsWeights: b, bitsActivations: b, bitsGrad };
+}
+
+export interface Savings {
+  energyPct: number;
+  latencyPct: number;
+  bitopsPct: number;
+}
+
+/**
+ * Saving of `value` relative to `baseline` in percent (positive: cheaper); null when the baseline
+ * is not a positive finite number (nothing to compare with yet). Equal costs summed in another
+ * order are not a saving: |p| < 1e-9 is 0.
+ */
+export function savingPct(value: number, baseline: number): number | null {
+  if (!(baseline > 0) || !Number.isFinite(baseline) || !Number.isFinite(value)) return null;
+  const p = 100 * (1 - value / baseline);
+  return Math.abs(p) < 1e-9 ? 0 : p;
+}
+
+/** Savings of `run` against `baseline` (0 where there is nothing to compare). */
+export function savingsPct(run: Cost, baseline: Cost): Savings {
+  return {
+    energyPct: savingPct(run.energyJ, baseline.energyJ) ?? 0,
+    latencyPct: savingPct(run.latencyS, baseline.latencyS) ?? 0,
+    bitopsPct: savingPct(run.bitops, baseline.bitops) ?? 0,
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * The run directory format (docs/run-format.md), shared by the writer (store.ts) and the reader
+ * (read.ts): run.json's type and schema, the CSV headers and row encodings, run ids.
+ * Format 2 stores the model as a spec object (`{"name": "mlp", "hidden": [128]}`); format-1
+ * files (`"model": "mlp", "hidden": [128]`) are read and upgraded in memory.
+ */
+import { z } from 'zod';
+import type { EvalRecord, RunSummary, StepRecord } from '../engine/events.js';
+import type { TrainingHyperparameters } from '../engine/trainer.js';
+import type { RunCost, StepCost } from '../hw/tally.js';
+import type { LayerShape } from '../models/shapes.js';
+import { MAX_WIDTH, type ModelSpec } from '../models/spec.js';
+
+export const RUN_FORMAT_VERSION = 2;
+export const STEPS_HEADER = ['step', 'epoch', 'bits_w', 'bits_a', 'bits_g', 'lr', 'loss', 'train_acc', 'wall_ms', 'energy_j', 'latency_s', 'bitops', 'baseline_energy_j'] as const;
+export const EVALS_HEADER = ['epoch', 'step', 'test_loss', 'test_acc', 'bits'] as const;
+
+/** A run's configuration as stored in run.json: specs, plus the engine's hyperparameters. */
+export interface RunConfig extends TrainingHyperparameters {
+  model: ModelSpec;
+  dataset: string;
+  dataDir?: string;
+  /** Weights/activations schedule spec. */
+  schedule: string;
+  /** Error bits: a bit-width or a schedule spec. */
+  gradBits: string;
+  /** Hardware profile name or file, or `none`. */
+  profile: string;
+  /** Baseline schedule of the cost comparison. */
+  baseline: string;
+}
+
+export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed';
+
+export interface RunProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  stepsPerEpoch: number;
+}
+
+export interface RunJson {
+  formatVersion: number;
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  status: RunStatus;
+  pid: number | null;
+  config: RunConfig;
+  versions: Record<string, string>;
+  modelId: string;
+  datasetSource: string;
+  progress: RunProgress;
+  layers: LayerShape[];
+  summary: RunSummary | null;
+  cost: RunCost | null;
+  error?: string;
+}
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+/** `config.model`: a model spec object (src/models/spec.ts). */
+const modelSpecSchema = z.discriminatedUnion('name', [z.object({ name: z.literal('mlp'), hidden: z.array(z.number().int().min(1).max(MAX_WIDTH)).min(1).max(64) })]);
+const costTotals = { energyJ: finite, latencyS: finite, bitops: finite };
+
+const layerSchema = z.looseObject({
+  name: z.string(),
+  kind: z.enum(['linear', 'conv']),
+  inFeatures: z.number().int().positive(),
+  outFeatures: z.number().int().positive(),
+  positions: z.number().int().positive(),
+  inputElements: z.number().int().positive(),
+  weightElements: z.number().int().positive(),
+  outputElements: z.number().int().positive(),
+  groups: z.number().int().positive().optional(),
+});
+
+const configSchema = z.looseObject({
+  model: modelSpecSchema,
+  dataset: z.string(),
+  dataDir: z.string().optional(),
+  schedule: z.string(),
+  gradBits: z.union([z.string(), z.number()]).transform(String),
+  evalBits: z.number().int(),
+  epochs: z.number().int().nonnegative(),
+  batchSize: z.number().int().positive(),
+  lr: finite,
+  lrSchedule: z.enum(['constant', 'cosine']),
+  momentum: finite,
+  weightDecay: finite,
+  seed: z.number().int(),
+  profile: z.string(),
+  baseline: z.string(),
+  chunkSteps: z.number().int().optional(),
+});
+
+/** run.json, validated field by field. Unknown fields are kept (newer writers may add some). */
+export const runJsonSchema = z.looseObject({
+  formatVersion: z.literal(RUN_FORMAT_VERSION),
+  id: z.string().min(1),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  status: z.enum(['running', 'completed', 'stopped', 'failed']),
+  pid: z.number().int().nullable().optional(),
+  config: configSchema,
+  versions: z.record(z.string(), z.string()).optional().default({}),
+  modelId: z.string().optional().default(''),
+  datasetSource: z.string().optional().default(''),
+  progress: z.object({
+    step: z.number().int().nonnegative(),
+    totalSteps: z.number().int().nonnegative(),
+    epoch: z.number().int().nonnegative(),
+    stepsPerEpoch: z.number().int().nonnegative(),
+  }),
+  layers: z.array(layerSchema),
+  summary: z
+    .object({
+      testAccuracy: finite,
+      testLoss: finite,
+      bestTestAccuracy: finite,
+      finalTrainLoss: finite,
+      steps: z.number().int().nonnegative(),
+      stepsPerSecond: finite,
+      wallS: finite,
+    })
+    .nullable(),
+  cost: z
+    .object({
+      profile: z.string(),
+      /** Format 1 did not store it: the run's progress at the time is the best value. */
+      steps: z.number().int().nonnegative().optional(),
+      ...costTotals,
+      baseline: z.object({ schedule: z.string(), ...costTotals }),
+      savings: z.object({ energyPct: finite, latencyPct: finite, bitopsPct: finite }),
+    })
+    .nullable(),
+  error: z.string().optional(),
+});
+
+function formatIssues(error: z.ZodError, max = 3): string {
+  const parts = error.issues.slice(0, max).map((i) => {
+    const path = i.path.length ? `$.${i.path.map(String).join('.')}` : '$';
+    return `${path}: ${i.message}`;
+  });
+  const more = error.issues.length > max ? ` (+${error.issues.length - max} more)` : '';
+  return parts.join('; ') + more;
+}
+
+/** Format 1 → 2: `model: "mlp"` plus `hidden: [..]` becomes `model: {name: "mlp", hidden: [..]}`. */
+function upgradeV1(json: Record<string, unknown>): Record<string, unknown> {
+  const config = json.config;
+  if (typeof config !== 'object' || config === null) return { ...json, formatVersion: RUN_FORMAT_VERSION };
+  const { model, hidden, ...rest } = config as Record<string, unknown>;
+  const spec = typeof model === 'string' ? (model === 'mlp' ? { name: 'mlp', hidden: hidden ?? [128] } : { name: model }) : model;
+  return { ...json, formatVersion: RUN_FORMAT_VERSION, config: { ...rest, model: spec } };
+}
+
+/** Parse and validate run.json text (upgrading format 1); returns a reason string instead of throwing. */
+export function parseRunJson(text: string): { ok: true; run: RunJson } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `run.json is not valid JSON (${(err as Error).message})` };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'run.json is not a JSON object' };
+  const version = (json as { formatVersion?: unknown }).formatVersion;
+  if (version === 1) json = upgradeV1(json as Record<string, unknown>);
+  else if (version !== RUN_FORMAT_VERSION) return { ok: false, reason: `run.json: unsupported formatVersion ${String(version)} (expected ${RUN_FORMAT_VERSION} or 1)` };
+  const parsed = runJsonSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: `run.json: ${formatIssues(parsed.error)}` };
+  const run = { pid: null, ...parsed.data } as unknown as RunJson;
+  if (run.cost && run.cost.steps === undefined) run.cost.steps = run.progress.step;
+  return { ok: true, run };
+}
+
+const num = (v: number) => (Number.isFinite(v) ? String(v) : '');
+
+/** One steps.csv row (cost cells empty when the run has no profile). */
+export function stepRow(s: StepRecord, c: StepCost | undefined | null): string[] {
+  return [
+    String(s.step),
+    String(s.epoch),
+    String(s.bitsWeights),
+    String(s.bitsActivations),
+    String(s.bitsGrad),
+    num(s.lr),
+    num(s.loss),
+    num(s.trainAcc),
+    s.wallMs.toFixed(3),
+    c ? num(c.energyJ) : '',
+    c ? num(c.latencyS) : '',
+    c ? num(c.bitops) : '',
+    c ? num(c.baselineEnergyJ) : '',
+  ];
+}
+
+export function evalRow(e: EvalRecord): string[] {
+  return [String(e.epoch), String(e.step), num(e.testLoss), num(e.testAcc), String(e.bits)];
+}
+
+function slug(text: string): string {
+  return text.replace(/[^A-Za-z0-9]+/g, '').slice(0, 24);
+}
+
+/** `20261124-061502-mlp-digits-cpt38-s1`: creation time, model, data set, schedule, seed. */
+export function makeRunId(config: RunConfig, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${config.model.name}-${config.dataset}-${slug(config.schedule)}-s${config.seed}`;
+}
