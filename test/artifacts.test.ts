@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,15 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/artifacts/checkpoint.js';
 import { runCli } from './helpers/cli.js';
-
-/** A python3 that has the onnx package (Debian's python3-onnx lives in /usr/bin/python3). */
-function pythonWithOnnx(): string | null {
-  for (const py of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(py, ['-c', 'import onnx'], { encoding: 'utf8' });
-    if (r.status === 0) return py;
-  }
-  return null;
-}
+import { PYTHON_ONNX, pythonWithOnnx, systemIt } from './helpers/system.js';
 
 describe('bitcycle export', () => {
   const out = mkdtempSync(join(tmpdir(), 'bitcycle-export-'));
@@ -30,9 +22,8 @@ describe('bitcycle export', () => {
     expect(manifest.training.noiseWidth).toBe(138);
   });
 
-  it('passes the ONNX checker with full_check', () => {
-    const py = pythonWithOnnx();
-    if (!py) throw new Error('python3 with the onnx package is required (Debian: apt-get install python3-onnx)');
+  systemIt(PYTHON_ONNX, 'passes the ONNX checker with full_check', () => {
+    const py = pythonWithOnnx()!;
     const script = `import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\nprint('ok')`;
     const stdout = execFileSync(py, ['-c', script, join(out, 'training_model.onnx'), join(out, 'eval_model.onnx')], { encoding: 'utf8' });
     expect(stdout.trim()).toBe('ok');

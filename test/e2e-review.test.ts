@@ -4,12 +4,11 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
+import { TMUX, systemIt } from './helpers/system.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'runs');
-const hasTmux = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
-if (!hasTmux) console.warn('e2e-review: tmux is not installed, skipping (apt-get install -y tmux)');
 
 const session = `bitcycle-e2e-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
@@ -33,12 +32,12 @@ async function waitFor(predicate: (screen: string) => boolean, what: string, tim
 const waitText = (text: string | RegExp, timeoutMs?: number) =>
   waitFor((s) => (typeof text === 'string' ? s.includes(text) : text.test(s)), String(text), timeoutMs);
 
-describe.skipIf(!hasTmux)('bitcycle review in tmux', () => {
+describe('bitcycle review in tmux', () => {
   afterAll(() => {
     spawnSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
   });
 
-  it('navigates, opens a run, marks two runs, compares, goes back and quits', async () => {
+  systemIt(TMUX, 'navigates, opens a run, marks two runs, compares, goes back and quits', async () => {
     const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
     const command = `cd '${ROOT}' && env -u CI '${tsx}' src/cli/main.ts review '${FIXTURES}'; echo "__EXIT__$?"; sleep 60`;
     tmux('new-session', '-d', '-s', session, '-x', '130', '-y', '50', command);

@@ -7,11 +7,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { BIN } from './helpers/cli.js';
-
-const hasTmux = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
-if (!hasTmux) console.warn('e2e-train: tmux is not installed, skipping (apt-get install -y tmux)');
+import { TMUX, systemIt } from './helpers/system.js';
 
 const session = `bitcycle-train-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
@@ -37,12 +35,12 @@ async function waitText(text: string | RegExp, timeoutMs = 30_000): Promise<stri
 
 const progress = (screen: string) => Number(/ (\d+)\/88000 \(/.exec(screen)?.[1] ?? NaN);
 
-describe.skipIf(!hasTmux)('bitcycle train on a terminal', () => {
+describe('bitcycle train on a terminal', () => {
   afterAll(() => {
     spawnSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
   });
 
-  it('shows the live dashboard; p pauses and resumes, ? shows help, q stops cleanly', async () => {
+  systemIt(TMUX, 'shows the live dashboard; p pauses and resumes, ? shows help, q stops cleanly', async () => {
     const out = mkdtempSync(join(tmpdir(), 'bitcycle-live-'));
     const command = `env -u CI '${process.execPath}' '${BIN}' train --out '${out}' --name live --epochs 4000; echo "__EXIT__$?"; sleep 60`;
     tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '50', command);

@@ -32,6 +32,12 @@ export function readIdx(file: string): IdxArray {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read: ${(err as Error).message}`;
     throw new DataError(file, reason);
   }
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (err) {
+      throw new DataError(file, `not a valid gzip file (${(err as Error).message}); download it again or give the uncompressed IDX file`);
+    }
+  }
   return parseIdx(bytes, file);
 }
