@@ -2,7 +2,7 @@
  * The training engine: runs the generated artifacts in onnxruntime InferenceSessions, K steps per
  * `run()` (the training model is an ONNX Loop), feeds each step's bit-widths from the schedule,
  * evaluates after every epoch, checkpoints, and emits events. It knows nothing of files other than
- * the checkpoint it is given, nor of costs or terminals.
+ * the checkpoint it is given, nor of hardware models or terminals.
  */
 import * as ort from 'onnxruntime-node';
 import { type Artifacts, buildArtifacts } from '../artifacts/build.js';
@@ -158,7 +158,7 @@ export class Trainer {
     const noise = new Float32Array(maxChunk * B * noiseWidth);
     // Stochastic-rounding noise: each step reads a window of a seeded table of U[0,1) values at a
     // position hashed from (seed, step), so noise is a pure function of the step (resumable) and
-    // costs a memcpy instead of B·W random draws per step.
+    // takes a memcpy instead of B·W random draws per step.
     const stepNoise = B * noiseWidth;
     const noiseTable = new Float32Array(Math.max(NOISE_TABLE_MIN, 4 * stepNoise));
     new Rng(mixSeed(o.seed, PURPOSE_NOISE)).fillUniform(noiseTable);
