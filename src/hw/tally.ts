@@ -35,16 +35,31 @@ function sortHistogram(h: BitTupleCount[]): BitTupleCount[] {
  */
 export function scheduleHistogram(schedule: Schedule | string, iterations: number, errors: Schedule | number): BitTupleCount[] {
   const s = typeof schedule === 'string' ? makeSchedule(schedule) : schedule;
-  if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`iterations must be a positive integer, got ${iterations}`);
-  const g = typeof errors === 'number' ? null : errors;
-  const histogram = new Map<number, BitTupleCount>();
-  for (let t = 0; t < iterations; t++) {
+  const g = errorBitsAt(errors);
+  return histogramOf(iterations, (t) => {
     const bits = s.bitsAt(t, iterations);
-    bump(histogram, { bitsWeights: bits, bitsActivations: bits, bitsGrad: g ? g.bitsAt(t, iterations) : (errors as number) });
-  }
+    return { bitsWeights: bits, bitsActivations: bits, bitsGrad: g(t, iterations) };
+  });
+}
+
+/** Histogram of the baseline counterfactual (`baselineBits`) of a run with these error bits. */
+export function baselineHistogram(baseline: Schedule, iterations: number, errors: Schedule | number): BitTupleCount[] {
+  const g = errorBitsAt(errors);
+  return histogramOf(iterations, (t) => baselineBits(baseline, t, iterations, g(t, iterations)));
+}
+
+function errorBitsAt(errors: Schedule | number): (t: number, total: number) => number {
+  return typeof errors === 'number' ? () => errors : (t, total) => errors.bitsAt(t, total);
+}
+
+function histogramOf(iterations: number, tupleAt: (t: number) => BitTuple): BitTupleCount[] {
+  if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`iterations must be a positive integer, got ${iterations}`);
+  const histogram = new Map<number, BitTupleCount>();
+  for (let t = 0; t < iterations; t++) bump(histogram, tupleAt(t));
   return sortHistogram([...histogram.values()]);
 }
 
+/** Cost of a histogram of steps, with its per-phase and per-layer parts. */
 export interface TalliedCost extends PartsCost {
   steps: number;
   byPhase: Record<Phase, PartsCost>;
@@ -107,7 +122,7 @@ export function estimateSchedule(model: CostModel, options: EstimateOptions): Sc
   const bitsGrad = options.bitsGrad ?? DEFAULT_BITS_GRAD;
   // the baseline keeps each step's error bits (baselineBits): the same error schedule
   const run = tallyBitTuples(model, scheduleHistogram(schedule, options.iterations, bitsGrad));
-  const baseline = tallyBitTuples(model, scheduleHistogram(baselineSchedule, options.iterations, bitsGrad));
+  const baseline = tallyBitTuples(model, baselineHistogram(baselineSchedule, options.iterations, bitsGrad));
   const byPhase = Object.fromEntries(
     PHASES.map((p) => [p, { run: run.byPhase[p], baseline: baseline.byPhase[p], savings: savingsPct(run.byPhase[p], baseline.byPhase[p]) }]),
   ) as ScheduleEstimate['byPhase'];
