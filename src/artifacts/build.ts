@@ -8,6 +8,7 @@
  * Bit-widths, learning rate and stochastic-rounding noise are inputs, so one artifact serves every
  * precision schedule. Input/output names come from ./interface.ts (shared with the engine).
  */
+import { VERSION } from '../version.js';
 import { type Dim, Graph, type Value } from '../graph/builder.js';
 import { gradients } from '../graph/autodiff.js';
 import { correctCount, softmaxCrossEntropy } from '../graph/ops/loss.js';
@@ -67,7 +68,7 @@ function finish(g: Graph, doc: string): Uint8Array {
     irVersion: IR_VERSION,
     opsetVersion: OPSET,
     producerName: PRODUCER,
-    producerVersion: '0.1.0',
+    producerVersion: VERSION,
     graph: g.toGraphData({ docString: doc }),
   });
 }
