@@ -2,34 +2,41 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { runCli, runMain } from './helpers/cli.js';
+
+const COMMANDS = ['train', 'export', 'prt', 'demo', 'schedule', 'estimate', 'profile', 'review', 'runs', 'compare'];
+
+describe('bin/bitcycle.js, the launcher (a real process)', () => {
+  it('--help exits 0 and lists every command; an unknown option exits 2 with its message', () => {
+    const help = runCli(['--help']);
+    expect(help.status).toBe(0);
+    for (const cmd of COMMANDS) expect(help.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+    const bad = runCli(['train', '--bogus']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown option '--bogus'/);
+  });
+});
 
 describe('bitcycle CLI', () => {
-  it('--help lists every command', () => {
-    const r = runCli(['--help']);
-    expect(r.status).toBe(0);
-    for (const cmd of ['train', 'export', 'prt', 'demo', 'schedule', 'estimate', 'profile', 'review', 'runs', 'compare']) {
-      expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
-    }
-  });
-
-  it('an unknown command or option exits 2', () => {
-    expect(runCli(['bogus']).status).toBe(2);
-    const r = runCli(['train', '--bogus']);
+  it('an unknown command or option exits 2', async () => {
+    const bogus = await runMain(['bogus']);
+    expect(bogus.status).toBe(2);
+    expect(bogus.stderr).toMatch(/unknown command 'bogus'/);
+    const r = await runMain(['train', '--bogus']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown option '--bogus'/);
   });
 
-  it('schedule prints the bits of every iteration', () => {
-    const r = runCli(['schedule', 'cpt:3-8', '--iterations', '128', '--json']);
+  it('schedule prints the bits of every iteration', async () => {
+    const r = await runMain(['schedule', 'cpt:3-8', '--iterations', '128', '--json']);
     expect(r.status).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.bits.slice(0, 8)).toEqual([3, 4, 6, 7, 3, 4, 6, 7]);
   });
 
-  it('demo (npm start) trains static:8 and cpt:3-8 and compares them on the default profile', () => {
+  it('demo (npm start) trains static:8 and cpt:3-8 and compares them on the default profile', async () => {
     const out = mkdtempSync(join(tmpdir(), 'demo-'));
-    const r = runCli(['demo', '--out', out, '--json', '--quiet']);
+    const r = await runMain(['demo', '--out', out, '--json', '--quiet']);
     expect(r.status).toBe(0);
     const { runs } = JSON.parse(r.stdout);
     expect(runs).toHaveLength(2);

@@ -8,7 +8,7 @@ import { FASHION_DEFAULT_DIR, loadFashionMnist } from '../src/data/fashion.js';
 import { parseIdx, readIdx } from '../src/data/idx.js';
 import { loadDataset } from '../src/data/index.js';
 import { DataError } from '../src/errors.js';
-import { runCli } from './helpers/cli.js';
+import { runMain } from './helpers/cli.js';
 import { FASHION_MNIST, systemIt } from './helpers/system.js';
 
 function idx(dims: number[], data: number[]): Uint8Array {
@@ -75,8 +75,8 @@ describe('IDX files', () => {
     expect(() => loadFashionMnist({ dataDir: dir })).toThrow(/train-images-idx3-ubyte\.gz: file not found \(install the Debian package dataset-fashion-mnist/);
   });
 
-  systemIt(FASHION_MNIST, 'trains one epoch on the real Fashion-MNIST from the Debian package', () => {
-    const r = runCli(['train', '--dataset', 'fashion-mnist', '--epochs', '1', '--out', mkdtempSync(join(tmpdir(), 'fm-')), '--json']);
+  systemIt(FASHION_MNIST, 'trains one epoch on the real Fashion-MNIST from the Debian package', async () => {
+    const r = await runMain(['train', '--dataset', 'fashion-mnist', '--epochs', '1', '--out', mkdtempSync(join(tmpdir(), 'fm-')), '--json']);
     if (r.status !== 0) throw new Error(`${r.stderr}\n(Fashion-MNIST is expected in ${FASHION_DEFAULT_DIR}: apt-get install dataset-fashion-mnist)`);
     const json = JSON.parse(r.stdout);
     expect(json.totalSteps).toBe(937);
@@ -151,9 +151,9 @@ describe('IDX loader on small Fashion-MNIST-layout files written by the test', (
     expect(d.train.x[1]).toBe(1);
   });
 
-  it('bitcycle train --dataset fashion-mnist --data-dir DIR trains on them', () => {
+  it('bitcycle train --dataset fashion-mnist --data-dir DIR trains on them', async () => {
     const out = mkdtempSync(join(tmpdir(), 'idx-run-'));
-    const r = runCli(['train', '--dataset', 'fashion-mnist', '--data-dir', dir, '--schedule', 'static:8', '--epochs', '1', '--batch-size', '3', '--out', out, '--json']);
+    const r = await runMain(['train', '--dataset', 'fashion-mnist', '--data-dir', dir, '--schedule', 'static:8', '--epochs', '1', '--batch-size', '3', '--out', out, '--json']);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.status).toBe(0);
     const json = JSON.parse(r.stdout);
@@ -223,11 +223,11 @@ describe('IDX loader on small Fashion-MNIST-layout files written by the test', (
       expect(load(rank)).toThrow(/train-images-idx3-ubyte: expected a rank-3 image array, got rank 2/);
     });
 
-    it('the CLI reports it on one line with exit code 2', () => {
+    it('the CLI reports it on one line with exit code 2', async () => {
       const bytes = mnistImages(trainPixels);
       bytes.writeUInt32BE(0x00000903, 0);
       const bad = withFile('train-images-idx3-ubyte', bytes);
-      const r = runCli(['export', '--dataset', 'fashion-mnist', '--data-dir', bad, '--out', mkdtempSync(join(tmpdir(), 'idx-export-'))]);
+      const r = await runMain(['export', '--dataset', 'fashion-mnist', '--data-dir', bad, '--out', mkdtempSync(join(tmpdir(), 'idx-export-'))]);
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain('train-images-idx3-ubyte: not an unsigned-byte IDX file (magic 0x00000903)');

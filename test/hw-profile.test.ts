@@ -189,7 +189,6 @@ describe('fuzzing the profile compiler', () => {
     const bases = SHIPPED.map(shippedJson);
     let valid = 0;
     let invalid = 0;
-    const start = performance.now();
     for (let i = 0; i < 1200; i++) {
       let json = structuredClone(bases[i % bases.length]);
       const mutations = 1 + Math.floor(rand() * 3);
@@ -208,6 +207,5 @@ describe('fuzzing the profile compiler', () => {
     expect(valid + invalid).toBe(1200);
     expect(valid).toBeGreaterThan(50);
     expect(invalid).toBeGreaterThan(500);
-    expect(performance.now() - start).toBeLessThan(60_000);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pickBitsMin } from '../src/engine/prt.js';
-import { runCli } from './helpers/cli.js';
+import { runMain } from './helpers/cli.js';
 
 describe('precision range test', () => {
   const burst = (bits: number, trainAccuracy: number) => ({ bits, trainAccuracy, trainLoss: 0 });
@@ -11,8 +11,8 @@ describe('precision range test', () => {
     expect(pickBitsMin([burst(2, 0.5), burst(3, 0.6), burst(4, 0.7)], 0.01, 4)).toBe(4);
   });
 
-  it('bitcycle prt reports the bursts and a cpt suggestion with Bmax = the static precision', () => {
-    const r = runCli(['prt', '--burst-epochs', '2', '--static-bits', '6', '--json']);
+  it('bitcycle prt reports the bursts and a cpt suggestion with Bmax = the static precision', async () => {
+    const r = await runMain(['prt', '--burst-epochs', '2', '--static-bits', '6', '--json']);
     expect(r.status).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.bitsMax).toBe(6);
@@ -23,8 +23,8 @@ describe('precision range test', () => {
     expect(json.bitsMin).toBe(pickBitsMin(json.bursts, 0.01, 6));
   });
 
-  it('rejects --from above --static-bits', () => {
-    const r = runCli(['prt', '--from', '9', '--static-bits', '8']);
+  it('rejects --from above --static-bits', async () => {
+    const r = await runMain(['prt', '--from', '9', '--static-bits', '8']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--from: must not exceed --static-bits \(8\), got 9/);
   });

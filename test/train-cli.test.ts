@@ -1,13 +1,15 @@
 /**
  * `bitcycle train` end to end through the CLI: JSON output, determinism, resume after a kill,
- * clean stop, error messages, and the accuracy acceptance on digits.
+ * clean stop, error messages, and the accuracy acceptance on digits. The CLI runs in this process
+ * (runMain) except where the process is what is tested: a run killed with SIGKILL, a SIGINT, and
+ * a run owned by another live process.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, runCli } from './helpers/cli.js';
+import { BIN, runMain } from './helpers/cli.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'bitcycle-train-'));
 const withoutWall = (csv: string) =>
@@ -16,16 +18,16 @@ const withoutWall = (csv: string) =>
     .split('\n')
     .map((line) => line.split(',').filter((_, i) => i !== 8).join(','));
 
-function train(args: string[], out: string) {
-  const r = runCli(['train', '--out', out, '--json', ...args]);
+async function train(args: string[], out: string) {
+  const r = await runMain(['train', '--out', out, '--json', ...args]);
   if (r.status !== 0) throw new Error(`train failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, any>;
 }
 
 describe('bitcycle train', () => {
-  it('prints exactly one JSON object with the result and writes the run directory', () => {
+  it('prints exactly one JSON object with the result and writes the run directory', async () => {
     const out = tmp();
-    const r = runCli(['train', '--out', out, '--epochs', '2', '--json']);
+    const r = await runMain(['train', '--out', out, '--epochs', '2', '--json']);
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     const json = JSON.parse(r.stdout);
@@ -46,24 +48,24 @@ describe('bitcycle train', () => {
     expect(r.stderr).toMatch(/epoch 2\/2/);
   });
 
-  it('the same seed twice gives byte-identical steps.csv (wall time aside); another seed differs', () => {
+  it('the same seed twice gives byte-identical steps.csv (wall time aside); another seed differs', async () => {
     const out = tmp();
-    const a = train(['--epochs', '3', '--seed', '7'], out);
-    const b = train(['--epochs', '3', '--seed', '7'], out);
-    const c = train(['--epochs', '3', '--seed', '8'], out);
+    const a = await train(['--epochs', '3', '--seed', '7'], out);
+    const b = await train(['--epochs', '3', '--seed', '7'], out);
+    const c = await train(['--epochs', '3', '--seed', '8'], out);
     const read = (j: Record<string, any>) => withoutWall(readFileSync(join(j.runDir, 'steps.csv'), 'utf8'));
     expect(read(a)).toEqual(read(b));
     expect(read(a)).not.toEqual(read(c));
     expect(readFileSync(join(a.runDir, 'evals.csv'), 'utf8')).toBe(readFileSync(join(b.runDir, 'evals.csv'), 'utf8'));
     // K steps per onnxruntime call compute the same steps as one per call
-    const d = train(['--epochs', '3', '--seed', '7', '--chunk-steps', '1'], out);
+    const d = await train(['--epochs', '3', '--seed', '7', '--chunk-steps', '1'], out);
     expect(read(d)).toEqual(read(a));
   });
 
   it('a killed run resumes from its last checkpoint and ends with the same metrics as an uninterrupted one', async () => {
     const out = tmp();
     const args = ['--epochs', '150', '--chunk-steps', '2', '--seed', '3', '--schedule', 'cpt:3-8', '--checkpoint-interval', '0'];
-    const full = train([...args, '--name', 'full'], out);
+    const full = await train([...args, '--name', 'full'], out);
 
     const child = spawn(process.execPath, [BIN, 'train', '--out', out, '--name', 'killed', ...args], { stdio: 'ignore' });
     const evals = join(out, 'killed', 'evals.csv');
@@ -79,7 +81,7 @@ describe('bitcycle train', () => {
     expect(interrupted.progress.step).toBeGreaterThan(0);
     expect(interrupted.progress.step).toBeLessThan(full.totalSteps);
 
-    const resumed = runCli(['train', '--resume', join(out, 'killed'), '--json']);
+    const resumed = await runMain(['train', '--resume', join(out, 'killed'), '--json']);
     expect(resumed.status).toBe(0);
     const r = JSON.parse(resumed.stdout);
     expect(r.status).toBe('completed');
@@ -111,7 +113,7 @@ describe('bitcycle train', () => {
     expect(run.progress.step).toBe(result.steps);
     const stepsRows = readFileSync(join(out, 'stopme', 'steps.csv'), 'utf8').trim().split('\n').length - 1;
     expect(stepsRows).toBe(result.steps);
-    const resumed = runCli(['train', '--resume', join(out, 'stopme'), '--json']);
+    const resumed = await runMain(['train', '--resume', join(out, 'stopme'), '--json']);
     const r = JSON.parse(resumed.stdout);
     expect(r.status).toBe('completed');
     expect(r.steps).toBe(400 * 22);
@@ -120,7 +122,7 @@ describe('bitcycle train', () => {
   it.each([
     [['--schedule', 'cpt:9-8'], /schedule "cpt:9-8": Bmin \(9\) must not exceed Bmax \(8\)/],
     [['--schedule', 'banana'], /unknown schedule "banana"/],
-    [['--grad-bits', '40'], /B must be an integer in 1\.\.32, got 40/],
+    [['--grad-bits', '40'], /--grad-bits: expected an integer in 1\.\.32 or a schedule spec, got 40/],
     [['--schedule', 'static:0'], /B must be an integer in 1\.\.32, got 0/],
     [['--eval-bits', '64'], /--eval-bits: expected an integer in 1\.\.32, got 64/],
     [['--dataset', 'digits', '--data-dir', '/nonexistent'], /\/nonexistent\/digits\.csv\.gz: file not found/],
@@ -128,9 +130,9 @@ describe('bitcycle train', () => {
     [['--epochs', '0'], /--epochs: expected an integer in 1\.\./],
     [['--lr', 'fast'], /--lr: expected a number, got "fast"/],
     [['--profile', 'no-such-chip'], /no-such-chip/],
-  ])('bad option %j → one clear line, exit code 2, no run directory', (args, message) => {
+  ])('bad option %j → one clear line, exit code 2, no run directory', async (args, message) => {
     const out = tmp();
-    const r = runCli(['train', '--out', out, ...(args as string[])]);
+    const r = await runMain(['train', '--out', out, ...(args as string[])]);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message as RegExp);
@@ -143,26 +145,26 @@ describe('bitcycle train', () => {
     const runJson = join(out, 'busy', 'run.json');
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && !existsSync(runJson)) await new Promise((r) => setTimeout(r, 20));
-    const r = runCli(['train', '--resume', join(out, 'busy')]);
+    const r = await runMain(['train', '--resume', join(out, 'busy')]);
     child.kill('SIGKILL');
     await new Promise((res) => child.on('exit', res));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`busy: run is still being trained by process ${child.pid}`));
   });
 
-  it('--resume of a directory that is not a run says so', () => {
-    const r = runCli(['train', '--resume', tmp()]);
+  it('--resume of a directory that is not a run says so', async () => {
+    const r = await runMain(['train', '--resume', tmp()]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/no run\.json here/);
   });
 });
 
 describe('accuracy on digits (MLP 64-128-10, batch 64, lr 0.1, momentum 0.9, 30 epochs)', () => {
-  it('static:32, static:8 and cpt:3-8 reach ≥ 97 %; cpt:3-8 is within 1 point of static:8', () => {
+  it('static:32, static:8 and cpt:3-8 reach ≥ 97 %; cpt:3-8 is within 1 point of static:8', async () => {
     const out = tmp();
     const acc: Record<string, number> = {};
     for (const schedule of ['static:32', 'static:8', 'cpt:3-8']) {
-      acc[schedule] = train(['--schedule', schedule, '--epochs', '30', '--batch-size', '64', '--lr', '0.1', '--momentum', '0.9', '--seed', '1'], out).testAccuracy;
+      acc[schedule] = (await train(['--schedule', schedule, '--epochs', '30', '--batch-size', '64', '--lr', '0.1', '--momentum', '0.9', '--seed', '1'], out)).testAccuracy;
     }
     for (const a of Object.values(acc)) expect(a).toBeGreaterThanOrEqual(0.97);
     expect(Math.abs(acc['cpt:3-8']! - acc['static:8']!)).toBeLessThanOrEqual(0.01);

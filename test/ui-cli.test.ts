@@ -1,23 +1,13 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
+import { runMain } from './helpers/cli.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'runs');
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-  const code = await main(args);
-  vi.restoreAllMocks();
-  return { code, out, err };
+async function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const r = await runMain(args);
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
 
 describe('non-interactive twins', () => {
   it('runs: a table with damaged runs and their reasons', async () => {

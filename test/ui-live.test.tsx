@@ -3,10 +3,13 @@ import { describe, expect, it, vi } from 'vitest';
 import { LIVE_KEYS, LiveApp, LiveScreen } from '../src/ui/live/LiveApp.js';
 import { createDemoFeed } from './fixtures/demo-feed.js';
 import { createLiveController } from '../src/ui/live/run.js';
-import { CURVE_BUCKETS, curves, initialLiveState, type LiveEvent, liveReducer, type LiveState, testAccBuckets } from '../src/ui/live/state.js';
+import { bucketOf, CURVE_BUCKETS, curves, initialLiveState, type LiveEvent, liveReducer, type LiveState, testAccBuckets } from '../src/ui/live/state.js';
 import { Store } from '../src/ui/store.js';
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Retry `assertion` until it passes: what the UI does in answer to a key or a store publish. */
+const until = (assertion: () => void) => vi.waitFor(assertion, { timeout: 5000, interval: 1 });
+/** Ink starts reading stdin in an effect after the first render: keys written before are lost. */
+const inputReady = (stdin: NodeJS.EventEmitter) => until(() => expect(stdin.listenerCount('readable')).toBeGreaterThan(0));
 
 function feedState(events: LiveEvent[], feed = createDemoFeed({ epochs: 10 })): LiveState {
   void feed;
@@ -32,11 +35,26 @@ describe('liveReducer', () => {
     expect(state.summary?.testAccuracy).toBeGreaterThan(0.5);
   });
 
-  it('keeps memory bounded and ignores empty step batches', () => {
+  it('ignores empty step batches', () => {
     const s0 = feedState(feed.all.slice(0, 1), feed);
     expect(liveReducer(s0, { type: 'steps', steps: [], costs: [], cost: s0.cost })).toBe(s0);
-    const s1 = feedState(feed.all, feed);
-    expect(s1.lossSum.length).toBe(CURVE_BUCKETS);
+  });
+
+  it('keeps memory bounded: a run ten times longer is folded into the same buckets, every step counted once', () => {
+    const long = createDemoFeed({ epochs: 100 });
+    const steps = long.all.flatMap((e) => (e.type === 'steps' ? e.steps : []));
+    const s = feedState(long.all, long);
+    expect(steps.length).toBe(s.totalSteps);
+    expect(steps.length).toBeGreaterThan(5 * CURVE_BUCKETS);
+    // every step lands in exactly one bucket, spread evenly over the run
+    expect(s.count.reduce((a, n) => a + n, 0)).toBe(steps.length);
+    for (const n of s.count) expect(Math.abs(n - steps.length / CURVE_BUCKETS)).toBeLessThan(1);
+    // and each bucket's curve point is the mean of its steps
+    const { loss } = curves(s);
+    for (let b = 0; b < CURVE_BUCKETS; b++) {
+      const mine = steps.filter((x) => bucketOf(x.step, s.totalSteps) === b);
+      expect(loss[b]).toBeCloseTo(mine.reduce((a, x) => a + x.loss, 0) / mine.length, 9);
+    }
   });
 
   it('tracks pause/stop requests and engine acknowledgements', () => {
@@ -141,35 +159,33 @@ describe('<LiveApp> key hub', () => {
     const { store, onAction } = createLiveController({ controls, maxFps: 10 });
     for (const e of feed.all.slice(0, 6)) store.dispatch(e, { flush: true });
     const app = render(<LiveApp store={store} onAction={onAction} width={100} />);
-    await delay(20);
+    await inputReady(app.stdin);
     app.stdin.write('p');
-    await delay(20);
+    await until(() => expect(app.lastFrame()).toContain('[pausing]'));
     expect(controls.pause).toHaveBeenCalledTimes(1);
-    expect(app.lastFrame()).toContain('[pausing]');
     store.dispatch({ type: 'paused', paused: true }, { flush: true });
-    await delay(20);
-    expect(app.lastFrame()).toContain('[paused]');
+    await until(() => expect(app.lastFrame()).toContain('[paused]'));
     app.stdin.write('p');
-    await delay(20);
-    expect(controls.resume).toHaveBeenCalledTimes(1);
+    await until(() => expect(controls.resume).toHaveBeenCalledTimes(1));
     app.stdin.write('b');
-    await delay(20);
-    expect(app.lastFrame()).toContain('per layer');
+    await until(() => expect(app.lastFrame()).toContain('per layer'));
     app.stdin.write('?');
-    await delay(20);
+    await until(() => expect(app.lastFrame()).toContain('Live training view — keys'));
     const help = app.lastFrame()!;
-    expect(help).toContain('Live training view — keys');
     for (const b of LIVE_KEYS) expect(help).toContain(b.help);
+    // a lone Esc is held back by Ink's input parser until the next turn of the event loop
     app.stdin.write('\u001b');
-    await delay(60);
-    expect(app.lastFrame()).not.toContain('Live training view — keys');
+    await until(() => expect(app.lastFrame()).not.toContain('Live training view — keys'));
     app.stdin.write('q');
-    await delay(20);
+    await until(() => expect(app.lastFrame()).toContain('[stopping]'));
+    expect(controls.stop).toHaveBeenCalledTimes(1);
+    // a second q while stopping does nothing; the b after it shows that both keys were handled
+    expect(app.lastFrame()).not.toContain('per phase');
+    app.stdin.write('q');
+    app.stdin.write('b');
+    await until(() => expect(app.lastFrame()).toContain('per phase'));
     expect(controls.stop).toHaveBeenCalledTimes(1);
     expect(app.lastFrame()).toContain('[stopping]');
-    app.stdin.write('q');
-    await delay(20);
-    expect(controls.stop).toHaveBeenCalledTimes(1);
     app.unmount();
     store.dispose();
   });

@@ -13,7 +13,10 @@ import { currentRow, initialReviewState, reviewReducer, type ReviewState, visibl
 import { REVIEW_KEYS } from '../src/ui/review/keys.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'runs');
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Retry `assertion` until it passes: what the UI does in answer to a key or a store publish. */
+const until = (assertion: () => void) => vi.waitFor(assertion, { timeout: 5000, interval: 1 });
+/** Ink starts reading stdin in an effect after the first render: keys written before are lost. */
+const inputReady = (stdin: NodeJS.EventEmitter) => until(() => expect(stdin.listenerCount('readable')).toBeGreaterThan(0));
 const entries = listRuns(FIXTURES);
 const name = (suffix: string) => entries.find((e) => e.name.endsWith(suffix))!;
 
@@ -203,42 +206,40 @@ describe('<ReviewApp> key hub', () => {
     const io = testIO();
     const c = createReviewController(initialReviewState('test/fixtures/runs', entries, 15), io);
     const app = render(<ReviewApp controller={c} width={120} height={30} />);
-    const press = async (k: string) => {
-      app.stdin.write(k);
-      await delay(30);
+    const frame = () => app.lastFrame()!;
+    // Keys are handled in order: waiting for what one of them shows also covers the keys before it.
+    const press = (...keys: string[]) => {
+      for (const k of keys) app.stdin.write(k);
     };
-    await delay(30);
-    await press('?');
-    for (const b of REVIEW_KEYS.list) expect(app.lastFrame()).toContain(b.help);
-    await press('?');
-    await press('j');
-    expect(app.lastFrame()).toMatch(/›\s+20261123-121100/);
-    await press('\r');
+    await inputReady(app.stdin);
+    press('?');
+    await until(() => expect(frame()).toContain(' — keys'));
+    for (const b of REVIEW_KEYS.list) expect(frame()).toContain(b.help);
+    press('?', 'j');
+    await until(() => expect(frame()).toMatch(/›\s+20261123-121100/));
+    expect(frame()).not.toContain(' — keys');
+    press('\r');
     await c.idle();
-    await delay(30);
-    expect(app.lastFrame()).toContain('damaged: steps.csv');
-    await press('q');
-    await press('/');
-    for (const ch of 'static') await press(ch);
-    expect(app.lastFrame()).toContain('filter: static▌');
-    await press('\r');
-    expect(app.lastFrame()).toContain('2 shown');
-    await press(' ');
-    await press(' ');
-    await press('c');
+    await until(() => expect(frame()).toContain('damaged: steps.csv'));
+    press('q', '/', ...'static');
+    await until(() => expect(frame()).toContain('filter: static▌'));
+    press('\r');
+    await until(() => expect(frame()).toContain('2 shown'));
+    expect(frame()).not.toContain('filter: static▌');
+    press(' ', ' ', 'c');
     await c.idle();
-    await delay(30);
-    expect(app.lastFrame()).toContain('Compare 2 runs');
-    await press('x');
-    expect(app.lastFrame()).toContain('Energy vs test accuracy');
-    await press('q');
-    await press('q');
-    expect(app.lastFrame()).toContain('bitcycle review');
+    await until(() => expect(frame()).toContain('Compare 2 runs'));
+    press('x');
+    await until(() => expect(frame()).toContain('Energy vs test accuracy'));
+    press('q', 'q');
+    await until(() => expect(frame()).toContain('bitcycle review'));
+    expect(frame()).toContain('2 shown');
     expect(io.quit).not.toHaveBeenCalled();
-    await press('q'); // clears the filter first
-    expect(app.lastFrame()).toContain('10 shown');
-    await press('q');
-    expect(io.quit).toHaveBeenCalledTimes(1);
+    press('q'); // clears the filter first
+    await until(() => expect(frame()).toContain('10 shown'));
+    expect(io.quit).not.toHaveBeenCalled();
+    press('q');
+    await until(() => expect(io.quit).toHaveBeenCalledTimes(1));
     app.unmount();
   });
 });
