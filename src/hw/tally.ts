@@ -200,7 +200,13 @@ export class CostTally {
       const c = this.model.stepCost(s.bitsWeights, s.bitsActivations, s.bitsGrad);
       const bc = this.model.stepCost(b.bitsWeights, b.bitsActivations, b.bitsGrad);
       const sc: StepCost = { energyJ: c.energyJ, latencyS: c.latencyS, bitops: c.bitops, baselineEnergyJ: bc.energyJ, baselineLatencyS: bc.latencyS, baselineBitops: bc.bitops };
-      for (const k of Object.keys(this.sums) as (keyof StepCost)[]) this.sums[k] += sc[k];
+      const sums = this.sums;
+      sums.energyJ += sc.energyJ;
+      sums.latencyS += sc.latencyS;
+      sums.bitops += sc.bitops;
+      sums.baselineEnergyJ += sc.baselineEnergyJ;
+      sums.baselineLatencyS += sc.baselineLatencyS;
+      sums.baselineBitops += sc.baselineBitops;
       bump(this.runHistogram, s);
       bump(this.baselineHistogram, b);
       this.count++;
