@@ -34,8 +34,6 @@ export interface SessionOptions {
   onEvent?: SessionListener;
   control?: TrainControl;
   threads?: number;
-  /** Do not write a run directory (bench). */
-  ephemeral?: boolean;
   /** Reuse a data set already in memory. */
   dataset?: Dataset;
   /** Reuse artifacts already built for this model. */
@@ -50,7 +48,7 @@ export interface SessionOptions {
 
 export interface SessionResult {
   runId: string;
-  runDir: string | null;
+  runDir: string;
   status: 'completed' | 'stopped';
   summary: RunSummary;
   cost: RunCost | null;
@@ -66,22 +64,23 @@ function versions(): Record<string, string> {
  * may be null.
  */
 export async function runSession(configOrNull: RunConfig | null, options: SessionOptions = {}): Promise<SessionResult> {
-  let store = options.resumeDir ? openForResume(options.resumeDir) : null;
-  const config = store ? store.run.config : configOrNull;
+  const opened = options.resumeDir ? openForResume(options.resumeDir) : null;
+  const config = opened ? opened.run.config : configOrNull;
   if (!config) throw new UsageError('--resume', 'a run directory or a training config is required');
   const run = resolveRun(config, { dataset: options.dataset });
   const artifacts = options.artifacts ?? buildArtifacts(run.model);
   const tally = run.profile ? new CostTally(createCostModel(run.profile, artifacts.layers, config.batchSize), run.precision.baseline, run.totalSteps) : null;
 
   let resumeFrom: Checkpoint | undefined;
-  if (store) {
-    resumeFrom = readCheckpoint(store.checkpointFile);
-    store.truncateTo(Number(resumeFrom.metadata.step));
-    const kept = await readSteps(store.dir);
-    tally?.add(kept);
-    store.update({ status: 'running', pid: process.pid, error: undefined });
-  } else if (!options.ephemeral) {
-    store = await RunStore.create(
+  if (opened) {
+    resumeFrom = readCheckpoint(opened.checkpointFile);
+    opened.truncateTo(Number(resumeFrom.metadata.step));
+    tally?.add(await readSteps(opened.dir));
+    opened.update({ status: 'running', pid: process.pid, error: undefined });
+  }
+  const store =
+    opened ??
+    (await RunStore.create(
       options.outDir ?? 'runs',
       {
         config,
@@ -92,9 +91,8 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
         layers: artifacts.layers,
       },
       options.name,
-    );
-  }
-  const runId = store?.id ?? options.name ?? 'ephemeral';
+    ));
+  const runId = store.id;
   const { evalBits, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps } = config;
   const trainer = new Trainer({
     ...{ evalBits, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps },
@@ -107,19 +105,19 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
     artifacts,
     resumeFrom,
   });
-  if (store) writeArtifacts(store.artifactsDir, artifacts);
+  writeArtifacts(store.artifactsDir, artifacts);
   await trainer.init();
   const takeCheckpoint = () => trainer.checkpoint({ runId });
-  const recorder = store ? new RunRecorder(store, run.stepsPerEpoch, { checkpointIntervalMs: options.checkpointIntervalMs }) : null;
-  if (recorder && !resumeFrom) recorder.initial(takeCheckpoint());
+  const recorder = new RunRecorder(store, run.stepsPerEpoch, { checkpointIntervalMs: options.checkpointIntervalMs });
+  if (!resumeFrom) recorder.initial(takeCheckpoint());
 
   const toSession = sessionEvents({ config, modelId: run.model.id, layers: artifacts.layers, bitsWA: trainer.bitsWA, bitsGrad: trainer.bitsG, tally });
   trainer.on((event) => {
     // The engine offers consistent points; only the checkpoints actually written are passed on.
-    if (event.type === 'checkpoint' && !recorder?.offerCheckpoint(event.step, takeCheckpoint, tally?.totals() ?? null)) return;
+    if (event.type === 'checkpoint' && !recorder.offerCheckpoint(event.step, takeCheckpoint, tally?.totals() ?? null)) return;
     const e = toSession(event);
-    if (e.type === 'steps') recorder?.steps(e.steps, e.costs);
-    else if (e.type === 'eval') recorder?.eval(e.eval);
+    if (e.type === 'steps') recorder.steps(e.steps, e.costs);
+    else if (e.type === 'eval') recorder.eval(e.eval);
     options.onEvent?.(e);
   });
 
@@ -128,14 +126,14 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
     result = await trainer.run(options.control);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    await recorder?.fail(message);
+    await recorder.fail(message);
     options.onEvent?.(toSession({ type: 'end', status: 'failed', summary: null, error: message }));
     await trainer.release();
     throw err;
   }
   const cost = tally?.totals() ?? null;
-  await recorder?.finish(result.status, trainer.currentStep, takeCheckpoint(), result.summary, cost);
+  await recorder.finish(result.status, trainer.currentStep, takeCheckpoint(), result.summary, cost);
   options.onEvent?.(toSession({ type: 'end', status: result.status, summary: result.summary }));
   await trainer.release();
-  return { runId, runDir: store?.dir ?? null, status: result.status, summary: result.summary, cost, totalSteps: trainer.totalSteps };
+  return { runId, runDir: store.dir, status: result.status, summary: result.summary, cost, totalSteps: trainer.totalSteps };
 }
