@@ -27,6 +27,18 @@ describe('bitcycle CLI', () => {
     expect(r.stderr).toMatch(/unknown option '--bogus'/);
   });
 
+  it('schedule handles long runs and warns about a range it never reaches', async () => {
+    const long = await runMain(['schedule', 'cpt:3-8', '--iterations', '150000', '--json']);
+    expect(long.status).toBe(0);
+    const json = JSON.parse(long.stdout);
+    expect(json.bits).toHaveLength(150000);
+    expect([json.min, json.max, json.warning]).toEqual([3, 8, null]);
+    const short = await runMain(['schedule', 'cpt:3-8', '--iterations', '64']);
+    expect(short.status).toBe(0);
+    expect(short.stdout).toMatch(/\(min 3, max 6,/);
+    expect(short.stderr).toMatch(/^warning: cpt:3-8: 32 cycles over 64 iterations leave 2 iterations per cycle, so precision only reaches 6 bits/);
+  });
+
   it('schedule prints the bits of every iteration', async () => {
     const r = await runMain(['schedule', 'cpt:3-8', '--iterations', '128', '--json']);
     expect(r.status).toBe(0);

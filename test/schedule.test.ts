@@ -26,6 +26,11 @@ describe('precision schedules', () => {
     expect(scheduleWarning(makeSchedule('cpt:3-8'), 22)).toMatch(/cpt:3-8: 32 cycles over 22 iterations leave 1 iteration per cycle, so precision only reaches 3 bits/);
     expect(scheduleWarning(makeSchedule('cpt:3-8'), 96)).toMatch(/leave 3 iterations per cycle, so precision only reaches 7 bits/);
     expect(scheduleWarning(makeSchedule('cpt:3-8'), 660)).toBeNull();
+    // period 4 reaches only 7 of 8 bits (the README's `schedule cpt:3-8 --iterations 128`)
+    expect(scheduleWarning(makeSchedule('cpt:3-8'), 128)).toMatch(/leave 4 iterations per cycle, so precision only reaches 7 bits .*cycles=(\d+)\)$/);
+    const fits = Number(/cycles=(\d+)\)$/.exec(scheduleWarning(makeSchedule('cpt:3-8'), 128)!)![1]);
+    expect(Math.max(...scheduleBits(makeSchedule(`cpt:3-8:cycles=${fits}`), 128))).toBe(8);
+    expect(Math.max(...scheduleBits(makeSchedule(`cpt:3-8:cycles=${fits + 1}`), 128))).toBeLessThan(8);
     expect(scheduleWarning(makeSchedule('static:8'), 1)).toBeNull();
   });
 

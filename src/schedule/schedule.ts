@@ -152,15 +152,32 @@ export function scheduleBits(schedule: Schedule, total: number): Uint8Array {
   return bits;
 }
 
+/** Highest bits a cyclic schedule reaches within one period of a run of `total` iterations. */
+function reachedBits(spec: Extract<ScheduleSpec, { kind: 'cpt' | 'tri' }>, total: number): number {
+  const schedule = makeSchedule(spec);
+  const period = cyclePeriod(total, spec.cycles);
+  let reached = 0;
+  for (let t = 0; t < period; t++) reached = Math.max(reached, schedule.bitsAt(t, total));
+  return reached;
+}
+
 /**
  * Why a schedule cannot do what it says over a run of `total` iterations (null if it can): a
- * cyclic schedule whose period is under 4 iterations never reaches Bmax (period 1 stays at Bmin).
+ * cyclic schedule whose period is too short to reach Bmax (period 1 stays at Bmin). The
+ * suggestion is the largest number of cycles that does reach Bmax.
  */
 export function scheduleWarning(schedule: Schedule, total: number): string | null {
   const spec = schedule.spec;
   if (spec.kind !== 'cpt' && spec.kind !== 'tri') return null;
+  const reached = reachedBits(spec, total);
+  if (reached >= spec.bitsMax) return null;
   const period = cyclePeriod(total, spec.cycles);
-  if (period >= 4 || spec.bitsMin === spec.bitsMax) return null;
-  const reached = Math.max(...Array.from({ length: period }, (_, t) => schedule.bitsAt(t, total)));
-  return `${schedule.name}: ${spec.cycles} cycles over ${total} iterations leave ${period} iteration${period === 1 ? '' : 's'} per cycle, so precision only reaches ${reached} bits (train longer or use fewer cycles, e.g. ${spec.kind}:${spec.bitsMin}-${spec.bitsMax}:cycles=${Math.max(1, Math.floor(total / 8))})`;
+  let fits = 1;
+  for (let cycles = spec.cycles - 1; cycles >= 1; cycles--) {
+    if (reachedBits({ ...spec, cycles }, total) >= spec.bitsMax) {
+      fits = cycles;
+      break;
+    }
+  }
+  return `${schedule.name}: ${spec.cycles} cycles over ${total} iterations leave ${period} iteration${period === 1 ? '' : 's'} per cycle, so precision only reaches ${reached} bits (train longer or use fewer cycles, e.g. ${spec.kind}:${spec.bitsMin}-${spec.bitsMax}:cycles=${fits})`;
 }

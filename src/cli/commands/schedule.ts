@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { makeSchedule, scheduleBits } from '../../schedule/index.js';
+import { makeSchedule, scheduleBits, scheduleWarning } from '../../schedule/index.js';
 import { parseIntOption, printJson } from '../output.js';
 
 export function register(program: Command): void {
@@ -12,11 +12,22 @@ export function register(program: Command): void {
     .action((spec: string, opts: { iterations: string; json?: boolean }) => {
       const total = parseIntOption('--iterations', opts.iterations, 1);
       const schedule = makeSchedule(spec);
-      const bits = Array.from(scheduleBits(schedule, total));
+      const bits = scheduleBits(schedule, total);
+      // a loop, not Math.min(...bits): spreading 10⁵+ arguments overflows the stack
+      let min = Infinity;
+      let max = -Infinity;
+      let sum = 0;
+      for (const b of bits) {
+        min = Math.min(min, b);
+        max = Math.max(max, b);
+        sum += b;
+      }
+      const warning = scheduleWarning(schedule, total);
+      if (warning) process.stderr.write(`warning: ${warning}\n`);
       if (opts.json) {
-        printJson({ schedule: schedule.name, iterations: total, bits });
+        printJson({ schedule: schedule.name, iterations: total, min, max, mean: sum / total, bits: Array.from(bits), warning });
       } else {
-        process.stdout.write(`${schedule.name} over ${total} iterations (min ${Math.min(...bits)}, max ${Math.max(...bits)}, mean ${(bits.reduce((a, b) => a + b, 0) / total).toFixed(3)})\n`);
+        process.stdout.write(`${schedule.name} over ${total} iterations (min ${min}, max ${max}, mean ${(sum / total).toFixed(3)})\n`);
         process.stdout.write(bits.join(' ') + '\n');
       }
     });
