@@ -8,8 +8,7 @@ import { loadProfile } from '../hw/load.js';
 import { type CostBreakdown, CostTally, type RunCost } from '../hw/tally.js';
 import type { RunInfo, StepRow } from '../runs/read.js';
 import type { RunJson } from '../runs/run-format.js';
-import { makeSchedule, type Schedule } from '../schedule/schedule.js';
-import { errorSchedule } from '../schedule/precision.js';
+import { makeSchedule } from '../schedule/schedule.js';
 
 export interface Reestimate {
   profile: string;
@@ -42,33 +41,4 @@ export function costModelFor(run: RunJson, profile: string): CostModel {
 export function reestimateRun(entry: RunInfo, steps: readonly StepRow[], profile: string): Reestimate {
   if (entry.run.layers.length === 0) throw new Error('run.json has no layers to cost');
   return reestimate(entry.run, steps, costModelFor(entry.run, profile));
-}
-
-/**
- * Bits of every iteration of the whole run, from the config's schedules; rows of steps.csv
- * override the iterations already trained (they are what actually ran).
- */
-export function runBits(run: RunJson, steps: readonly StepRow[] = []): { bitsWA: Uint8Array; bitsGrad: Uint8Array } {
-  const total = Math.max(run.progress.totalSteps, steps.length);
-  const bitsWA = new Uint8Array(total);
-  const bitsGrad = new Uint8Array(total);
-  let wa: Schedule | null = null;
-  let g: Schedule | null = null;
-  try {
-    wa = makeSchedule(run.config.schedule);
-    g = errorSchedule(run.config.gradBits);
-  } catch {
-    // unknown schedule: only the trained part is shown
-  }
-  for (let t = 0; t < total; t++) {
-    bitsWA[t] = wa ? wa.bitsAt(t, total) : 0;
-    bitsGrad[t] = g ? g.bitsAt(t, total) : 0;
-  }
-  for (const s of steps) {
-    if (s.step >= 0 && s.step < total) {
-      bitsWA[s.step] = Math.max(s.bitsWeights, s.bitsActivations);
-      bitsGrad[s.step] = s.bitsGrad;
-    }
-  }
-  return { bitsWA, bitsGrad };
 }

@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BitcycleError } from '../errors.js';
+import { sanitize } from '../util/text.js';
 import { VERSION } from '../version.js';
 import * as compare from './commands/compare.js';
 import * as demo from './commands/demo.js';
@@ -29,17 +30,26 @@ export function buildProgram(): Command {
     .name('bitcycle')
     .description('Train small networks with cyclic precision on generated ONNX training artifacts, and estimate what it costs on accelerators.')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const command of COMMANDS) command.register(program);
-  for (const sub of program.commands) sub.exitOverride();
+  for (const sub of [program, ...program.commands]) {
+    sub.exitOverride();
+    // One error style: commander's own parse errors read like ours (`bitcycle: …`, one line).
+    sub.configureOutput({ outputError: (text, write) => write(commanderErrorLine(text)) });
+  }
   return program;
+}
+
+/** `error: unknown option '--x'\n(run with --help …)` → `bitcycle: unknown option '--x' (run with --help …)`. */
+export function commanderErrorLine(text: string): string {
+  const lines = text.replace(/^error: /, '').split('\n').filter((line) => line.trim() !== '');
+  return `bitcycle: ${sanitize(lines.join(' '))} (run with --help for usage)\n`;
 }
 
 /** Print one line for a user error and return its exit code; rethrow bugs. */
 export function reportError(err: unknown): number {
   if (err instanceof BitcycleError) {
-    process.stderr.write(`bitcycle: ${err.message}\n`);
+    process.stderr.write(`bitcycle: ${sanitize(err.message)}\n`);
     return err.exitCode;
   }
   if (err instanceof CommanderError) {

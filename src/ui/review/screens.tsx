@@ -8,7 +8,7 @@ import { extent, scatterGrid } from '../charts.js';
 import { CurveChart, HelpOverlay, KeyHints, row, ScheduleChart, SERIES_COLORS, TrainingCurves } from '../components.js';
 import { fit, fmtAcc, fmtCount, fmtNum, fmtPct, fmtSI, fmtTime } from '../../format.js';
 import { paretoFront } from '../../analysis/pareto.js';
-import { runBits } from '../../analysis/reestimate.js';
+import { runBits } from '../../analysis/bits.js';
 import { COMPARE_METRICS, type RunRow } from '../../analysis/tables.js';
 import { savingPct } from '../../hw/savings.js';
 import { formatModelSpec } from '../../models/spec.js';
