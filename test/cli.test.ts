@@ -39,6 +39,18 @@ describe('bitcycle CLI', () => {
     expect(short.stderr).toMatch(/^warning: cpt:3-8: 32 cycles over 64 iterations leave 2 iterations per cycle, so precision only reaches 6 bits/);
   });
 
+  it('schedule prints long schedules as runs of equal bits (bits×count)', async () => {
+    const r = await runMain(['schedule', 'cpt:3-8:cycles=2', '--iterations', '6000']);
+    expect(r.status).toBe(0);
+    const body = r.stdout.split('\n')[1]!;
+    expect(body.startsWith('3×')).toBe(true);
+    // the runs add up to every iteration
+    expect(body.split(' ').reduce((n, run) => n + (run.includes('×') ? Number(run.split('×')[1]) : 1), 0)).toBe(6000);
+    expect(body.length).toBeLessThan(200);
+    const short = await runMain(['schedule', 'cpt:3-8', '--iterations', '128']);
+    expect(short.stdout.split('\n')[1]).toBe(Array(32).fill('3 4 6 7').join(' '));
+  });
+
   it('schedule prints the bits of every iteration', async () => {
     const r = await runMain(['schedule', 'cpt:3-8', '--iterations', '128', '--json']);
     expect(r.status).toBe(0);

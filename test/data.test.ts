@@ -223,6 +223,21 @@ describe('IDX loader on small Fashion-MNIST-layout files written by the test', (
       expect(load(rank)).toThrow(/train-images-idx3-ubyte: expected a rank-3 image array, got rank 2/);
     });
 
+    it('images of the wrong size (not 28×28) and an empty split are refused before training', async () => {
+      const header = Buffer.alloc(16);
+      header.writeUInt32BE(0x00000803, 0);
+      header.writeUInt32BE(6, 4);
+      header.writeUInt32BE(32, 8);
+      header.writeUInt32BE(32, 12);
+      const big = withFile('train-images-idx3-ubyte', Buffer.concat([header, Buffer.alloc(6 * 32 * 32)]));
+      expect(load(big)).toThrow(/train-images-idx3-ubyte: expected 28×28 images \(Fashion-MNIST\), got 32×32/);
+      const r = await runMain(['train', '--dataset', 'fashion-mnist', '--data-dir', big, '--epochs', '1', '--out', mkdtempSync(join(tmpdir(), 'idx-train-'))]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^bitcycle: .*train-images-idx3-ubyte: expected 28×28 images/)]);
+      const none = withFile('t10k-images-idx3-ubyte.gz', gzipSync(mnistImages(new Uint8Array(0))));
+      expect(load(none)).toThrow(/t10k-images-idx3-ubyte\.gz: holds no images/);
+    });
+
     it('the CLI reports it on one line with exit code 2', async () => {
       const bytes = mnistImages(trainPixels);
       bytes.writeUInt32BE(0x00000903, 0);

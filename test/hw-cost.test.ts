@@ -10,6 +10,7 @@ import {
   loadProfile,
   macCost,
   placeOperands,
+  requireOperandBits,
   scheduleHistogram,
   stepBreakdown,
   storedBits,
@@ -87,13 +88,49 @@ describe('energy and rate per MAC, by hand, for every shipped profile', () => {
     });
   }
 
-  it('aboveMax "reject" makes a too-wide operand a ProfileError', () => {
+  it('aboveMax "reject" refuses too-wide MAC operands, naming the field and the bit-width', () => {
     const json = structuredClone(profile('int8-systolic').json) as Record<string, any>;
     json.compute.aboveMax = 'reject';
     const strict = compileProfile(json, 'strict.json');
     expect(macCost(strict, 8, 8).placement.passes).toBe(1);
     expect(() => macCost(strict, 16, 8)).toThrow(ProfileError);
-    expect(() => macCost(strict, 16, 8)).toThrow('strict.json: $.compute.aboveMax: an operand of 16 bits is wider than the widest format (8 bits)');
+    expect(() => macCost(strict, 16, 8)).toThrow(
+      'strict.json: $.compute.aboveMax: "reject" refuses MAC operands wider than the widest format int8 (8 bits), and a MAC operand asks for 16 bits; ' +
+        'keep --schedule, --baseline and --grad-bits at most 8 bits, or set aboveMax to "multipass"',
+    );
+    expect(() => stepBreakdown(strict, [linearShape('fc1', 64, 128)], 16, { bitsWeights: 8, bitsActivations: 12, bitsGrad: 8 })).toThrow(
+      'the first operand of the forward GEMM of layer fc1 asks for 12 bits',
+    );
+  });
+
+  it('aboveMax "reject" still stores the fp32 weight gradient: schedules within the formats cost as with multipass', () => {
+    const json = structuredClone(profile('int8-systolic').json) as Record<string, any>;
+    json.compute.aboveMax = 'reject';
+    const strict = compileProfile(json, 'strict.json');
+    expect(storedBits(strict, 32)).toBe(32);
+    const layers = getModelLayers('resnet-38');
+    const e = (p: HardwareProfile) => estimateSchedule(createCostModel(p, layers, 128), { schedule: 'cpt:3-8', baseline: 'static:8', iterations: 1000, bitsGrad: 8 });
+    const a = e(strict);
+    const b = e(profile('int8-systolic'));
+    expect(a.run.energyJ).toBe(b.run.energyJ);
+    expect(a.baseline.latencyS).toBe(b.baseline.latencyS);
+    expect(a.run.energyJ).toBeGreaterThan(0);
+  });
+
+  it('requireOperandBits refuses, before any cost, the first precision a "reject" profile cannot run', () => {
+    const json = structuredClone(profile('int8-systolic').json) as Record<string, any>;
+    json.compute.aboveMax = 'reject';
+    const strict = compileProfile(json, 'strict.json');
+    const uses = (schedule: number, baseline: number, grad: number) => [
+      { what: `--schedule cpt:3-${schedule}`, bits: schedule },
+      { what: `the baseline static:${baseline}`, bits: baseline },
+      { what: `--grad-bits ${grad}`, bits: grad },
+    ];
+    expect(() => requireOperandBits(strict, uses(8, 8, 8))).not.toThrow();
+    expect(() => requireOperandBits(strict, uses(8, 32, 8))).toThrow(/^strict\.json: \$\.compute\.aboveMax: "reject" refuses .* and the baseline static:32 asks for 32 bits; /);
+    expect(() => requireOperandBits(strict, uses(8, 8, 16))).toThrow('and --grad-bits 16 asks for 16 bits');
+    // multipass profiles run every bit-width
+    expect(() => requireOperandBits(profile('int8-systolic'), uses(32, 32, 32))).not.toThrow();
   });
 
   it('rounds storage to the format width', () => {
@@ -269,5 +306,57 @@ describe('savings against a static baseline', () => {
       expect(e.savings.energyPct).toBeGreaterThan(0);
       expect(Number.isFinite(e.baseline.energyJ)).toBe(true);
     }
+  });
+});
+
+describe('reachable values keep every cost finite and positive (the corners of the ranges)', () => {
+  const memory = (levels: number, energy: string, bandwidth: string) =>
+    Array.from({ length: levels }, (_, i) => ({ name: `l${i}`, ...(i < levels - 1 ? { capacity: '1 bit' } : {}), readEnergy: energy, writeEnergy: energy, bandwidth }));
+  const base = { description: 'a corner of the reachable ranges', sources: [{ title: 'test' }] };
+  // Slowest and most expensive: a 1-bit datapath at 1024 MAC/s and 1 mJ/1024 per pass (so 32 × 32-bit
+  // MACs take 1024 passes: 1 MAC/s and 1 mJ), 1 mJ/bit memories at 1 bit/s, 1 GW of static power;
+  // and the largest workload: resnet-50 at batch 2^20, 64-bit storage, eight 1-bit memory levels.
+  const slowest = () =>
+    compileProfile(
+      { ...base, name: 'slowest', clock: '1 Hz', compute: { formats: [1], macEnergy: `${1e-3 / 1024} J`, macThroughput: '1024 Hz' }, memory: memory(8, '1 mJ/bit', '1 bit/s'), staticPower: '1 GW' },
+      'slowest.json',
+    );
+  const fastest = () =>
+    compileProfile(
+      { ...base, name: 'fastest', clock: '1 PHz', compute: { formats: [64], macEnergy: '1e-24 J', macThroughput: '1e24 Hz' }, memory: memory(1, '1e-24 J/bit', '1e24 bit/s') },
+      'fastest.json',
+    );
+
+  it('the largest step and run on the slowest profile stay finite (docs: ≤ ~1e25 J and ~1e16 s per step)', () => {
+    const m = createCostModel(slowest(), getModelLayers('resnet-50'), 1 << 20);
+    const step = m.breakdown(32, 32, 32);
+    expect(step.energyJ).toBeGreaterThan(1e24);
+    expect(step.energyJ).toBeLessThan(1e26);
+    expect(step.latencyS).toBeLessThan(1e17);
+    const run = tallyBitTuples(m, [{ bitsWeights: 32, bitsActivations: 32, bitsGrad: 32, count: 1e9 }]);
+    expect(run.energyJ).toBeLessThan(1e35);
+    expect(run.latencyS).toBeLessThan(1e26);
+    expect(Number.isFinite(run.energyJ * 1e6)).toBe(true); // far from overflow
+  });
+
+  it('the smallest step on the fastest profile stays a positive normal number (docs: ≥ ~1e-20 J and s)', () => {
+    const m = createCostModel(fastest(), getModelLayers('mlp'), 1);
+    const step = m.breakdown(1, 1, 1);
+    expect(step.energyJ).toBeGreaterThan(1e-20);
+    expect(step.latencyS).toBeGreaterThan(1e-20);
+    expect(step.computeEnergyJ).toBeGreaterThan(1e-21);
+    const e = estimateSchedule(m, { schedule: 'cpt:1-2', baseline: 'static:32', iterations: 100, bitsGrad: 1 });
+    expect(e.savings.bitopsPct).toBeGreaterThan(90);
+    expect(e.savings.energyPct).toBe(0); // one 64-bit format: every width costs the same
+    expect(e.run.energyJ).toBeGreaterThan(0);
+  });
+
+  it('one step past a corner is refused', () => {
+    expect(() =>
+      compileProfile({ ...base, name: 'x', clock: '1 Hz', compute: { formats: [1], macEnergy: `${1e-3 / 1000} J`, macThroughput: '1024 Hz' }, memory: memory(1, '1 pJ/bit', '1 bit/s') }, 'x.json'),
+    ).toThrow(/x\.json: \$\.compute\.macEnergy: must be between 1e-24 and 0\.001 J per MAC, got 0\.001\d* J for \d+-bit × \d+-bit operands/);
+    expect(() =>
+      compileProfile({ ...base, name: 'x', clock: '1 Hz', compute: { formats: [64], macEnergy: '1 pJ', macThroughput: '1e24 Hz' }, memory: memory(1, '9e-25 J/bit', '1 bit/s') }, 'x.json'),
+    ).toThrow('x.json: $.memory[0].readEnergy: must be between 1e-24 and 0.001 J/bit, got "9e-25 J/bit" = 9e-25 J/bit');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_EXPRESSION_LENGTH, compileExpression, evaluateQuantity, unitOf } from '../src/hw/expr.js';
+import { DISABLED_FUNCTIONS, MAX_EXPRESSION_LENGTH, compileExpression, evaluateQuantity, restrictedMath, unitOf } from '../src/hw/expr.js';
 
 describe('restricted mathjs quantities', () => {
   it('evaluates unit strings in SI base units (bits for data)', () => {
@@ -39,6 +39,8 @@ describe('restricted mathjs quantities', () => {
     ['derivative("x", "x")', /function "derivative"/],
     ['resolve(1)', /function "resolve"/],
     ['foo(1)', /unknown or disallowed function "foo"/],
+    ['config({number: "BigNumber"})', /object expressions are not allowed|function "config"/],
+    ['parser()', /function "parser"/],
     ['x = 1', /assignment expressions are not allowed/],
     ['f(x) = x', /functionassignment expressions are not allowed/],
     ['[1, 2]', /array expressions are not allowed/],
@@ -60,5 +62,52 @@ describe('restricted mathjs quantities', () => {
     const long = '1 + '.repeat(60) + '1 pJ';
     expect(long.length).toBeGreaterThan(MAX_EXPRESSION_LENGTH);
     expect(() => compileExpression(long, [])).toThrow(`at most ${MAX_EXPRESSION_LENGTH}`);
+  });
+});
+
+describe('the restricted instance itself (defence in depth behind the allow-list)', () => {
+  it.each([...DISABLED_FUNCTIONS])('%s is replaced by a function that throws', (name) => {
+    const fn = (restrictedMath() as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
+    expect(typeof fn).toBe('function');
+    expect(() => fn('1')).toThrow(`function ${name} is not allowed in a profile`);
+  });
+
+  it('import, createUnit and evaluate cannot change or reach the instance', () => {
+    const math = restrictedMath();
+    expect(() => math.import({ clock: 1 }, { override: true })).toThrow('function import is not allowed in a profile');
+    expect(() => math.createUnit('zz', '1 J')).toThrow('function createUnit is not allowed in a profile');
+    expect(() => math.evaluate('1')).toThrow('function evaluate is not allowed in a profile');
+    expect(() => math.parse('1')).toThrow('function parse is not allowed in a profile');
+    // no unit was created, and profile expressions still parse, compile and evaluate
+    expect(() => compileExpression('1 zz', [])).toThrow(/unknown symbol "zz"/);
+    expect(evaluateQuantity('2 * 0.5 pJ', 'energy')).toBeCloseTo(1e-12, 25);
+  });
+
+  it('a compiled expression that called a disabled function would hit the replacement', () => {
+    // The allow-list refuses the call before compilation; compiled code resolves functions on the
+    // restricted instance, so even a call past the allow-list meets the throwing replacement.
+    const { FunctionNode, ConstantNode } = restrictedMath();
+    for (const name of ['evaluate', 'import', 'createUnit']) {
+      const call = new FunctionNode(name, [new ConstantNode('1')]);
+      expect(() => call.compile().evaluate({})).toThrow(`function ${name} is not allowed in a profile`);
+    }
+  });
+});
+
+describe('messages of refused expressions are one line', () => {
+  it.each([
+    ['ba\nbw', /^"ba\\nbw": block expressions are not allowed$/],
+    ['qq\u202e * 2', /^cannot parse "qq\\u202e \* 2"|unknown symbol/],
+    ['1 pJ\r', /^cannot parse|block expressions/],
+  ])('%j', (source, message) => {
+    let error: Error | null = null;
+    try {
+      compileExpression(source, ['ba', 'bw']);
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error).not.toBeNull();
+    expect(error!.message).toMatch(message);
+    expect(error!.message).not.toMatch(/[\n\r\u202e]/);
   });
 });

@@ -1,8 +1,12 @@
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type RunConfig, STEPS_HEADER, stepRow } from '../src/runs/run-format.js';
+import { initialCheckpoint, readCheckpoint } from '../src/artifacts/checkpoint.js';
+import { UsageError } from '../src/errors.js';
+import { createModel } from '../src/models/registry.js';
+import { LOCK_FILE, lockHolder, RunLock } from '../src/runs/lock.js';
 import { RunStore } from '../src/runs/store.js';
 import { writeFileAtomic } from '../src/util/fs.js';
 
@@ -10,10 +14,18 @@ const config: RunConfig = {
   model: { name: 'mlp', hidden: [128] }, dataset: 'digits', schedule: 'cpt:3-8', gradBits: '8', evalBits: 8, epochs: 1, batchSize: 64, lr: 0.1,
   lrSchedule: 'constant', momentum: 0.9, weightDecay: 0, seed: 1, profile: 'none', baseline: 'static:8',
 };
+config.epochs = 2;
 
-async function newStore() {
-  const out = mkdtempSync(join(tmpdir(), 'store-'));
-  const store = await RunStore.create(out, { config, versions: {}, modelId: 'm', datasetSource: 'd', progress: { step: 0, totalSteps: 10, epoch: 0, stepsPerEpoch: 5 }, layers: [] }, 'r');
+const model = createModel(config.model, [64], 10);
+const init = { config, versions: {}, modelId: 'm', datasetSource: 'd', progress: { step: 0, totalSteps: 10, epoch: 0, stepsPerEpoch: 5 }, layers: [] };
+const initial = (runId: string) => {
+  const c = initialCheckpoint(model, 1);
+  c.metadata.runId = runId;
+  return c;
+};
+
+async function newStore(name: string | null = 'r', out = mkdtempSync(join(tmpdir(), 'store-'))) {
+  const store = await RunStore.create(out, init, { name: name ?? undefined, initial });
   return { out, store };
 }
 
@@ -31,23 +43,80 @@ describe('run store', () => {
     expect(lines[2]).toBe('1,0,3,3,8,0.1,0.5,0.5,1.000,,,,');
   });
 
-  it('truncateTo drops rows after the checkpoint and a half-written last line, atomically', async () => {
+  it('rewriteRows keeps exactly the given lines, atomically (no temp files left)', async () => {
     const { store } = await newStore();
-    await store.appendStepRows(rows(0, 1, 2, 3, 4, 5, 6));
-    await store.appendEval({ epoch: 0, step: 5, testLoss: 0.3, testAcc: 0.9, bits: 8 });
-    await store.appendEval({ epoch: 1, step: 10, testLoss: 0.2, testAcc: 0.95, bits: 8 });
-    appendFileSync(store.stepsFile, '7,1,3,3'); // killed mid-write
-    store.truncateTo(5);
-    expect(readFileSync(store.stepsFile, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]))).toEqual([0, 1, 2, 3, 4]);
-    expect(readFileSync(store.evalsFile, 'utf8').trim().split('\n')).toEqual(['epoch,step,test_loss,test_acc,bits', '0,5,0.3,0.9,8']);
+    await store.appendStepRows(rows(0, 1, 2));
+    store.rewriteRows(['0,0,3,3,8,0.1,1,0.5,0.000,,,,'], []);
+    expect(readFileSync(store.stepsFile, 'utf8')).toBe(`${STEPS_HEADER.join(',')}\n0,0,3,3,8,0.1,1,0.5,0.000,,,,\n`);
+    expect(readFileSync(store.evalsFile, 'utf8')).toBe('epoch,step,test_loss,test_acc,bits\n');
     expect(readdirSync(store.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('a second run with the same name gets a suffix; open() reads it back', async () => {
+  it('create writes run.json, headers and the step-0 checkpoint (with the run id) before the run is `running`', async () => {
+    const { store } = await newStore();
+    expect(store.run.status).toBe('running');
+    const ckpt = readCheckpoint(store.checkpointFile);
+    expect(ckpt.metadata).toMatchObject({ step: '0', runId: 'r', seed: '1' });
+    expect(JSON.parse(readFileSync(join(store.dir, 'run.json'), 'utf8')).status).toBe('running');
+  });
+
+  it('an existing --name is an error naming the option and the way to continue it; nothing is overwritten', async () => {
     const { out, store } = await newStore();
-    const again = await RunStore.create(out, { config, versions: {}, modelId: 'm', datasetSource: 'd', progress: { step: 0, totalSteps: 10, epoch: 0, stepsPerEpoch: 5 }, layers: [] }, 'r');
-    expect(again.id).toBe('r-2');
-    expect(RunStore.open(store.dir).run.config).toEqual(config);
+    const before = readFileSync(join(store.dir, 'run.json'), 'utf8');
+    await expect(newStore('r', out)).rejects.toThrow(/^--name: run directory .*r already exists; choose another name, or continue it with: bitcycle train --resume /);
+    expect(readFileSync(join(store.dir, 'run.json'), 'utf8')).toBe(before);
+  });
+
+  it('generated ids get a suffix when taken; open() claims the run and reads it back', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'store-'));
+    const a = (await newStore(null, out)).store;
+    const b = (await newStore(null, out)).store;
+    expect(b.id).toBe(`${a.id}-2`);
+    a.release();
+    const opened = RunStore.open(a.dir);
+    expect(opened.run.config).toEqual(config);
+    opened.release();
+  });
+
+  it.each([['../x'], ['/tmp/abs'], [''], ['.'], ['..'], ['a/b'], ['-flag'], ['x\u001b[2J']])('--name %j is refused with one line (no path outside --out)', async (name) => {
+    const out = mkdtempSync(join(tmpdir(), 'store-'));
+    const err = await newStore(name, out).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(/^--name: .* is not a run name/);
+    expect((err as Error).message).not.toMatch(/[\n\u001b]/);
+    expect(readdirSync(out)).toEqual([]);
+    expect(existsSync(join(out, '..', 'x'))).toBe(false);
+  });
+
+  it('--out that is a file, or cannot be created, is a one-line --out error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'store-'));
+    const file = join(dir, 'f');
+    writeFileSync(file, 'x');
+    await expect(newStore('r', file)).rejects.toThrow(/^--out: /);
+    await expect(newStore('r', join(file, 'sub'))).rejects.toThrow(/^--out: cannot create directory/);
+    await expect(newStore('r', '/proc/x')).rejects.toThrow(/^--out: /);
+  });
+
+  it('a claimed run cannot be claimed again while its owner lives; a stale lock (dead pid) is broken', async () => {
+    const { store } = await newStore();
+    expect(lockHolder(store.dir)?.pid).toBe(process.pid);
+    expect(() => RunStore.open(store.dir)).toThrow(/run is in use by process \d+ since/);
+    store.release();
+    expect(lockHolder(store.dir)).toBeNull();
+    // a crashed owner: a pid that does not exist
+    writeFileSync(join(store.dir, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 17, host: (await import('node:os')).hostname(), claimedAt: 'then' }));
+    const lock = RunLock.acquire(store.dir);
+    expect(lockHolder(store.dir)?.pid).toBe(process.pid);
+    lock.release();
+  });
+
+  it('open() removes temp files of interrupted atomic writes', async () => {
+    const { store } = await newStore();
+    store.release();
+    writeFileSync(join(store.dir, '.run.json.999999.3.tmp'), 'half');
+    const opened = RunStore.open(store.dir);
+    expect(readdirSync(store.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    opened.release();
   });
 
   it('open() of a damaged run.json names the problem', () => {

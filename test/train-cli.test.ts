@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * `bitcycle train` end to end through the CLI: JSON output, determinism, resume after a kill,
  * clean stop, error messages, and the accuracy acceptance on digits. The CLI runs in this process
@@ -35,8 +36,11 @@ describe('bitcycle train', () => {
     expect(json.testAccuracy).toBeGreaterThan(0.5);
     expect(json.testAccuracy).toBeLessThanOrEqual(1);
     expect(json.stepsPerSecond).toBeGreaterThan(0);
-    expect(readdirSync(json.runDir).sort()).toEqual(['artifacts', 'checkpoint.safetensors', 'evals.csv', 'run.json', 'steps.csv']);
     const run = JSON.parse(readFileSync(join(json.runDir, 'run.json'), 'utf8'));
+    // no lock, no temp files left; the profile's copy is named by its digest
+    expect(readdirSync(json.runDir).sort()).toEqual(['artifacts', 'checkpoint.safetensors', 'evals.csv', run.profileCopy.file, 'run.json', 'steps.csv']);
+    expect(run.profileCopy).toMatchObject({ file: `profile-${run.profileCopy.sha256.slice(0, 12)}.json`, name: 'bit-fusion-45nm' });
+    expect(createHash('sha256').update(readFileSync(join(json.runDir, run.profileCopy.file))).digest('hex')).toBe(run.profileCopy.sha256);
     expect(run.status).toBe('completed');
     expect(run.config).toMatchObject({ schedule: 'cpt:3-8', gradBits: '8', seed: 1, batchSize: 64 });
     const steps = readFileSync(join(json.runDir, 'steps.csv'), 'utf8').trim().split('\n');
@@ -149,7 +153,7 @@ describe('bitcycle train', () => {
     child.kill('SIGKILL');
     await new Promise((res) => child.on('exit', res));
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`busy: run is still being trained by process ${child.pid}`));
+    expect(r.stderr).toMatch(new RegExp(`busy: run is in use by process ${child.pid} since `));
   });
 
   it('--resume of a directory that is not a run says so', async () => {

@@ -162,16 +162,19 @@ describe('review screens', () => {
     expect(frame).toContain('Test accuracy  ━ 1  ━ 2');
     expect(frame).toContain('Train loss');
   });
-  it('scatter: energy vs accuracy with the Pareto front listed', () => {
+  it('scatter: energy vs accuracy of one group of comparable runs, its Pareto front listed', () => {
     let s = initialReviewState('runs', entries, 15);
     s = reviewReducer(s, { type: 'open-scatter' });
     const frame = frameOf(s);
     expect(frame).toContain('Energy vs test accuracy');
+    // the selected run's group: digits, the same model, 220 of 220 steps, bit-fusion-45nm
+    expect(frame).toMatch(/^Energy vs test accuracy {2}group [123]\/3 {2}\(←\/→ other groups\)\ndigits · mlp:hidden=128 · 220 steps · bit-fusion-45nm\n/);
     expect(frame).toContain('◆');
-    expect(frame).toContain('Pareto front');
+    expect(frame).toContain('Pareto front (3)');
     expect(frame).toMatch(/◆ 20261123-120230-mlp-digits-static8-s1\s+static:8\s+96\.9 %/);
-    expect(frame).toContain('energy (log)');
-    expect(frame).toContain('costed on 2 profiles');
+    // the stopped run (130 of 220 steps) and the fashion run (other data set, other profile) are in other groups
+    expect(frame).not.toContain('tri3-8');
+    expect(frame).not.toContain('fashion');
   });
   it('estimate: pick a profile, re-tally the marked runs', async () => {
     const { c } = controller();
@@ -235,7 +238,7 @@ describe('<ReviewApp> key hub', () => {
     await until(() => expect(frame()).toContain('bitcycle review'));
     expect(frame()).toContain('2 shown');
     expect(io.quit).not.toHaveBeenCalled();
-    press('q'); // clears the filter first
+    press('\u001b'); // Esc clears the filter
     await until(() => expect(frame()).toContain('10 shown'));
     expect(io.quit).not.toHaveBeenCalled();
     press('q');

@@ -1,13 +1,27 @@
 /**
  * Runs as rows and tables: the one summary of a run that `runs`, `compare`, their JSON twins and
  * the review screens share. Pure (takes entries read by src/runs/read.ts).
+ *
+ * Every string of a row or table comes from a run directory (its name, run.json), i.e. from a
+ * file anyone may have written: it is sanitized here (src/util/text.ts), once, so no escape
+ * sequence or newline reaches a terminal and each run stays one line. The JSON twins keep the
+ * raw values (JSON escapes control characters itself).
  */
 import { fit, fmtAcc, fmtCount, fmtPct, fmtSI, fmtTime } from '../format.js';
 import { formatModelSpec } from '../models/spec.js';
 import type { RunEntry, RunInfo } from '../runs/read.js';
+import type { RunJson } from '../runs/run-format.js';
+import { sanitizeShort } from '../util/text.js';
+import type { GroupedPoint } from './pareto.js';
 
+/** Longest a name or config string may be on a line (a hostile run.json cannot flood the table). */
+const MAX_TEXT = 120;
+/** A string from a run directory, safe for a terminal: one line, escapes visible, bounded. */
+export const clean = (text: unknown): string => sanitizeShort(String(text ?? ''), MAX_TEXT);
+
+/** One run as the list shows it; every string is sanitized (safe to print). */
 export interface RunRow {
-  /** Run directory (unique key). */
+  /** Run directory (unique key; raw, not for display). */
   dir: string;
   name: string;
   damaged: boolean;
@@ -26,23 +40,57 @@ export interface RunRow {
 
 export function toRow(entry: RunEntry): RunRow {
   if (entry.damaged) {
-    return { dir: entry.dir, name: entry.name, damaged: true, reason: entry.reason, model: '', dataset: '', schedule: '', profile: '', status: 'damaged', testAcc: null, energyJ: null, savingsPct: null, createdAt: '' };
+    return { dir: entry.dir, name: clean(entry.name), damaged: true, reason: sanitizeShort(entry.reason, 300), model: '', dataset: '', schedule: '', profile: '', status: 'damaged', testAcc: null, energyJ: null, savingsPct: null, createdAt: '' };
   }
   const r = entry.run;
   return {
     dir: entry.dir,
-    name: entry.name,
+    name: clean(entry.name),
     damaged: false,
-    model: r.config.model.name,
-    dataset: r.config.dataset,
-    schedule: r.config.schedule,
-    profile: r.cost?.profile ?? r.config.profile,
-    status: entry.status,
+    model: clean(r.config.model.name),
+    dataset: clean(r.config.dataset),
+    schedule: clean(r.config.schedule),
+    profile: clean(r.cost?.profile ?? r.config.profile),
+    status: clean(entry.status),
     testAcc: r.summary?.testAccuracy ?? null,
     energyJ: r.cost?.energyJ ?? null,
     savingsPct: r.cost?.savings.energyPct ?? null,
     createdAt: r.createdAt,
   };
+}
+
+/** The comparable-runs group of a run: same data set, model, trained steps (of planned) and profile. */
+export interface RunGroup {
+  key: string;
+  /** e.g. `digits · mlp:hidden=128 · 220 steps · bit-fusion-45nm` (sanitized). */
+  label: string;
+}
+
+export function runGroup(run: RunJson): RunGroup {
+  const model = formatModelSpec(run.config.model);
+  const profile = run.cost?.profile ?? run.config.profile;
+  const { step, totalSteps } = run.progress;
+  const length = step === totalSteps ? `${totalSteps} steps` : `${step}/${totalSteps} steps`;
+  return { key: [run.config.dataset, model, `${step}/${totalSteps}`, profile].join('\u0000'), label: [clean(run.config.dataset), clean(model), length, clean(profile)].join(' · ') };
+}
+
+/** A run on the energy/accuracy plane, with its group; null when it has no energy or no test accuracy. */
+export interface ScatterRun extends GroupedPoint {
+  /** The run directory. */
+  id: string;
+  cost: number;
+  quality: number;
+  label: string;
+  entry: RunInfo;
+}
+
+export function scatterPoint(entry: RunEntry): ScatterRun | null {
+  if (entry.damaged) return null;
+  const energy = entry.run.cost?.energyJ;
+  const accuracy: number | null | undefined = entry.run.summary?.testAccuracy;
+  if (typeof energy !== 'number' || !Number.isFinite(energy) || typeof accuracy !== 'number' || !Number.isFinite(accuracy)) return null;
+  const group = runGroup(entry.run);
+  return { id: entry.dir, cost: energy, quality: accuracy, group: group.key, label: group.label, entry };
 }
 
 /** `bitcycle runs`: one line per run (damaged runs with the reason). */
@@ -54,7 +102,7 @@ export function runsTable(entries: readonly RunEntry[]): string {
   const line = (cells: string[]) => cells.map((c, i) => fit(c, widths[i]!, align[i]!)).join('  ').trimEnd();
   const out = [line(['run', 'model', 'dataset', 'schedule', 'profile', 'test acc', 'energy', 'savings', 'status'])];
   for (const r of rows) {
-    if (r.damaged) out.push(`${fit(r.name, nameWidth)}  damaged: ${r.reason}`);
+    if (r.damaged) out.push(`${fit(r.name, nameWidth)}  damaged: ${r.reason ?? ''}`);
     else out.push(line([r.name, r.model, r.dataset, r.schedule, r.profile, fmtAcc(r.testAcc), fmtSI(r.energyJ, 'J'), fmtPct(r.savingsPct), r.status]));
   }
   return out.join('\n') + '\n';
@@ -87,14 +135,14 @@ export function runJsonSummary(entry: RunEntry): Record<string, unknown> {
   };
 }
 
-/** The metrics of the side-by-side comparison (plain `compare` and the review's compare screen). */
+/** The metrics of the side-by-side comparison (plain `compare` and the review's compare screen); values are sanitized. */
 export const COMPARE_METRICS: readonly [string, (e: RunInfo) => string][] = [
-  ['model', (e) => formatModelSpec(e.run.config.model)],
-  ['dataset', (e) => e.run.config.dataset],
-  ['schedule', (e) => e.run.config.schedule],
-  ['grad bits', (e) => e.run.config.gradBits],
-  ['profile', (e) => e.run.cost?.profile ?? e.run.config.profile],
-  ['status', (e) => e.status],
+  ['model', (e) => clean(formatModelSpec(e.run.config.model))],
+  ['dataset', (e) => clean(e.run.config.dataset)],
+  ['schedule', (e) => clean(e.run.config.schedule)],
+  ['grad bits', (e) => clean(e.run.config.gradBits)],
+  ['profile', (e) => clean(e.run.cost?.profile ?? e.run.config.profile)],
+  ['status', (e) => clean(e.status)],
   ['steps', (e) => `${e.run.progress.step}/${e.run.progress.totalSteps}`],
   ['test acc', (e) => fmtAcc(e.run.summary?.testAccuracy)],
   ['best test acc', (e) => fmtAcc(e.run.summary?.bestTestAccuracy)],
@@ -108,8 +156,16 @@ export const COMPARE_METRICS: readonly [string, (e: RunInfo) => string][] = [
 
 /** Side-by-side comparison: one column per run. */
 export function compareTable(runs: readonly RunInfo[]): string {
-  const colWidth = Math.max(12, ...runs.map((e) => e.name.length));
-  const out = [[''.padEnd(16), ...runs.map((e) => e.name.padStart(colWidth))].join('  ').trimEnd()];
+  const names = runs.map((e) => clean(e.name));
+  const colWidth = Math.max(12, ...names.map((n) => n.length));
+  const out = [[''.padEnd(16), ...names.map((n) => n.padStart(colWidth))].join('  ').trimEnd()];
   for (const [label, f] of COMPARE_METRICS) out.push([label.padEnd(16), ...runs.map((e) => f(e).padStart(colWidth))].join('  '));
   return out.join('\n') + '\n';
+}
+
+/** `compare`'s Pareto lines: one per group of comparable runs that has a front. */
+export function paretoLines(groups: readonly { label: string; names: readonly string[] }[]): string {
+  if (groups.length === 0) return '';
+  if (groups.length === 1) return `\nPareto front (energy vs test acc, ${groups[0]!.label}): ${groups[0]!.names.map(clean).join(', ')}\n`;
+  return `\nPareto fronts (energy vs test acc), per group of comparable runs:\n${groups.map((g) => `  ${g.label}: ${g.names.map(clean).join(', ')}`).join('\n')}\n`;
 }

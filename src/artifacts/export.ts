@@ -1,5 +1,6 @@
 /** Write a model's training artifacts to a directory (training/eval models, manifest, checkpoint). */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { makeDirectories } from '../util/fs.js';
 import { join, resolve } from 'node:path';
 import type { ModelDef } from '../models/model.js';
 import { type Artifacts, buildArtifacts } from './build.js';
@@ -9,7 +10,7 @@ export const MANIFEST_FILE = 'manifest.json';
 
 /** Write the training model, the eval model and the manifest into `dir`; returns the file names. */
 export function writeArtifacts(dir: string, artifacts: Artifacts): string[] {
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   const m = artifacts.manifest;
   writeFileSync(join(dir, m.training.file), artifacts.training.bytes);
   writeFileSync(join(dir, m.eval.file), artifacts.eval.bytes);

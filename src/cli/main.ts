@@ -22,6 +22,30 @@ import * as train from './commands/train.js';
 
 export type RegisterCommand = (program: Command) => void;
 
+/** Examples shown at the end of each command's --help (what a new user types first). */
+const EXAMPLES: Record<string, string[]> = {
+  train: [
+    'bitcycle train                                          # MLP on digits, CPT 3–8 bits, cost on bit-fusion-45nm',
+    'bitcycle train --dataset fashion-mnist --model mlp:hidden=256,128 --schedule cpt:4-8:cycles=8 --epochs 10',
+    'bitcycle train --schedule static:8 --name fm-static8 --profile ./my-npu.json',
+    'bitcycle train --resume runs/fm-static8                 # continue from its last checkpoint',
+    'bitcycle train --resume runs/fm-static8 --repair        # … going back past damaged rows',
+  ],
+  demo: ['bitcycle demo', 'bitcycle demo --schedule cpt:4-8 --epochs 20 --out demo-runs'],
+  prt: ['bitcycle prt                                             # suggest Bmin for CPT on digits', 'bitcycle prt --dataset fashion-mnist --static-bits 8 --json'],
+  schedule: ['bitcycle schedule cpt:3-8 --iterations 640', 'bitcycle schedule cpt:3-8:cycles=32 --iterations 64000 --json'],
+  export: ['bitcycle export --model mlp:hidden=256 --out artifacts/'],
+  estimate: [
+    'bitcycle estimate --model resnet-74 --schedule cpt:3-8      # CPT paper setting on Bit Fusion',
+    'bitcycle estimate --model resnet-38 --schedule cpt:3-8 --profile gpu-a100 --per-layer',
+    'bitcycle estimate --schedule cpt:3-8 --grad-bits cpt:6-8 --epochs 160 --json',
+  ],
+  profile: ['bitcycle profile list', 'bitcycle profile show bit-fusion-45nm', 'bitcycle profile validate my-npu.json other.json'],
+  review: ['bitcycle review                                           # browse runs/ (keys: ? for help)', 'bitcycle review demo-runs'],
+  runs: ['bitcycle runs', 'bitcycle runs demo-runs --json'],
+  compare: ['bitcycle compare fm-static8 fm-cpt38', 'bitcycle compare runs/a runs/b --json'],
+};
+
 const COMMANDS: readonly { register: RegisterCommand }[] = [train, demo, prt, schedule, exportCommand, estimate, profile, review, runs, compare];
 
 export function buildProgram(): Command {
@@ -32,6 +56,10 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride();
   for (const command of COMMANDS) command.register(program);
+  for (const sub of program.commands) {
+    const examples = EXAMPLES[sub.name()];
+    if (examples) sub.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
+  }
   for (const sub of [program, ...program.commands]) {
     sub.exitOverride();
     // One error style: commander's own parse errors read like ours (`bitcycle: …`, one line).

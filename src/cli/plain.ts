@@ -39,6 +39,7 @@ export function plainProgress(log: (line: string) => void): (e: SessionEvent) =>
       }
       case 'end':
         if (e.status === 'failed') log(`run failed: ${e.error ?? 'unknown error'}`);
+        if (e.status === 'diverged' && e.divergence) log(`run diverged: ${e.divergence.quantity} ${e.divergence.value} at step ${e.divergence.step}; training stopped, the last checkpoint (before it) is kept`);
         break;
       default:
         break;

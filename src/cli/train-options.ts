@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { DATASETS } from '../data/index.js';
 import { MODEL_NAMES, parseModelSpec } from '../models/spec.js';
+import { MAX_EPOCHS } from '../runs/limits.js';
 import type { RunConfig } from '../runs/run-format.js';
 import { precisionPolicy } from '../schedule/precision.js';
 import { parseFloatOption, parseIntOption } from './output.js';
@@ -73,7 +74,7 @@ export function trainConfig(flags: TrainFlags): RunConfig {
     schedule: precision.weightsActivations.name,
     gradBits: flags.gradBits.trim(),
     evalBits: flags.evalBits === undefined ? precision.weightsActivations.bitsMax : parseIntOption('--eval-bits', flags.evalBits, 1, 32),
-    epochs: parseIntOption('--epochs', flags.epochs, 1, 100_000),
+    epochs: parseIntOption('--epochs', flags.epochs, 1, MAX_EPOCHS),
     batchSize: parseIntOption('--batch-size', flags.batchSize, 1, 1 << 16),
     lr: parseFloatOption('--lr', flags.lr, 0),
     lrSchedule,

@@ -24,6 +24,8 @@ function loadSplit(dir: string, prefix: 'train' | 't10k'): Split {
   const images = readIdx(imagesFile);
   const labels = readIdx(labelsFile);
   if (images.dims.length !== 3) throw new DataError(imagesFile, `expected a rank-3 image array, got rank ${images.dims.length}`);
+  if (images.dims[1] !== 28 || images.dims[2] !== 28) throw new DataError(imagesFile, `expected 28×28 images (Fashion-MNIST), got ${images.dims[1]}×${images.dims[2]}`);
+  if (images.dims[0] === 0) throw new DataError(imagesFile, 'holds no images');
   if (labels.dims.length !== 1 || labels.dims[0] !== images.dims[0]) throw new DataError(labelsFile, `expected ${images.dims[0]} labels, got ${labels.dims.join('×')}`);
   const x = new Float32Array(images.data.length);
   for (let i = 0; i < x.length; i++) x[i] = images.data[i]! / 255;

@@ -31,14 +31,28 @@ export interface EvalRecord {
   bits: number;
 }
 
+/**
+ * How a run ended. A value that does not exist is null, never NaN: no evaluation yet, a run that
+ * diverged (its final weights are not a model), no step trained in this session.
+ */
 export interface RunSummary {
-  testAccuracy: number;
-  testLoss: number;
-  bestTestAccuracy: number;
-  finalTrainLoss: number;
+  testAccuracy: number | null;
+  testLoss: number | null;
+  /** Best test accuracy over every evaluation of the run (earlier sessions included). */
+  bestTestAccuracy: number | null;
+  finalTrainLoss: number | null;
   steps: number;
-  stepsPerSecond: number;
+  stepsPerSecond: number | null;
   wallS: number;
+}
+
+/** Where a run diverged: the first step whose loss (or test loss, or state) is not finite. */
+export interface Divergence {
+  step: number;
+  /** What was non-finite: the step's training loss, the test loss after it, or the weights. */
+  quantity: 'train loss' | 'test loss' | 'weights';
+  /** The value as text (`NaN`, `Infinity`, `-Infinity`): JSON has no non-finite numbers. */
+  value: string;
 }
 
 export type EngineEvent =
@@ -58,6 +72,6 @@ export type EngineEvent =
   /** A consistent point to checkpoint at (end of an epoch); the session decides whether to write. */
   | { type: 'checkpoint'; step: number }
   | { type: 'paused'; paused: boolean }
-  | { type: 'end'; status: 'completed' | 'stopped' | 'failed'; summary: RunSummary | null; error?: string };
+  | { type: 'end'; status: 'completed' | 'stopped' | 'diverged' | 'failed'; summary: RunSummary | null; error?: string; divergence?: Divergence };
 
 export type EngineListener = (event: EngineEvent) => void;

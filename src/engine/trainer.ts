@@ -12,7 +12,7 @@ import { type Dataset, featureSize } from '../data/dataset.js';
 import type { ModelDef } from '../models/model.js';
 import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedule.js';
 import { Rng, mixSeed, permutation } from '../util/random.js';
-import type { EngineEvent, EngineListener, EvalRecord, RunSummary, StepRecord } from './events.js';
+import type { Divergence, EngineEvent, EngineListener, EvalRecord, RunSummary, StepRecord } from './events.js';
 
 /** The numbers that define how a run trains (shared by the engine and the stored run config). */
 export interface TrainingHyperparameters {
@@ -41,6 +41,10 @@ export interface TrainOptions extends TrainingHyperparameters {
   threads?: number;
   /** Continue from this checkpoint instead of initialising. */
   resumeFrom?: Checkpoint;
+  /** Best test accuracy of the evaluations before `resumeFrom` (the summary's best covers the whole run). */
+  bestTestAccuracy?: number | null;
+  /** Training loss of the step before `resumeFrom` (the summary's final loss when nothing is left to train). */
+  lastTrainLoss?: number | null;
   /** Prebuilt artifacts (else built from the model). */
   artifacts?: Artifacts;
 }
@@ -54,9 +58,17 @@ export interface TrainControl {
 }
 
 export interface TrainResult {
-  status: 'completed' | 'stopped';
+  status: 'completed' | 'stopped' | 'diverged';
   summary: RunSummary;
-  checkpoint: Checkpoint;
+  /** Set when status is `diverged`: training stopped at once, no checkpoint of the diverged state. */
+  divergence?: Divergence;
+}
+
+const finiteOrNull = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
+
+/** `NaN`, `Infinity`, `-Infinity` (or the number) as text. */
+function valueText(v: number): string {
+  return String(v);
 }
 
 /** Learning rate at step t of total. */
@@ -123,6 +135,15 @@ export class Trainer {
     return this.step;
   }
 
+  /** Whether every parameter and optimizer state value is finite (checked before a checkpoint is offered). */
+  stateIsFinite(): boolean {
+    for (const t of this.state.values()) {
+      const data = t.data as Float32Array;
+      for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
+    }
+    return true;
+  }
+
   checkpoint(extra: Record<string, string> = {}): Checkpoint {
     const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const [name, t] of this.state) tensors.set(name, { shape: [...t.dims], data: Float32Array.from(t.data as Float32Array) });
@@ -172,9 +193,10 @@ export class Trainer {
     const stateNames = [...paramNames, ...this.artifacts.manifest.training.optimizerState.map((p) => p.name)];
     const startStep = this.step;
     const started = performance.now();
-    let lastLoss = Number.NaN;
+    let lastLoss = o.lastTrainLoss ?? Number.NaN;
     let lastEval: EvalRecord | null = null;
-    let bestAcc = 0;
+    let bestAcc: number | null = finiteOrNull(o.bestTestAccuracy ?? undefined);
+    let divergence: Divergence | undefined;
 
     const warnings = [o.schedule, o.gradSchedule].map((s) => scheduleWarning(s, this.totalSteps)).filter((w): w is string => w !== null);
     this.emit({ type: 'start', runId: o.runId, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch, epochs: o.epochs, startStep, warnings });
@@ -243,33 +265,69 @@ export class Trainer {
           wallMs: chunkStart + ((chunkEnd - chunkStart) * (k + 1)) / K,
         };
       }
+      // A non-finite loss ends the run at once: the rows up to the first bad step are kept (its
+      // loss cell is empty, the value goes into the divergence record), the state is not
+      // checkpointed, and the last checkpoint (before the divergence) stays as it is.
+      let bad = -1;
+      for (let k = 0; k < K; k++) {
+        if (!Number.isFinite(loss[k]!)) {
+          bad = k;
+          break;
+        }
+      }
+      if (bad >= 0) {
+        divergence = { step: this.step + bad, quantity: 'train loss', value: valueText(loss[bad]!) };
+        this.step += bad + 1;
+        this.emit({ type: 'steps', steps: steps.slice(0, bad + 1) });
+        break;
+      }
       lastLoss = loss[K - 1]!;
       this.step += K;
       this.emit({ type: 'steps', steps });
       if (this.step % this.stepsPerEpoch === 0) {
         const { loss: testLoss, accuracy } = await this.evaluate(o.evalBits);
+        if (!Number.isFinite(testLoss) || !this.stateIsFinite()) {
+          // the last update made the weights (or the test loss) non-finite
+          divergence = Number.isFinite(testLoss)
+            ? { step: this.step - 1, quantity: 'weights', value: 'NaN' }
+            : { step: this.step - 1, quantity: 'test loss', value: valueText(testLoss) };
+          break;
+        }
         lastEval = { epoch, step: this.step, testLoss, testAcc: accuracy, bits: o.evalBits };
-        bestAcc = Math.max(bestAcc, accuracy);
+        bestAcc = Math.max(bestAcc ?? 0, accuracy);
         this.emit({ type: 'eval', eval: lastEval });
         this.emit({ type: 'checkpoint', step: this.step });
       }
     }
     const wallS = (performance.now() - started) / 1000;
+    const trained = this.step - startStep;
+    if (divergence) {
+      const summary: RunSummary = {
+        testAccuracy: null,
+        testLoss: null,
+        bestTestAccuracy: bestAcc,
+        finalTrainLoss: null,
+        steps: this.step,
+        stepsPerSecond: trained > 0 ? trained / Math.max(wallS, 1e-9) : null,
+        wallS,
+      };
+      return { status: 'diverged', summary, divergence };
+    }
     if (!lastEval) {
       const { loss: testLoss, accuracy } = await this.evaluate(o.evalBits);
-      lastEval = { epoch: Math.floor(this.step / this.stepsPerEpoch), step: this.step, testLoss, testAcc: accuracy, bits: o.evalBits };
+      if (Number.isFinite(testLoss)) lastEval = { epoch: Math.floor(this.step / this.stepsPerEpoch), step: this.step, testLoss, testAcc: accuracy, bits: o.evalBits };
     }
     const summary: RunSummary = {
-      testAccuracy: lastEval.testAcc,
-      testLoss: lastEval.testLoss,
-      bestTestAccuracy: Math.max(bestAcc, lastEval.testAcc),
-      finalTrainLoss: lastLoss,
+      testAccuracy: lastEval ? lastEval.testAcc : null,
+      testLoss: lastEval ? lastEval.testLoss : null,
+      bestTestAccuracy: lastEval ? Math.max(bestAcc ?? 0, lastEval.testAcc) : bestAcc,
+      finalTrainLoss: finiteOrNull(lastLoss),
       steps: this.step,
-      stepsPerSecond: (this.step - startStep) / Math.max(wallS, 1e-9),
+      stepsPerSecond: trained > 0 ? trained / Math.max(wallS, 1e-9) : null,
       wallS,
     };
     const status = this.step >= this.totalSteps ? 'completed' : 'stopped';
-    return { status, summary, checkpoint: this.checkpoint() };
+    return { status, summary };
   }
 
   async release(): Promise<void> {

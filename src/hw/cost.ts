@@ -9,8 +9,9 @@
  * Each GEMM costs compute (MACs × energy per MAC; MACs / throughput) and memory (each tensor moves
  * once between its home level and the MACs); its latency is max(compute, slowest memory level).
  */
-import { ProfileError } from '../errors.js';
+import type { ProfileError } from '../errors.js';
 import { type LayerShape, macsPerSample } from '../models/shapes.js';
+import { profileError } from './messages.js';
 import type { HardwareProfile } from './profile.js';
 
 export type Phase = 'forward' | 'inputGrad' | 'weightGrad';
@@ -57,30 +58,66 @@ function checkBits(bits: number, what: string): void {
   }
 }
 
-/** Slices of `bits` on this profile and the bit-width of each slice (before rounding to a format). */
+/**
+ * Slices of `bits` on this profile and the bit-width of each slice (before rounding to a format):
+ * one slice up to the widest format, else ceil(bits / widest). This is also how a tensor wider
+ * than the widest format is laid out in memory, whatever `aboveMax` says.
+ */
 function slice(profile: HardwareProfile, bits: number): { slices: number; sliceBits: number } {
   const widest = profile.formats[profile.formats.length - 1]!.bits;
   if (bits <= widest) return { slices: 1, sliceBits: bits };
-  if (profile.aboveMax === 'reject') {
-    throw new ProfileError(profile.file, '$.compute.aboveMax', `an operand of ${bits} bits is wider than the widest format (${widest} bits) and aboveMax is "reject"`);
-  }
   const slices = Math.ceil(bits / widest);
   return { slices, sliceBits: Math.ceil(bits / slices) };
+}
+
+/** The ProfileError for an operand of `bits` bits on a profile whose aboveMax is "reject". */
+function rejectedOperand(profile: HardwareProfile, bits: number, what: string): ProfileError {
+  const widest = profile.formats[profile.formats.length - 1]!;
+  return profileError(
+    profile.file,
+    '$.compute.aboveMax',
+    `"reject" refuses MAC operands wider than the widest format ${widest.name} (${widest.bits} bits), and ${what} asks for ${bits} bits; ` +
+      `keep --schedule, --baseline and --grad-bits at most ${widest.bits} bits, or set aboveMax to "multipass"`,
+  );
+}
+
+/** An operand's slices; with aboveMax "reject", an operand wider than the widest format is a ProfileError. */
+function operandSlices(profile: HardwareProfile, bits: number): { slices: number; sliceBits: number } {
+  const s = slice(profile, bits);
+  if (s.slices > 1 && profile.aboveMax === 'reject') throw rejectedOperand(profile, bits, 'a MAC operand');
+  return s;
+}
+
+/**
+ * Refuse, before any cost is computed, precisions a profile cannot run: with aboveMax "reject",
+ * every operand must fit the widest format. `uses` names where each bit-width comes from, e.g.
+ * `{ what: '--schedule cpt:3-16', bits: 16 }` (a schedule's bitsMax); the error names the
+ * profile's file, `$.compute.aboveMax` and the first use that does not fit. The weight gradient
+ * (stored at WEIGHT_GRAD_BITS) is a result, not an operand, and always fits.
+ */
+export function requireOperandBits(profile: HardwareProfile, uses: readonly { what: string; bits: number }[]): void {
+  if (profile.aboveMax !== 'reject') return;
+  const widest = profile.formats[profile.formats.length - 1]!.bits;
+  for (const use of uses) if (use.bits > widest) throw rejectedOperand(profile, use.bits, use.what);
 }
 
 /** Which formats and how many passes a MAC of a `bitsA`-bit by `bitsB`-bit operand uses. */
 export function placeOperands(profile: HardwareProfile, bitsA: number, bitsB: number): OperandPlacement {
   checkBits(bitsA, 'operand bit-width');
   checkBits(bitsB, 'operand bit-width');
-  const a = slice(profile, bitsA);
-  const b = slice(profile, bitsB);
+  const a = operandSlices(profile, bitsA);
+  const b = operandSlices(profile, bitsB);
   let formatA = roundUpFormat(profile, a.sliceBits);
   let formatB = roundUpFormat(profile, b.sliceBits);
   if (profile.operands === 'shared') formatA = formatB = Math.max(formatA, formatB);
   return { formatA, formatB, slicesA: a.slices, slicesB: b.slices, passes: a.slices * b.slices };
 }
 
-/** Bits a tensor element of `bits` bits occupies in memory on this profile (format width × slices). */
+/**
+ * Bits a tensor element of `bits` bits occupies in memory on this profile (format width × slices).
+ * Storage is not the datapath: aboveMax does not apply (the fp32 weight gradient is stored as
+ * 32 bits on an int8 profile that rejects 32-bit operands).
+ */
 export function storedBits(profile: HardwareProfile, bits: number): number {
   checkBits(bits, 'tensor bit-width');
   const s = slice(profile, bits);
@@ -186,6 +223,12 @@ interface GemmSpec {
 
 /** Cost of one GEMM: compute, memory traffic through the levels, roofline latency, static energy. */
 export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
+  if (profile.aboveMax === 'reject') {
+    const widest = profile.formats[profile.formats.length - 1]!.bits;
+    for (const [operand, bits] of [['first', g.a.bits], ['second', g.b.bits]] as const) {
+      if (bits > widest) throw rejectedOperand(profile, bits, `the ${operand} operand of the ${g.phase} GEMM of layer ${g.layer}`);
+    }
+  }
   const mac = macCost(profile, g.a.bits, g.b.bits);
   const computeEnergyJ = g.macs * mac.energyJ;
   const computeLatencyS = g.macs * mac.timeS;

@@ -2,15 +2,20 @@
  * Restricted mathjs for the quantities and expressions in hardware profiles.
  *
  * A profile is user input, so its strings are parsed by a mathjs instance whose dangerous functions
- * (import, createUnit, evaluate, parse, compile, …) are replaced by functions that throw, and every
- * parsed expression is checked against an allow-list of node types, operators, functions and symbols
- * before it is compiled (once). Expressions are capped at MAX_EXPRESSION_LENGTH characters.
+ * (import, createUnit, evaluate, parse, compile, …: DISABLED_FUNCTIONS) are replaced by functions
+ * that throw, and every parsed expression is checked against an allow-list of node types, operators,
+ * functions and symbols before it is compiled (once). The allow-list is what refuses them in a
+ * profile; the replacements are a second wall, so nothing that slips past the allow-list (or code
+ * that gets hold of the instance) can import, define units or evaluate further strings.
+ * Expressions are capped at MAX_EXPRESSION_LENGTH characters.
  *
  * Dimensions are checked by comparing a result's base units with a reference unit, so `"3 ns"`
  * where an energy is expected fails with a message naming both dimensions.
  */
 import { createRequire } from 'node:module';
 import type { MathJsInstance, MathNode, Unit } from 'mathjs';
+import { sanitizeShort } from '../util/text.js';
+import { quote } from './messages.js';
 
 export const MAX_EXPRESSION_LENGTH = 200;
 
@@ -29,13 +34,14 @@ function instance(): Restricted {
   if (restricted) return restricted;
   const { all, create } = createRequire(import.meta.url)('mathjs') as typeof import('mathjs');
   const math = create(all, { number: 'number', predictable: false });
-  // Capture what we need before the public entry points are disabled.
+  // Capture what we need before the public entry points are replaced.
   const parse = math.parse;
-    const referenceUnits = new Map<Dimension, Unit>(
+  const referenceUnits = new Map<Dimension, Unit>(
     (Object.entries(DIMENSIONS) as [Dimension, DimensionInfo][])
       .filter(([, info]) => info.reference !== null)
       .map(([dim, info]) => [dim, math.unit(info.reference!)]),
   );
+  math.import(Object.fromEntries(DISABLED_FUNCTIONS.map((name) => [name, disabled(name)])), { override: true });
   restricted = { math, parse, referenceUnits };
   return restricted;
 }
@@ -46,7 +52,24 @@ function disabled(name: string) {
     throw new Error(`function ${name} is not allowed in a profile`);
   };
 }
-const DISABLED = ['import', 'createUnit', 'evaluate', 'parse', 'simplify', 'derivative', 'compile', 'resolve', 'reviver', 'replacer'];
+
+/**
+ * Functions of the instance replaced by ones that throw `function NAME is not allowed in a
+ * profile`: everything that imports, defines units, changes the configuration or parses and
+ * evaluates further strings.
+ */
+export const DISABLED_FUNCTIONS: readonly string[] = [
+  'import', 'createUnit', 'config', 'evaluate', 'parse', 'parser', 'compile', 'simplify', 'simplifyConstant', 'simplifyCore',
+  'rationalize', 'derivative', 'resolve', 'symbolicEqual', 'leafCount', 'chain', 'help', 'reviver', 'replacer',
+];
+
+/**
+ * The restricted mathjs instance (built on first use), with DISABLED_FUNCTIONS replaced. For
+ * inspection and tests: profile code goes through compileExpression / evaluateQuantity.
+ */
+export function restrictedMath(): MathJsInstance {
+  return instance().math;
+}
 
 /** Functions an expression may call. All are pure, total on numbers/units, and finish at once. */
 export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set([
@@ -113,7 +136,7 @@ export function dimensionLabel(dimension: Dimension): string {
  * else an error message. Values must be finite; callers check signs.
  */
 export function toBaseNumber(value: unknown, dimension: Dimension, source: string): number | string {
-  const expected = `expected ${DIMENSIONS[dimension].label}, got ${JSON.stringify(source)}`;
+  const expected = `expected ${DIMENSIONS[dimension].label}, got ${quote(source, 240)}`;
   let n: number;
   if (dimension === 'number') {
     if (typeof value !== 'number') return `${expected} (${describeValue(value)})`;
@@ -123,7 +146,7 @@ export function toBaseNumber(value: unknown, dimension: Dimension, source: strin
     if (value.value === null) return `${expected} (a unit without a value)`;
     n = value.value as number;
   }
-  if (typeof n !== 'number' || !Number.isFinite(n)) return `${JSON.stringify(source)} is not finite (${String(n)})`;
+  if (typeof n !== 'number' || !Number.isFinite(n)) return `${quote(source, 240)} is not finite (${String(n)})`;
   return n;
 }
 
@@ -142,7 +165,7 @@ function checkNode(node: MathNode, variables: ReadonlySet<string>): string | nul
     switch (n.type) {
       case 'ConstantNode': {
         const v = (n as unknown as { value: unknown }).value;
-        if (typeof v !== 'number') problem = `only numbers, units and ${[...variables].join(', ') || 'no variables'} are allowed, got ${JSON.stringify(v)}`;
+        if (typeof v !== 'number') problem = `only numbers, units and ${[...variables].join(', ') || 'no variables'} are allowed, got ${typeof v === 'string' ? quote(v) : String(v)}`;
         return;
       }
       case 'ParenthesisNode':
@@ -150,14 +173,14 @@ function checkNode(node: MathNode, variables: ReadonlySet<string>): string | nul
         return;
       case 'OperatorNode': {
         const fn = (n as unknown as { fn: string; op: string }).fn;
-        if (!ALLOWED_OPERATORS.has(fn)) problem = `operator "${(n as unknown as { op: string }).op}" is not allowed`;
+        if (!ALLOWED_OPERATORS.has(fn)) problem = `operator ${quote((n as unknown as { op: string }).op)} is not allowed`;
         return;
       }
       case 'FunctionNode': {
         const fnNode = (n as unknown as { fn: MathNode }).fn;
         const name = fnNode.type === 'SymbolNode' ? (fnNode as unknown as { name: string }).name : null;
         if (name === null || !ALLOWED_FUNCTIONS.has(name)) {
-          problem = `unknown or disallowed function "${name ?? fnNode.toString()}" (allowed: ${[...ALLOWED_FUNCTIONS].join(', ')})`;
+          problem = `unknown or disallowed function ${quote(name ?? fnNode.toString())} (allowed: ${[...ALLOWED_FUNCTIONS].join(', ')})`;
         }
         return;
       }
@@ -167,7 +190,7 @@ function checkNode(node: MathNode, variables: ReadonlySet<string>): string | nul
         if (parent && parent.type === 'FunctionNode' && (parent as unknown as { fn: MathNode }).fn === n) return;
         if (variables.has(name) || ALLOWED_CONSTANTS.has(name)) return;
         if (!(name in instance().math) && isValuelessUnit(name)) return;
-        problem = `unknown symbol "${name}" (variables: ${[...variables].join(', ') || 'none'}; or a unit such as pJ, ns, MHz, bit, GB)`;
+        problem = `unknown symbol ${quote(name)} (variables: ${[...variables].join(', ') || 'none'}; or a unit such as pJ, ns, MHz, bit, GB)`;
         return;
       }
       default:
@@ -191,10 +214,10 @@ export function compileExpression(source: string, variables: readonly string[]):
   try {
     node = instance().parse(source);
   } catch (err) {
-    throw new Error(`cannot parse "${source}": ${(err as Error).message}`);
+    throw new Error(`cannot parse ${quote(source, 240)}: ${sanitizeShort((err as Error).message)}`);
   }
   const problem = checkNode(node, new Set(variables));
-  if (problem !== null) throw new Error(`"${source}": ${problem}`);
+  if (problem !== null) throw new Error(`${quote(source, 240)}: ${problem}`);
   const code = node.compile();
   return {
     source,
@@ -211,7 +234,7 @@ export function evaluateQuantity(source: string, dimension: Dimension, scope: Sc
   try {
     value = expr.evaluate(scope);
   } catch (err) {
-    throw new Error(`cannot evaluate "${source}": ${(err as Error).message}`);
+    throw new Error(`cannot evaluate ${quote(source, 240)}: ${sanitizeShort((err as Error).message)}`);
   }
   const n = toBaseNumber(value, dimension, source);
   if (typeof n === 'string') throw new Error(n);

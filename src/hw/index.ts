@@ -4,6 +4,7 @@
  */
 export * from './expr.js';
 export * from './profile.js';
+export * from './limits.js';
 export * from './cost.js';
 export * from './tally.js';
 export * from './savings.js';

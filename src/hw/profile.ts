@@ -7,10 +7,16 @@
  * expressions are functions of the operand formats' bit-widths `ba`, `bw`, of `fp` (1 when either
  * operand format is floating point) and of `clock`; they are compiled once and evaluated for every
  * pair of supported formats here, so the cost model only looks numbers up.
+ *
+ * Every number must be reachable (./limits.ts: within ranges far wider than any real device), also
+ * per MAC at every bit-width a run can ask for, so every cost computed from an accepted profile is
+ * finite and positive. Every error is one line (./messages.ts).
  */
 import { z } from 'zod';
-import { ProfileError } from '../errors.js';
+import type { ProfileError } from '../errors.js';
 import { type Dimension, MAX_EXPRESSION_LENGTH, type Scope, compileExpression, evaluateQuantity, toBaseNumber, unitOf } from './expr.js';
+import { LIMITS, type Limit, checkRequestedBits, limitProblem, rangeText } from './limits.js';
+import { num, profileError, quote } from './messages.js';
 
 const quantity = (description: string) => z.string().min(1).max(MAX_EXPRESSION_LENGTH).meta({ description });
 
@@ -46,7 +52,7 @@ const ComputeSchema = z
     }),
     aboveMax: z.enum(['multipass', 'reject']).optional().meta({
       description:
-        'An operand wider than the widest format: multipass (default) splits it into ceil(b/max) slices and runs one pass per slice pair; reject makes such a cost an error.',
+        'A MAC operand wider than the widest format: multipass (default) splits it into ceil(b/max) slices and runs one pass per slice pair; reject refuses it (estimates and runs whose schedules, baseline or error bits exceed the widest format fail before they start). Tensors are stored the same way either way (the fp32 weight gradient as 32 bits).',
     }),
     macEnergy: quantity('Energy of one MAC as an expression of ba, bw (format bit-widths), fp and clock; must come out in joules, e.g. "0.2 pJ * ba * bw / 64".'),
     macThroughput: quantity('MACs per second of the whole device as an expression of ba, bw, fp and clock; MAC/s is written as 1/s or Hz, e.g. "512 * clock" or "156 THz".'),
@@ -147,7 +153,7 @@ function zodIssueToError(file: string, issue: z.core.$ZodIssue, input: unknown):
   let detail = issue.message;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
-    return new ProfileError(file, jsonPath([...path, key]), `unknown field "${key}"${issue.keys.length > 1 ? ` (and ${issue.keys.length - 1} more)` : ''}`);
+    return profileError(file, jsonPath([...path, key]), `unknown field ${quote(key, 60)}${issue.keys.length > 1 ? ` (and ${issue.keys.length - 1} more)` : ''}`);
   }
   if (issue.code === 'invalid_type') {
     const value = lookup(input, path);
@@ -159,8 +165,10 @@ function zodIssueToError(file: string, issue: z.core.$ZodIssue, input: unknown):
     detail = `too long: ${typeof value === 'string' ? value.length : '?'} characters, at most ${String(issue.maximum)} are allowed`;
   } else if (issue.code === 'invalid_value') {
     detail = `${issue.message} (got ${describeJsonAt(input, path)})`;
+  } else if (issue.code === 'invalid_format' && path.length === 1 && path[0] === 'name') {
+    detail = `expected letters, digits, ".", "_" and "-", starting with a letter or digit, got ${describeJsonAt(input, path)}`;
   }
-  return new ProfileError(file, jsonPath(path), detail);
+  return profileError(file, jsonPath(path), detail);
 }
 
 function lookup(input: unknown, path: readonly PropertyKey[]): unknown {
@@ -177,23 +185,21 @@ function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  if (typeof value === 'string') return quote(value, 60);
+  return JSON.stringify(value) ?? String(value);
 }
 
-/** Compile one quantity field; errors name the file and JSON path. */
-function quantityAt(file: string, path: readonly PropertyKey[], source: string, dimension: Dimension, scope: Scope): number {
+/** Compile one quantity field and hold it to its reachable range; errors name the file and JSON path. */
+function quantityAt(file: string, path: readonly PropertyKey[], source: string, dimension: Dimension, scope: Scope, limit: Limit): number {
+  let value: number;
   try {
-    return evaluateQuantity(source, dimension, scope);
+    value = evaluateQuantity(source, dimension, scope);
   } catch (err) {
-    throw new ProfileError(file, jsonPath(path), (err as Error).message);
+    const message = (err as Error).message;
+    throw profileError(file, jsonPath(path), message.includes('not finite') ? `${message}; ${rangeText(limit)}` : message);
   }
-}
-
-function requirePositive(file: string, path: readonly PropertyKey[], source: string, value: number, allowZero: boolean): number {
-  if (value < 0 || (!allowZero && value === 0)) {
-    throw new ProfileError(file, jsonPath(path), `must be ${allowZero ? 'zero or positive' : 'positive'}, got ${JSON.stringify(source)}`);
-  }
+  const problem = limitProblem(value, limit);
+  if (problem !== null) throw profileError(file, jsonPath(path), `${problem}, got ${quote(source, 240)} = ${num(value)} ${limit.unit}`);
   return value;
 }
 
@@ -206,7 +212,7 @@ export function compileProfile(input: unknown, file: string): HardwareProfile {
   if (!parsed.success) throw zodIssueToError(file, parsed.error.issues[0]!, input);
   const json = parsed.data;
 
-  const clockHz = requirePositive(file, ['clock'], json.clock, quantityAt(file, ['clock'], json.clock, 'frequency', {}), false);
+  const clockHz = quantityAt(file, ['clock'], json.clock, 'frequency', {}, LIMITS.clock);
   const clockScope: Scope = { clock: unitOf(clockHz, 'Hz') };
 
   const formats: NumberFormat[] = json.compute.formats.map((f) =>
@@ -214,28 +220,62 @@ export function compileProfile(input: unknown, file: string): HardwareProfile {
   );
   for (let i = 1; i < formats.length; i++) {
     if (formats[i]!.bits <= formats[i - 1]!.bits) {
-      throw new ProfileError(file, jsonPath(['compute', 'formats', i]), `formats must have ascending, distinct bit-widths (${formats[i]!.bits} follows ${formats[i - 1]!.bits})`);
+      throw profileError(file, jsonPath(['compute', 'formats', i]), `formats must have ascending, distinct bit-widths (${formats[i]!.bits} follows ${formats[i - 1]!.bits})`);
     }
   }
   const operands = json.compute.operands ?? 'independent';
   const aboveMax = json.compute.aboveMax ?? 'multipass';
+
+  // The constant quantities first: they cost one evaluation each, the compute expressions one per format pair.
+  const memory: MemoryLevel[] = json.memory.map((level, i) => {
+    const at = (key: string) => ['memory', i, key];
+    let capacityBits = Number.POSITIVE_INFINITY;
+    if (level.capacity !== undefined) {
+      capacityBits = quantityAt(file, at('capacity'), level.capacity, 'data', clockScope, LIMITS.capacity);
+    } else if (i < json.memory.length - 1) {
+      throw profileError(file, jsonPath(at('capacity')), 'missing required field: every level but the last (outermost) needs a capacity');
+    }
+    const readEnergyPerBitJ = quantityAt(file, at('readEnergy'), level.readEnergy, 'energyPerBit', clockScope, LIMITS.accessEnergy);
+    const writeEnergyPerBitJ = quantityAt(file, at('writeEnergy'), level.writeEnergy, 'energyPerBit', clockScope, LIMITS.accessEnergy);
+    const bandwidthBitsPerS = quantityAt(file, at('bandwidth'), level.bandwidth, 'bandwidth', clockScope, LIMITS.bandwidth);
+    return { name: level.name, capacityBits, readEnergyPerBitJ, writeEnergyPerBitJ, bandwidthBitsPerS };
+  });
+  for (let i = 1; i < memory.length; i++) {
+    if (memory[i]!.capacityBits < memory[i - 1]!.capacityBits) {
+      throw profileError(
+        file,
+        jsonPath(['memory', i, 'capacity']),
+        `levels go from the MACs outward, so capacities must not shrink (${quote(memory[i]!.name, 40)} is smaller than ${quote(memory[i - 1]!.name, 40)})`,
+      );
+    }
+  }
+  const names = new Set<string>();
+  memory.forEach((level, i) => {
+    if (names.has(level.name)) throw profileError(file, jsonPath(['memory', i, 'name']), `duplicate level name ${quote(level.name, 60)}`);
+    names.add(level.name);
+  });
+
+  const staticPowerW = json.staticPower === undefined ? 0 : quantityAt(file, ['staticPower'], json.staticPower, 'power', clockScope, LIMITS.staticPower);
 
   const n = formats.length;
   const macEnergyJ = new Float64Array(n * n).fill(Number.NaN);
   const macThroughputPerS = new Float64Array(n * n).fill(Number.NaN);
   const variables = ['ba', 'bw', 'fp', 'clock'];
   const fields = [
-    { key: 'macEnergy', source: json.compute.macEnergy, dimension: 'energy' as const, table: macEnergyJ, allowZero: true },
-    { key: 'macThroughput', source: json.compute.macThroughput, dimension: 'rate' as const, table: macThroughputPerS, allowZero: false },
+    { key: 'macEnergy', source: json.compute.macEnergy, dimension: 'energy' as const, table: macEnergyJ, limit: LIMITS.macEnergy },
+    { key: 'macThroughput', source: json.compute.macThroughput, dimension: 'rate' as const, table: macThroughputPerS, limit: LIMITS.macThroughput },
   ];
-  for (const field of fields) {
-    const path = ['compute', field.key];
-    let expr;
+  // Parse and check both expressions before evaluating either at every format pair.
+  const compiled = fields.map((field) => {
     try {
-      expr = compileExpression(field.source, variables);
+      return compileExpression(field.source, variables);
     } catch (err) {
-      throw new ProfileError(file, jsonPath(path), (err as Error).message);
+      throw profileError(file, jsonPath(['compute', field.key]), (err as Error).message);
     }
+  });
+  for (const [f, field] of fields.entries()) {
+    const path = jsonPath(['compute', field.key]);
+    const expr = compiled[f]!;
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
         if (operands === 'shared' && i !== j) continue;
@@ -246,47 +286,22 @@ export function compileProfile(input: unknown, file: string): HardwareProfile {
         try {
           value = expr.evaluate({ ba: fa.bits, bw: fw.bits, fp: fa.float || fw.float ? 1 : 0, ...clockScope });
         } catch (err) {
-          throw new ProfileError(file, jsonPath(path), `cannot evaluate ${JSON.stringify(field.source)} ${at}: ${(err as Error).message}`);
+          throw profileError(file, path, `cannot evaluate ${quote(field.source, 240)} ${at}: ${(err as Error).message}`);
         }
         const v = toBaseNumber(value, field.dimension, field.source);
         // Name the bit-widths only when the problem depends on them (an earlier pair was fine).
-        if (typeof v === 'string') throw new ProfileError(file, jsonPath(path), i + j > 0 || v.includes('not finite') ? `${v} ${at}` : v);
-        if (v < 0 || (!field.allowZero && v === 0)) {
-          throw new ProfileError(file, jsonPath(path), `must be ${field.allowZero ? 'zero or positive' : 'positive'}, got ${JSON.stringify(field.source)} = ${v} ${at}`);
+        if (typeof v === 'string') {
+          if (v.includes('not finite')) throw profileError(file, path, `${v} ${at}; ${rangeText(field.limit)}`);
+          throw profileError(file, path, i + j > 0 ? `${v} ${at}` : v);
         }
+        const problem = limitProblem(v, field.limit);
+        if (problem !== null) throw profileError(file, path, `${problem}, got ${quote(field.source, 240)} = ${num(v)} ${field.limit.unit} ${at}`);
         field.table[i * n + j] = v;
       }
     }
   }
 
-  const memory: MemoryLevel[] = json.memory.map((level, i) => {
-    const at = (key: string) => ['memory', i, key];
-    let capacityBits = Number.POSITIVE_INFINITY;
-    if (level.capacity !== undefined) {
-      capacityBits = requirePositive(file, at('capacity'), level.capacity, quantityAt(file, at('capacity'), level.capacity, 'data', clockScope), false);
-    } else if (i < json.memory.length - 1) {
-      throw new ProfileError(file, jsonPath(at('capacity')), 'missing required field: every level but the last (outermost) needs a capacity');
-    }
-    const readEnergyPerBitJ = requirePositive(file, at('readEnergy'), level.readEnergy, quantityAt(file, at('readEnergy'), level.readEnergy, 'energyPerBit', clockScope), true);
-    const writeEnergyPerBitJ = requirePositive(file, at('writeEnergy'), level.writeEnergy, quantityAt(file, at('writeEnergy'), level.writeEnergy, 'energyPerBit', clockScope), true);
-    const bandwidthBitsPerS = requirePositive(file, at('bandwidth'), level.bandwidth, quantityAt(file, at('bandwidth'), level.bandwidth, 'bandwidth', clockScope), false);
-    return { name: level.name, capacityBits, readEnergyPerBitJ, writeEnergyPerBitJ, bandwidthBitsPerS };
-  });
-  for (let i = 1; i < memory.length; i++) {
-    if (memory[i]!.capacityBits < memory[i - 1]!.capacityBits) {
-      throw new ProfileError(file, jsonPath(['memory', i, 'capacity']), `levels go from the MACs outward, so capacities must not shrink (${memory[i]!.name} is smaller than ${memory[i - 1]!.name})`);
-    }
-  }
-  const names = new Set<string>();
-  memory.forEach((level, i) => {
-    if (names.has(level.name)) throw new ProfileError(file, jsonPath(['memory', i, 'name']), `duplicate level name "${level.name}"`);
-    names.add(level.name);
-  });
-
-  const staticPowerW =
-    json.staticPower === undefined ? 0 : requirePositive(file, ['staticPower'], json.staticPower, quantityAt(file, ['staticPower'], json.staticPower, 'power', clockScope), true);
-
-  return {
+  const profile: HardwareProfile = {
     name: json.name,
     description: json.description,
     sources: json.sources,
@@ -304,4 +319,7 @@ export function compileProfile(input: unknown, file: string): HardwareProfile {
     staticPowerW,
     json: input as ProfileJson,
   };
+  // The per-MAC cost at every bit-width a run can ask for (multipass included) must be reachable too.
+  checkRequestedBits(profile);
+  return profile;
 }

@@ -13,8 +13,11 @@ import { EVALS_HEADER, parseRunJson, type RunJson, STEPS_HEADER } from './run-fo
 
 export { parseRunJson };
 
-/** `running` whose process is gone shows as `interrupted` (resumable). */
-export type DisplayStatus = RunJson['status'] | 'interrupted';
+/**
+ * `running` whose process is gone shows as `interrupted` (resumable from its last checkpoint);
+ * `starting` whose process is gone as `not-started` (nothing trained; `--resume` starts it).
+ */
+export type DisplayStatus = RunJson['status'] | 'interrupted' | 'not-started';
 
 export interface RunInfo {
   damaged: false;
@@ -31,6 +34,10 @@ export interface DamagedRun {
   dir: string;
   name: string;
   reason: string;
+  /** No run.json at all: creation was interrupted before anything was trained, or not a run. */
+  noRunJson?: boolean;
+  /** run.json is sound; `--resume --repair` can rebuild the rest. */
+  repairable?: boolean;
 }
 
 export type RunEntry = RunInfo | DamagedRun;
@@ -53,8 +60,29 @@ export interface EvalRow {
 }
 
 export function displayStatus(run: RunJson, alive: (pid: number) => boolean = processAlive): DisplayStatus {
-  if (run.status !== 'running') return run.status;
-  return typeof run.pid === 'number' && alive(run.pid) ? 'running' : 'interrupted';
+  if (run.status !== 'running' && run.status !== 'starting') return run.status;
+  if (typeof run.pid === 'number' && alive(run.pid)) return run.status;
+  return run.status === 'running' ? 'interrupted' : 'not-started';
+}
+
+/** A shell word for a path in a suggested command (quoted when it needs to be). */
+function shellWord(path: string): string {
+  return /^[A-Za-z0-9_./+-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command that gets a run going again, or null when there is nothing to do. */
+export function nextCommand(entry: RunEntry, runsDir?: string): string | null {
+  const dir = shellWord(runsDir !== undefined ? join(runsDir, entry.name) : entry.dir);
+  if (entry.damaged) return entry.noRunJson ? `rm -r ${dir}` : entry.repairable ? `bitcycle train --resume ${dir} --repair` : null;
+  switch (entry.status) {
+    case 'interrupted':
+    case 'stopped':
+    case 'failed':
+    case 'not-started':
+      return `bitcycle train --resume ${dir}`;
+    default:
+      return null;
+  }
 }
 
 /** Read one run directory's run.json. Throws RunError with the reason when it is damaged. */
@@ -74,12 +102,12 @@ export function readEntry(dir: string): RunEntry {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no run.json (not a run directory, or creation was interrupted)' : `cannot read run.json (${code ?? (err as Error).message})`;
-    return { damaged: true, dir: abs, name, reason };
+    const reason = code === 'ENOENT' ? 'no run.json: not a run directory, or its creation was interrupted before anything was trained' : `cannot read run.json (${code ?? (err as Error).message})`;
+    return { damaged: true, dir: abs, name, reason, noRunJson: code === 'ENOENT' };
   }
   const parsed = parseRunJson(text);
   if (!parsed.ok) return { damaged: true, dir: abs, name, reason: parsed.reason };
-  if (!existsSync(join(abs, 'steps.csv'))) return { damaged: true, dir: abs, name, reason: 'steps.csv is missing' };
+  if (!existsSync(join(abs, 'steps.csv'))) return { damaged: true, dir: abs, name, reason: 'steps.csv is missing', repairable: true };
   return { damaged: false, dir: abs, name, run: parsed.run, status: displayStatus(parsed.run) };
 }
 
@@ -211,6 +239,26 @@ function convertEval(row: Cell): EvalRow | string {
   for (const v of Object.values(cols)) if (typeof v === 'string') return v;
   const c = cols as Record<keyof typeof cols, number | null>;
   return { epoch: c.epoch!, step: c.step!, testLoss: c.testLoss ?? Number.NaN, testAcc: c.testAcc ?? Number.NaN, bits: c.bits! };
+}
+
+function lineCells(line: string, header: readonly string[]): Cell | string {
+  const cells = line.split(',');
+  if (cells.length !== header.length) return `${cells.length} columns instead of ${header.length}`;
+  const row: Cell = {};
+  header.forEach((h, i) => (row[h] = cells[i]!));
+  return row;
+}
+
+/** One line of steps.csv (numbers only, no quoting) → its row, or why it is not one. */
+export function parseStepLine(line: string): StepRow | string {
+  const cells = lineCells(line, STEPS_HEADER);
+  return typeof cells === 'string' ? cells : convertStep(cells);
+}
+
+/** One line of evals.csv → its row, or why it is not one. */
+export function parseEvalLine(line: string): EvalRow | string {
+  const cells = lineCells(line, EVALS_HEADER);
+  return typeof cells === 'string' ? cells : convertEval(cells);
 }
 
 /** Rows of steps.csv. Throws RunError naming the file and line of the first invalid row. */

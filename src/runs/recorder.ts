@@ -6,7 +6,7 @@
  * `checkpointIntervalMs`. Writes happen in event order on a queue that never blocks the engine.
  */
 import { type Checkpoint, writeCheckpoint } from '../artifacts/checkpoint.js';
-import type { EvalRecord, RunSummary, StepRecord } from '../engine/events.js';
+import type { Divergence, EvalRecord, RunSummary, StepRecord } from '../engine/events.js';
 import type { RunCost, StepCost } from '../hw/tally.js';
 import { type RunJson, stepRow } from './run-format.js';
 import type { RunStore } from './store.js';
@@ -67,11 +67,6 @@ export class RunRecorder {
     return { ...this.store.run.progress, step, epoch: Math.floor(step / this.stepsPerEpoch) };
   }
 
-  /** The first checkpoint of a new run (step 0), written at once. */
-  initial(checkpoint: Checkpoint): void {
-    writeCheckpoint(this.store.checkpointFile, checkpoint);
-  }
-
   /**
    * The engine offers a consistent point (epoch end): write a checkpoint if the interval has
    * passed. Returns whether one is written.
@@ -99,6 +94,15 @@ export class RunRecorder {
     await this.drain();
     writeCheckpoint(this.store.checkpointFile, checkpoint);
     this.store.update({ status, pid: null, summary, cost, progress: this.progress(step) });
+  }
+
+  /**
+   * The run diverged: its rows up to the divergence are written, the checkpoint is not (the last
+   * one, before the divergence, stays), the run is marked diverged with where and what.
+   */
+  async diverged(step: number, divergence: Divergence, summary: RunSummary, cost: RunCost | null): Promise<void> {
+    await this.drain();
+    this.store.update({ status: 'diverged', pid: null, summary, cost, divergence, progress: this.progress(step) });
   }
 
   /** The run failed: what is queued is written, the run is marked failed with the message. */

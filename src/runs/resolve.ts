@@ -5,15 +5,18 @@
  */
 import { loadDataset } from '../data/index.js';
 import type { Dataset } from '../data/dataset.js';
-import { RunError, UsageError } from '../errors.js';
-import { loadProfile } from '../hw/load.js';
+import { UsageError } from '../errors.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RunError } from '../errors.js';
+import { requireOperandBits } from '../hw/cost.js';
+import { compileProfileText, readProfileSource } from '../hw/load.js';
 import type { HardwareProfile } from '../hw/profile.js';
 import type { ModelDef } from '../models/model.js';
 import { createModel } from '../models/registry.js';
 import { type PrecisionPolicy, precisionPolicy } from '../schedule/precision.js';
-import { processAlive } from '../util/process.js';
-import type { RunConfig } from './run-format.js';
-import { RunStore } from './store.js';
+import type { ProfileCopy, RunConfig } from './run-format.js';
 
 export interface ResolvedRun {
   config: RunConfig;
@@ -24,6 +27,28 @@ export interface ResolvedRun {
   totalSteps: number;
   /** Null with `--profile none`. */
   profile: HardwareProfile | null;
+  /** The profile file's exact text and digest, for the run's copy (null with `none`, or read from the copy). */
+  profileSource: { text: string; sha256: string; name: string } | null;
+}
+
+/** Where a stored run keeps its profile: its own copy (checked against its digest). */
+export interface StoredProfile {
+  dir: string;
+  copy: ProfileCopy;
+}
+
+/** Load a run's copy of its profile; a missing or altered copy is a RunError naming the file. */
+export function loadProfileCopy(stored: StoredProfile): HardwareProfile {
+  const file = join(stored.dir, stored.copy.file);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new RunError(file, `the run's copy of its profile is missing (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== stored.copy.sha256) throw new RunError(file, `the run's copy of its profile was altered (sha256 ${sha256.slice(0, 12)}…, run.json records ${stored.copy.sha256.slice(0, 12)}…)`);
+  return compileProfileText(bytes.toString('utf8'), file);
 }
 
 /** Steps per epoch (the last incomplete batch is dropped) and total steps of a run. */
@@ -33,23 +58,24 @@ export function runGeometry(trainCount: number, batchSize: number, epochs: numbe
   return { stepsPerEpoch, totalSteps: stepsPerEpoch * epochs };
 }
 
-export function resolveRun(config: RunConfig, options: { dataset?: Dataset } = {}): ResolvedRun {
+/**
+ * `options.storedProfile`: a resumed run uses its own copy of the profile, never the name or path in
+ * its config (the file there may have changed, or the run directory came from someone else).
+ */
+export function resolveRun(config: RunConfig, options: { dataset?: Dataset; storedProfile?: StoredProfile; profileDirs?: string[] } = {}): ResolvedRun {
   if (!Number.isInteger(config.evalBits) || config.evalBits < 1 || config.evalBits > 32) throw new UsageError('--eval-bits', `expected an integer in 1..32, got ${config.evalBits}`);
   const precision = precisionPolicy(config);
   const dataset = options.dataset ?? loadDataset(config.dataset, { dataDir: config.dataDir });
   const model = createModel(config.model, dataset.inputShape, dataset.classes);
   const { stepsPerEpoch, totalSteps } = runGeometry(dataset.train.count, config.batchSize, config.epochs);
-  const profile = config.profile === 'none' ? null : loadProfile(config.profile);
-  return { config, dataset, model, precision, stepsPerEpoch, totalSteps, profile };
-}
-
-/** Open a run for `--resume`: refuses a completed run and one a live process is still training. */
-export function openForResume(dir: string): RunStore {
-  const store = RunStore.open(dir);
-  const { status, pid } = store.run;
-  if (status === 'completed') throw new RunError(store.dir, 'run already completed; nothing to resume');
-  if (status === 'running' && pid !== null && pid !== process.pid && processAlive(pid)) {
-    throw new RunError(store.dir, `run is still being trained by process ${pid}; stop it first (q, Ctrl-C) or wait`);
-  }
-  return store;
+  if (config.profile === 'none') return { config, dataset, model, precision, stepsPerEpoch, totalSteps, profile: null, profileSource: null };
+  const source = options.storedProfile ? null : readProfileSource(config.profile, '--profile', options.profileDirs);
+  const profile = source ? source.profile : loadProfileCopy(options.storedProfile!);
+  // A profile that rejects operands wider than its formats: refuse the run before anything is written.
+  requireOperandBits(profile, [
+    { what: `--schedule ${config.schedule}`, bits: precision.weightsActivations.bitsMax },
+    { what: `the baseline ${config.baseline}`, bits: precision.baseline.bitsMax },
+    { what: `--grad-bits ${config.gradBits}`, bits: precision.errors.bitsMax },
+  ]);
+  return { config, dataset, model, precision, stepsPerEpoch, totalSteps, profile, profileSource: source ? { text: source.text, sha256: source.digest, name: source.profile.name } : null };
 }

@@ -5,11 +5,13 @@
  * files (`"model": "mlp", "hidden": [128]`) are read and upgraded in memory.
  */
 import { z } from 'zod';
-import type { EvalRecord, RunSummary, StepRecord } from '../engine/events.js';
+import type { Divergence, EvalRecord, RunSummary, StepRecord } from '../engine/events.js';
 import type { TrainingHyperparameters } from '../engine/trainer.js';
 import type { RunCost, StepCost } from '../hw/tally.js';
 import type { LayerShape } from '../models/shapes.js';
 import { MAX_WIDTH, type ModelSpec } from '../models/spec.js';
+
+import { MAX_EPOCHS, MAX_STEPS_PER_EPOCH } from './limits.js';
 
 export const RUN_FORMAT_VERSION = 2;
 export const STEPS_HEADER = ['step', 'epoch', 'bits_w', 'bits_a', 'bits_g', 'lr', 'loss', 'train_acc', 'wall_ms', 'energy_j', 'latency_s', 'bitops', 'baseline_energy_j'] as const;
@@ -24,13 +26,27 @@ export interface RunConfig extends TrainingHyperparameters {
   schedule: string;
   /** Error bits: a bit-width or a schedule spec. */
   gradBits: string;
-  /** Hardware profile name or file, or `none`. */
+  /** Hardware profile name or file as given, or `none` (the copy the run uses is `profileCopy`). */
   profile: string;
   /** Baseline schedule of the cost comparison. */
   baseline: string;
 }
 
-export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed';
+/**
+ * `starting`: run.json is written, the step-0 checkpoint may not be (a crash here leaves a run
+ * `--resume` starts from step 0). `diverged`: a non-finite loss ended the run (see `divergence`).
+ */
+export type RunStatus = 'starting' | 'running' | 'completed' | 'stopped' | 'diverged' | 'failed';
+export const RUN_STATUSES = ['starting', 'running', 'completed', 'stopped', 'diverged', 'failed'] as const;
+
+/** The run's copy of its hardware profile: `profile-<first 12 hex of sha256>.json` in the run directory. */
+export interface ProfileCopy {
+  file: string;
+  /** sha256 of the file's bytes, hex. */
+  sha256: string;
+  /** The profile's name (its `name` field). */
+  name: string;
+}
 
 export interface RunProgress {
   step: number;
@@ -54,10 +70,15 @@ export interface RunJson {
   layers: LayerShape[];
   summary: RunSummary | null;
   cost: RunCost | null;
+  /** Set when the profile was copied into the run directory (runs written since format 2.1). */
+  profileCopy?: ProfileCopy;
+  divergence?: Divergence;
   error?: string;
 }
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+/** A value that may not exist (JSON writes NaN as null): no evaluation yet, a diverged run. */
+const finiteOrNull = finite.nullable();
 
 /** `config.model`: a model spec object (src/models/spec.ts). */
 const modelSpecSchema = z.discriminatedUnion('name', [z.object({ name: z.literal('mlp'), hidden: z.array(z.number().int().min(1).max(MAX_WIDTH)).min(1).max(64) })]);
@@ -82,7 +103,7 @@ const configSchema = z.looseObject({
   schedule: z.string(),
   gradBits: z.union([z.string(), z.number()]).transform(String),
   evalBits: z.number().int(),
-  epochs: z.number().int().nonnegative(),
+  epochs: z.number().int().min(1).max(MAX_EPOCHS),
   batchSize: z.number().int().positive(),
   lr: finite,
   lrSchedule: z.enum(['constant', 'cosine']),
@@ -100,7 +121,7 @@ export const runJsonSchema = z.looseObject({
   id: z.string().min(1),
   createdAt: z.string(),
   updatedAt: z.string(),
-  status: z.enum(['running', 'completed', 'stopped', 'failed']),
+  status: z.enum(RUN_STATUSES),
   pid: z.number().int().nullable().optional(),
   config: configSchema,
   versions: z.record(z.string(), z.string()).optional().default({}),
@@ -115,12 +136,12 @@ export const runJsonSchema = z.looseObject({
   layers: z.array(layerSchema),
   summary: z
     .object({
-      testAccuracy: finite,
-      testLoss: finite,
-      bestTestAccuracy: finite,
-      finalTrainLoss: finite,
+      testAccuracy: finiteOrNull,
+      testLoss: finiteOrNull,
+      bestTestAccuracy: finiteOrNull,
+      finalTrainLoss: finiteOrNull,
       steps: z.number().int().nonnegative(),
-      stepsPerSecond: finite,
+      stepsPerSecond: finiteOrNull,
       wallS: finite,
     })
     .nullable(),
@@ -134,6 +155,8 @@ export const runJsonSchema = z.looseObject({
       savings: z.object({ energyPct: finite, latencyPct: finite, bitopsPct: finite }),
     })
     .nullable(),
+  profileCopy: z.object({ file: z.string().regex(/^profile-[0-9a-f]{12}\.json$/, 'must be profile-<12 hex>.json'), sha256: z.string().regex(/^[0-9a-f]{64}$/), name: z.string() }).optional(),
+  divergence: z.object({ step: z.number().int().nonnegative(), quantity: z.enum(['train loss', 'test loss', 'weights']), value: z.string() }).optional(),
   error: z.string().optional(),
 });
 
@@ -155,6 +178,15 @@ function upgradeV1(json: Record<string, unknown>): Record<string, unknown> {
   return { ...json, formatVersion: RUN_FORMAT_VERSION, config: { ...rest, model: spec } };
 }
 
+/** Whether the progress numbers agree with each other and the config (they size every chart and check). */
+function progressProblem(run: RunJson): string | null {
+  const { step, totalSteps, stepsPerEpoch } = run.progress;
+  if (totalSteps !== stepsPerEpoch * run.config.epochs) return `$.progress.totalSteps: ${totalSteps} is not stepsPerEpoch × config.epochs (${stepsPerEpoch} × ${run.config.epochs})`;
+  if (step > totalSteps) return `$.progress.step: ${step} is past totalSteps ${totalSteps}`;
+  if (stepsPerEpoch > MAX_STEPS_PER_EPOCH) return `$.progress.stepsPerEpoch: ${stepsPerEpoch} is more than ${MAX_STEPS_PER_EPOCH}`;
+  return null;
+}
+
 /** Parse and validate run.json text (upgrading format 1); returns a reason string instead of throwing. */
 export function parseRunJson(text: string): { ok: true; run: RunJson } | { ok: false; reason: string } {
   let json: unknown;
@@ -171,6 +203,8 @@ export function parseRunJson(text: string): { ok: true; run: RunJson } | { ok: f
   if (!parsed.success) return { ok: false, reason: `run.json: ${formatIssues(parsed.error)}` };
   const run = { pid: null, ...parsed.data } as unknown as RunJson;
   if (run.cost && run.cost.steps === undefined) run.cost.steps = run.progress.step;
+  const inconsistent = progressProblem(run);
+  if (inconsistent) return { ok: false, reason: `run.json: ${inconsistent}` };
   return { ok: true, run };
 }
 

@@ -7,20 +7,21 @@
  */
 import * as ort from 'onnxruntime-node';
 import { type Artifacts, buildArtifacts } from '../artifacts/build.js';
-import { type Checkpoint, readCheckpoint } from '../artifacts/checkpoint.js';
+import { type Checkpoint, initialCheckpoint } from '../artifacts/checkpoint.js';
 import { writeArtifacts } from '../artifacts/export.js';
 import type { Dataset } from '../data/dataset.js';
-import type { RunSummary } from '../engine/events.js';
+import type { Divergence, RunSummary } from '../engine/events.js';
 import { type TrainControl, Trainer } from '../engine/trainer.js';
 import { UsageError } from '../errors.js';
 import { createCostModel } from '../hw/cost.js';
 import { CostTally, type RunCost } from '../hw/tally.js';
+import { scheduleBits } from '../schedule/schedule.js';
 import { VERSION } from '../version.js';
 import { type SessionListener, sessionEvents } from './events.js';
 import type { RunConfig } from './run-format.js';
-import { readSteps } from './read.js';
 import { RunRecorder } from './recorder.js';
-import { openForResume, resolveRun } from './resolve.js';
+import { type ResolvedRun, resolveRun } from './resolve.js';
+import { openForResume, planResume } from './resume.js';
 import { RunStore } from './store.js';
 
 export interface SessionOptions {
@@ -30,6 +31,10 @@ export interface SessionOptions {
   resumeDir?: string;
   /** Run directory name (default: generated id). */
   name?: string;
+  /** With resumeDir: go back to the last consistent point instead of refusing a damaged run. */
+  repair?: boolean;
+  /** Directories searched for a profile given by name (before the shipped ones). */
+  profileDirs?: string[];
   /** Receives every session event (engine events with the run's costs). */
   onEvent?: SessionListener;
   control?: TrainControl;
@@ -49,10 +54,13 @@ export interface SessionOptions {
 export interface SessionResult {
   runId: string;
   runDir: string;
-  status: 'completed' | 'stopped';
+  status: 'completed' | 'stopped' | 'diverged';
   summary: RunSummary;
   cost: RunCost | null;
   totalSteps: number;
+  divergence?: Divergence;
+  /** What `repair` dropped (empty otherwise). */
+  repairs: string[];
 }
 
 function versions(): Record<string, string> {
@@ -61,26 +69,51 @@ function versions(): Record<string, string> {
 
 /**
  * Train one run. With `options.resumeDir`, the run's own config (run.json) is used and `config`
- * may be null.
+ * may be null. The run directory is claimed for the whole session and released at its end,
+ * however it ends.
  */
 export async function runSession(configOrNull: RunConfig | null, options: SessionOptions = {}): Promise<SessionResult> {
   const opened = options.resumeDir ? openForResume(options.resumeDir) : null;
+  try {
+    return await train(opened, configOrNull, options);
+  } finally {
+    opened?.release();
+  }
+}
+
+async function train(opened: RunStore | null, configOrNull: RunConfig | null, options: SessionOptions): Promise<SessionResult> {
   const config = opened ? opened.run.config : configOrNull;
   if (!config) throw new UsageError('--resume', 'a run directory or a training config is required');
-  const run = resolveRun(config, { dataset: options.dataset });
+  const storedProfile = opened?.run.profileCopy ? { dir: opened.dir, copy: opened.run.profileCopy } : undefined;
+  const run = resolveRun(config, { dataset: options.dataset, storedProfile, profileDirs: options.profileDirs });
   const artifacts = options.artifacts ?? buildArtifacts(run.model);
   const tally = run.profile ? new CostTally(createCostModel(run.profile, artifacts.layers, config.batchSize), run.precision.baseline, run.totalSteps) : null;
 
+  let store: RunStore;
   let resumeFrom: Checkpoint | undefined;
+  let history: { bestTestAccuracy: number | null; lastTrainLoss: number | null } = { bestTestAccuracy: null, lastTrainLoss: null };
+  let repairs: string[] = [];
   if (opened) {
-    resumeFrom = readCheckpoint(opened.checkpointFile);
-    opened.truncateTo(Number(resumeFrom.metadata.step));
-    tally?.add(await readSteps(opened.dir));
-    opened.update({ status: 'running', pid: process.pid, error: undefined });
-  }
-  const store =
-    opened ??
-    (await RunStore.create(
+    store = opened;
+    const plan = planResume(store, {
+      runId: store.id,
+      seed: config.seed,
+      totalSteps: run.totalSteps,
+      stepsPerEpoch: run.stepsPerEpoch,
+      bitsWA: scheduleBits(run.precision.weightsActivations, run.totalSteps),
+      bitsGrad: scheduleBits(run.precision.errors, run.totalSteps),
+      manifest: artifacts.manifest,
+      model: run.model,
+    }, options.repair === true);
+    resumeFrom = plan.checkpoint;
+    repairs = plan.repairs;
+    tally?.add(plan.steps);
+    const accs = plan.evals.map((e) => e.testAcc).filter(Number.isFinite);
+    const lastLoss = plan.steps.at(-1)?.loss;
+    history = { bestTestAccuracy: accs.length ? Math.max(...accs) : null, lastTrainLoss: lastLoss !== undefined && Number.isFinite(lastLoss) ? lastLoss : null };
+    store.update({ status: 'running', pid: process.pid, error: undefined, progress: { ...store.run.progress, step: plan.fromStep, epoch: Math.floor(plan.fromStep / run.stepsPerEpoch) } });
+  } else {
+    store = await RunStore.create(
       options.outDir ?? 'runs',
       {
         config,
@@ -90,8 +123,32 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
         progress: { step: 0, totalSteps: run.totalSteps, epoch: 0, stepsPerEpoch: run.stepsPerEpoch },
         layers: artifacts.layers,
       },
-      options.name,
-    ));
+      { name: options.name, profile: run.profileSource ?? undefined, initial: (runId) => withRunId(initialCheckpoint(run.model, config.seed), runId) },
+    );
+  }
+  try {
+    return await trainClaimed(store, run, artifacts, tally, resumeFrom, history, repairs, options);
+  } finally {
+    if (!opened) store.release();
+  }
+}
+
+function withRunId(c: Checkpoint, runId: string): Checkpoint {
+  c.metadata.runId = runId;
+  return c;
+}
+
+async function trainClaimed(
+  store: RunStore,
+  run: ResolvedRun,
+  artifacts: Artifacts,
+  tally: CostTally | null,
+  resumeFrom: Checkpoint | undefined,
+  history: { bestTestAccuracy: number | null; lastTrainLoss: number | null },
+  repairs: string[],
+  options: SessionOptions,
+): Promise<SessionResult> {
+  const { config } = run;
   const runId = store.id;
   const { evalBits, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps } = config;
   const trainer = new Trainer({
@@ -104,12 +161,13 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
     threads: options.threads,
     artifacts,
     resumeFrom,
+    bestTestAccuracy: history.bestTestAccuracy,
+    lastTrainLoss: history.lastTrainLoss,
   });
   writeArtifacts(store.artifactsDir, artifacts);
   await trainer.init();
   const takeCheckpoint = () => trainer.checkpoint({ runId });
   const recorder = new RunRecorder(store, run.stepsPerEpoch, { checkpointIntervalMs: options.checkpointIntervalMs });
-  if (!resumeFrom) recorder.initial(takeCheckpoint());
 
   const toSession = sessionEvents({ config, modelId: run.model.id, layers: artifacts.layers, bitsWA: trainer.bitsWA, bitsGrad: trainer.bitsG, tally });
   trainer.on((event) => {
@@ -132,8 +190,9 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
     throw err;
   }
   const cost = tally?.totals() ?? null;
-  await recorder.finish(result.status, trainer.currentStep, takeCheckpoint(), result.summary, cost);
-  options.onEvent?.(toSession({ type: 'end', status: result.status, summary: result.summary }));
+  if (result.status === 'diverged') await recorder.diverged(trainer.currentStep, result.divergence!, result.summary, cost);
+  else await recorder.finish(result.status, trainer.currentStep, takeCheckpoint(), result.summary, cost);
+  options.onEvent?.(toSession({ type: 'end', status: result.status, summary: result.summary, divergence: result.divergence }));
   await trainer.release();
-  return { runId, runDir: store.dir, status: result.status, summary: result.summary, cost, totalSteps: trainer.totalSteps };
+  return { runId, runDir: store.dir, status: result.status, summary: result.summary, cost, totalSteps: trainer.totalSteps, divergence: result.divergence, repairs };
 }

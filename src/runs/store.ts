@@ -1,29 +1,104 @@
 /**
  * The run store (writer side): one directory per run with run.json, steps.csv, evals.csv, the
- * checkpoint and the artifacts (see docs/run-format.md and ./format.ts). JSON and checkpoint
- * writes are atomic (temp + rename); CSV rows are appended in whole batches and rewritten
- * atomically when a run resumes.
+ * checkpoint, a copy of the hardware profile and the artifacts (see docs/run-format.md and
+ * ./run-format.ts). A run directory is claimed (./lock.ts) before anything in it is written and
+ * released when the session ends. JSON and checkpoint writes are atomic (temp + rename); CSV rows
+ * are appended in whole batches and rewritten atomically when a run resumes.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeToString } from 'fast-csv';
+import { type Checkpoint, writeCheckpoint } from '../artifacts/checkpoint.js';
 import type { EvalRecord } from '../engine/events.js';
-import { RunError } from '../errors.js';
-import { writeFileAtomic } from '../util/fs.js';
-import { EVALS_HEADER, evalRow, makeRunId, parseRunJson, RUN_FORMAT_VERSION, type RunJson, STEPS_HEADER } from './run-format.js';
+import { RunError, UsageError } from '../errors.js';
+import { makeDirectories, writeFileAtomic } from '../util/fs.js';
+import { sanitizeShort } from '../util/text.js';
+import { RunLock } from './lock.js';
+import { EVALS_HEADER, evalRow, makeRunId, parseRunJson, type ProfileCopy, RUN_FORMAT_VERSION, type RunJson, STEPS_HEADER } from './run-format.js';
 
 async function csvText(rows: string[][]): Promise<string> {
   if (rows.length === 0) return '';
   return writeToString(rows, { headers: false, includeEndRowDelimiter: true });
 }
 
+/** A run directory name given with --name: one path component of safe characters. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+
+export function checkRunName(name: string): string {
+  if (!NAME.test(name) || name.includes('..')) {
+    throw new UsageError('--name', `"${sanitizeShort(name, 60)}" is not a run name (1–128 letters, digits, . _ + -, starting with a letter or digit; no path)`);
+  }
+  return name;
+}
+
+/** `--out`: an existing or creatable directory we can write in. */
+export function prepareOutDir(outDir: string): void {
+  const shown = sanitizeShort(outDir, 120);
+  try {
+    makeDirectories(outDir);
+  } catch (err) {
+    throw new UsageError('--out', `cannot create directory "${shown}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    if (!statSync(outDir).isDirectory()) throw new UsageError('--out', `"${shown}" is not a directory`);
+    accessSync(outDir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError('--out', `cannot write in "${shown}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/** Create directory `outDir/name` atomically; false when it exists. */
+function claimDirectory(dir: string): boolean {
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new UsageError('--out', `cannot create run directory "${sanitizeShort(dir, 120)}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/** Temp files of atomic writes (`.<name>.<pid>.<n>.tmp`) left by a process that died mid-write. */
+export function removeStaleTempFiles(dir: string): string[] {
+  const removed: string[] = [];
+  for (const sub of [dir, join(dir, 'artifacts')]) {
+    let names: string[];
+    try {
+      names = readdirSync(sub);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!/^\..+\.tmp$/.test(name)) continue;
+      try {
+        unlinkSync(join(sub, name));
+        removed.push(join(sub, name));
+      } catch {
+        // gone already
+      }
+    }
+  }
+  return removed;
+}
+
 /** What a new run's run.json starts with (the store adds id, times, status, pid). */
-export type RunInit = Omit<RunJson, 'id' | 'createdAt' | 'updatedAt' | 'formatVersion' | 'pid' | 'summary' | 'cost' | 'status'>;
+export type RunInit = Omit<RunJson, 'id' | 'createdAt' | 'updatedAt' | 'formatVersion' | 'pid' | 'summary' | 'cost' | 'status' | 'profileCopy'>;
+
+export interface CreateOptions {
+  /** Run directory name (`--name`); default: a generated id. An existing name is an error. */
+  name?: string;
+  /** The profile file's exact text, copied into the run (content-addressed). */
+  profile?: { text: string; sha256: string; name: string };
+  /** The step-0 checkpoint of the run with this id, written before the run counts as resumable. */
+  initial: (runId: string) => Checkpoint;
+}
 
 export class RunStore {
   private constructor(
     readonly dir: string,
     public run: RunJson,
+    private readonly lock: RunLock,
   ) {}
 
   get id(): string {
@@ -42,34 +117,87 @@ export class RunStore {
     return join(this.dir, 'artifacts');
   }
 
-  /** Create a new run directory under `outDir` (a unique id is chosen). */
-  static async create(outDir: string, init: RunInit, name?: string): Promise<RunStore> {
-    mkdirSync(outDir, { recursive: true });
-    const base = name ?? makeRunId(init.config);
-    let id = base;
-    for (let n = 2; existsSync(join(outDir, id)); n++) id = `${base}-${n}`;
+  /**
+   * Create and claim a new run directory under `outDir`. Order matters for crashes: run.json
+   * (status `starting`, so the run is listed and `--resume` can start it), the CSV headers, the
+   * profile copy, the step-0 checkpoint, then status `running`.
+   */
+  static async create(outDir: string, init: RunInit, options: CreateOptions): Promise<RunStore> {
+    prepareOutDir(outDir);
+    let id: string;
+    if (options.name !== undefined) {
+      id = checkRunName(options.name);
+      if (!claimDirectory(join(outDir, id))) {
+        const shown = sanitizeShort(join(outDir, id), 120);
+        throw new UsageError('--name', `run directory ${shown} already exists; choose another name, or continue it with: bitcycle train --resume ${shown}`);
+      }
+    } else {
+      const base = makeRunId(init.config);
+      id = base;
+      for (let n = 2; !claimDirectory(join(outDir, id)); n++) id = `${base}-${n}`;
+    }
     const dir = resolve(outDir, id);
-    mkdirSync(dir, { recursive: true });
+    const lock = RunLock.acquire(dir);
     const now = new Date().toISOString();
-    const store = new RunStore(dir, { formatVersion: RUN_FORMAT_VERSION, id, createdAt: now, updatedAt: now, status: 'running', pid: process.pid, summary: null, cost: null, ...init });
-    store.saveRunJson();
-    writeFileAtomic(store.stepsFile, STEPS_HEADER.join(',') + '\n');
-    writeFileAtomic(store.evalsFile, EVALS_HEADER.join(',') + '\n');
+    const profileCopy: ProfileCopy | undefined = options.profile
+      ? { file: `profile-${options.profile.sha256.slice(0, 12)}.json`, sha256: options.profile.sha256, name: options.profile.name }
+      : undefined;
+    const store = new RunStore(dir, { formatVersion: RUN_FORMAT_VERSION, id, createdAt: now, updatedAt: now, status: 'starting', pid: process.pid, summary: null, cost: null, ...init, ...(profileCopy ? { profileCopy } : {}) }, lock);
+    try {
+      store.saveRunJson();
+      store.start(options.initial(id), options.profile?.text);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
     return store;
   }
 
-  /** Open an existing run (for resuming); run.json is validated as the reader does. */
+  /**
+   * Write a fresh start (or restart from step 0): empty CSV files, the profile copy, the step-0
+   * checkpoint; then the run is `running`.
+   */
+  start(initial: Checkpoint, profileText?: string): void {
+    writeFileAtomic(this.stepsFile, STEPS_HEADER.join(',') + '\n');
+    writeFileAtomic(this.evalsFile, EVALS_HEADER.join(',') + '\n');
+    if (profileText !== undefined && this.run.profileCopy) writeFileAtomic(join(this.dir, this.run.profileCopy.file), profileText);
+    writeCheckpoint(this.checkpointFile, initial);
+    this.update({ status: 'running', pid: process.pid, summary: null, cost: null, progress: { ...this.run.progress, step: 0, epoch: 0 } });
+  }
+
+  /**
+   * Open and claim an existing run (for resuming): the lock is taken first, then run.json is read
+   * and validated as the reader does, and temp files of interrupted writes are removed.
+   */
   static open(dir: string): RunStore {
-    let text: string;
     try {
-      text = readFileSync(join(dir, 'run.json'), 'utf8');
+      if (!statSync(dir).isDirectory()) throw new RunError(dir, 'not a directory');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new RunError(dir, code === 'ENOENT' ? 'no run.json here (not a bitcycle run directory)' : `cannot read run.json (${code ?? (err as Error).message})`);
+      if (err instanceof RunError) throw err;
+      throw new RunError(dir, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such run directory' : `cannot read (${(err as NodeJS.ErrnoException).code})`);
     }
-    const parsed = parseRunJson(text);
-    if (!parsed.ok) throw new RunError(dir, parsed.reason);
-    return new RunStore(resolve(dir), parsed.run);
+    const lock = RunLock.acquire(dir);
+    try {
+      let text: string;
+      try {
+        text = readFileSync(join(dir, 'run.json'), 'utf8');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new RunError(dir, code === 'ENOENT' ? 'no run.json here (not a bitcycle run directory, or its creation was interrupted before anything was trained)' : `cannot read run.json (${code ?? (err as Error).message})`);
+      }
+      const parsed = parseRunJson(text);
+      if (!parsed.ok) throw new RunError(dir, parsed.reason);
+      removeStaleTempFiles(dir);
+      return new RunStore(resolve(dir), parsed.run, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  /** Give the run up (the session ended, or resuming it was refused). */
+  release(): void {
+    this.lock.release();
   }
 
   saveRunJson(): void {
@@ -91,23 +219,9 @@ export class RunStore {
     appendFileSync(this.evalsFile, await csvText([evalRow(e)]));
   }
 
-  /**
-   * Drop every CSV row at or after `step` (rows written after the last checkpoint; evals after
-   * it), rewriting the files atomically. A half-written last line is dropped too.
-   */
-  truncateTo(step: number): void {
-    const keep = (file: string, header: readonly string[], stepColumn: number, inRange: (s: number) => boolean): void => {
-      const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-      const kept: string[] = [header.join(',')];
-      for (const line of text.split('\n').slice(1)) {
-        const cells = line.split(',');
-        if (cells.length !== header.length) continue; // half-written last line
-        const s = Number(cells[stepColumn]);
-        if (Number.isInteger(s) && inRange(s)) kept.push(line);
-      }
-      writeFileAtomic(file, kept.join('\n') + '\n');
-    };
-    keep(this.evalsFile, EVALS_HEADER, 1, (s) => s <= step);
-    keep(this.stepsFile, STEPS_HEADER, 0, (s) => s < step);
+  /** Rewrite both CSV files to exactly these data lines (as read), atomically. */
+  rewriteRows(stepLines: readonly string[], evalLines: readonly string[]): void {
+    writeFileAtomic(this.stepsFile, [STEPS_HEADER.join(','), ...stepLines].join('\n') + '\n');
+    writeFileAtomic(this.evalsFile, [EVALS_HEADER.join(','), ...evalLines].join('\n') + '\n');
   }
 }

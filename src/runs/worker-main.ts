@@ -11,7 +11,7 @@ import type { RunConfig } from './run-format.js';
 
 export interface WorkerInput {
   config: RunConfig | null;
-  options: Pick<SessionOptions, 'outDir' | 'resumeDir' | 'name' | 'threads' | 'checkpointIntervalMs'>;
+  options: Pick<SessionOptions, 'outDir' | 'resumeDir' | 'name' | 'threads' | 'checkpointIntervalMs' | 'repair' | 'profileDirs'>;
 }
 
 export type WorkerCommand = { type: 'pause' } | { type: 'resume' } | { type: 'stop' };

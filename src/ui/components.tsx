@@ -3,13 +3,14 @@
  */
 import { Box, Text } from 'ink';
 import { useMemo } from 'react';
+import type { BitsSource } from '../analysis/bits.js';
 import { blockChart, brailleChart, columnOf, resample } from './charts.js';
-import { fit } from '../format.js';
+import { fit, fmtCount } from '../format.js';
 import { type KeyMap, keyLabel } from './keys.js';
 
 export const SERIES_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red', 'white'] as const;
 
-export function HelpOverlay<A>({ title, keymap }: { title: string; keymap: KeyMap<A> }) {
+export function HelpOverlay<A>({ title, keymap, closeHint = 'press ? or Esc to close' }: { title: string; keymap: KeyMap<A>; closeHint?: string | null }) {
   const width = Math.max(...keymap.map((b) => keyLabel(b.keys).length), 4) + 2;
   return (
     <Box flexDirection="column" borderStyle="round" paddingX={1}>
@@ -20,17 +21,34 @@ export function HelpOverlay<A>({ title, keymap }: { title: string; keymap: KeyMa
           {b.help}
         </Text>
       ))}
-      <Text dimColor>press ? or Esc to close</Text>
+      {closeHint ? <Text dimColor>{closeHint}</Text> : null}
     </Box>
   );
 }
 
+const HINT_SEPARATOR = ' · ';
+
+/**
+ * The hint line's text: every hint when it fits in `width`; else, in order, the hints that still
+ * fit, and always the last two (help and quit/back), so a narrow terminal says how to get out.
+ */
+export function hintLine<A>(keymap: KeyMap<A>, width = Number.POSITIVE_INFINITY): string {
+  const parts = keymap.filter((b) => b.hint).map((b) => `${keyLabel(b.keys.filter((k) => !k.startsWith('ctrl-')))} ${b.hint}`);
+  const all = parts.join(HINT_SEPARATOR);
+  if (all.length <= width || parts.length <= 2) return all;
+  const pinned = parts.slice(-2);
+  const kept: string[] = [];
+  for (const part of parts.slice(0, -2)) {
+    if ([...kept, part, ...pinned].join(HINT_SEPARATOR).length <= width) kept.push(part);
+  }
+  return [...kept, ...pinned].join(HINT_SEPARATOR);
+}
+
 /** One line of "key action" hints from the same key map as the help overlay. */
-export function KeyHints<A>({ keymap }: { keymap: KeyMap<A> }) {
-  const shown = keymap.filter((b) => b.hint);
+export function KeyHints<A>({ keymap, width }: { keymap: KeyMap<A>; width?: number }) {
   return (
     <Text dimColor wrap="truncate-end">
-      {shown.map((b) => `${keyLabel(b.keys.filter((k) => !k.startsWith('ctrl-')))} ${b.hint}`).join(' · ')}
+      {hintLine(keymap, width)}
     </Text>
   );
 }
@@ -112,55 +130,49 @@ function segments(line: string, owner: number[]): { text: string; owner: number 
   return out;
 }
 
-/** Smallest and largest bit-width of a schedule (loop: schedules can have 10⁵ entries). */
-function bitsRange(values: ArrayLike<number>): [number, number] {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  return values.length ? [lo, hi] : [0, 0];
+/** Iterations as text: exact up to a million, then SI (`88000`, `1.2 M`, `1 T`). */
+function iterationsText(total: number): string {
+  return total < 1e6 ? String(total) : fmtCount(total);
+}
+
+/** Lines a ScheduleChart of `height` W/A rows takes (title, W/A rows, G row, marker). */
+export function scheduleChartLines(height: number, marker: boolean): number {
+  return 1 + height + 1 + (marker ? 1 : 0);
 }
 
 /**
  * The precision schedule over the whole run: W/A bits as a block chart, gradient bits as a strip,
- * the part already trained in colour, the current iteration marked with ▲.
+ * the part already trained in colour, the current iteration marked with ▲. The chart asks its
+ * source for one value per column (memoized per source and width), so its cost depends on the
+ * terminal's width, not on the run's length.
  */
 export function ScheduleChart({
-  bitsWA,
-  bitsGrad,
+  source,
   width,
   height = 3,
   current,
   title = 'Precision schedule',
 }: {
-  bitsWA: ArrayLike<number>;
-  bitsGrad: ArrayLike<number>;
+  source: BitsSource;
   width: number;
   height?: number;
   /** Iterations done (null: no marker, whole chart in colour). */
   current: number | null;
   title?: string;
 }) {
-  const total = bitsWA.length;
+  const total = source.total;
   const labelWidth = 4;
   const plotWidth = Math.max(4, width - labelWidth - 1);
-  // The schedule is fixed for a run: resample it once per (schedule, width), not once per frame
-  // (a long run has 10⁵ iterations; spreading them into Math.max would also overflow the stack).
-  const { waRows, gRow, minWA, maxWA, minG, maxG, maxBits } = useMemo(() => {
-    const [minWA, maxWA] = bitsRange(bitsWA);
-    const [minG, maxG] = bitsRange(bitsGrad);
-    const maxBits = Math.max(8, maxWA, maxG);
-    const wa = resample(bitsWA, plotWidth, total);
-    const g = resample(bitsGrad, plotWidth, bitsGrad.length);
-    return { waRows: blockChart(wa, height, 0, maxBits), gRow: blockChart(g, 1, 0, maxBits)[0]!, minWA, maxWA, minG, maxG, maxBits };
-  }, [bitsWA, bitsGrad, plotWidth, height, total]);
+  const { minWA, maxWA, minG, maxG } = source.range;
+  const maxBits = Math.max(8, maxWA ?? 0, maxG ?? 0);
+  const { waRows, gRow } = useMemo(() => {
+    const { wa, g } = source.columns(plotWidth);
+    return { waRows: blockChart(wa, height, 0, maxBits), gRow: blockChart(g, 1, 0, maxBits)[0]! };
+  }, [source, plotWidth, height, maxBits]);
   const doneCols = current === null ? plotWidth : total > 0 ? Math.min(plotWidth, Math.ceil((current * plotWidth) / total)) : 0;
   const marker = current === null ? -1 : columnOf(Math.min(current, Math.max(0, total - 1)), total, plotWidth);
-  const nowBits = current !== null && total > 0 ? bitsWA[Math.min(current, total - 1)] : undefined;
-  const nowGrad = current !== null && bitsGrad.length > 0 ? bitsGrad[Math.min(current, bitsGrad.length - 1)] : undefined;
+  const now = current !== null && total > 0 ? source.at(Math.min(current, total - 1)) : null;
+  const span = (lo: number | null, hi: number | null) => (lo === null || hi === null ? '?' : `${lo}–${hi}`);
   const split = (row: string) => (
     <>
       <Text color="cyan">{row.slice(0, doneCols)}</Text>
@@ -172,8 +184,8 @@ export function ScheduleChart({
       <Text wrap="truncate-end">
         <Text bold>{title}</Text>
         <Text dimColor>
-          {`  W/A ${minWA}–${maxWA} bits · G ${minG}–${maxG} bits · ${total} iterations`}
-          {nowBits !== undefined ? `  now W/A ${nowBits} G ${nowGrad}` : ''}
+          {`  W/A ${span(minWA, maxWA)} bits · G ${span(minG, maxG)} bits · ${iterationsText(total)} iterations`}
+          {now ? `  now W/A ${now.wa} G ${now.g}` : ''}
         </Text>
       </Text>
       {waRows.map((row, r) => (
@@ -187,11 +199,20 @@ export function ScheduleChart({
         {split(gRow)}
       </Text>
       {marker >= 0 ? (
-        <Text wrap="truncate-end">
-          {' '.repeat(labelWidth + 1 + marker)}
-          <Text color="yellow">▲</Text>
-          <Text dimColor>{` it ${current}`}</Text>
-        </Text>
+        // the label goes left of the marker when there is no room on its right
+        labelWidth + 1 + marker + 1 + ` it ${current}`.length > width ? (
+          <Text wrap="truncate-end">
+            {' '.repeat(Math.max(0, labelWidth + 1 + marker - ` it ${current}`.length))}
+            <Text dimColor>{`it ${current} `}</Text>
+            <Text color="yellow">▲</Text>
+          </Text>
+        ) : (
+          <Text wrap="truncate-end">
+            {' '.repeat(labelWidth + 1 + marker)}
+            <Text color="yellow">▲</Text>
+            <Text dimColor>{` it ${current}`}</Text>
+          </Text>
+        )
       ) : null}
     </Box>
   );

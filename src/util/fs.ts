@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 let tempCounter = 0;
 
@@ -16,4 +16,34 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     closeSync(fd);
   }
   renameSync(temp, file);
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node's `mkdirSync(path, { recursive: true })` never returns for
+ * some paths (`/proc/x` loops on ENOENT forever, ignoring signals), so it is not used.
+ */
+export function makeDirectories(path: string): void {
+  const missing: string[] = [];
+  let dir = resolve(path);
+  for (;;) {
+    try {
+      if (statSync(dir).isDirectory()) break;
+      const err = new Error(`ENOTDIR: not a directory, mkdir '${dir}'`) as NodeJS.ErrnoException;
+      err.code = 'ENOTDIR';
+      throw err;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    missing.push(dir);
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
 }

@@ -20,16 +20,30 @@ export function register(program: Command): void {
     .option('--runs-dir <dir>', 'where to look up run names', 'runs')
     .option('--json', 'print one JSON object')
     .action(async (args: string[], opts: { runsDir: string; json?: boolean }) => {
-      const [{ readRun }, { paretoFront }, { compareTable, runJsonSummary }] = await Promise.all([import('../../runs/read.js'), import('../../analysis/pareto.js'), import('../../analysis/tables.js')]);
+      const [{ readRun }, { paretoGroups }, { compareTable, paretoLines, runJsonSummary, scatterPoint }] = await Promise.all([
+        import('../../runs/read.js'),
+        import('../../analysis/pareto.js'),
+        import('../../analysis/tables.js'),
+      ]);
       const runs = args.map((a) => resolveRun(a, opts.runsDir, readRun));
-      const front = paretoFront(
-        runs.filter((r) => r.run.cost && r.run.summary).map((r) => ({ id: r.name, cost: r.run.cost!.energyJ, quality: r.run.summary!.testAccuracy })),
-      );
+      // A front only among comparable runs: same data set, model, steps and profile. Runs without
+      // an energy or a test accuracy (not evaluated, diverged, no profile) are on none.
+      const points = runs.map((r, i) => {
+        const p = scatterPoint(r);
+        return p ? { ...p, id: String(i) } : null;
+      });
+      const groups = paretoGroups(points.filter((p): p is NonNullable<typeof p> => p !== null));
+      const optimal = new Set(groups.flatMap((g) => [...g.front].map(Number)));
+      const withFront = groups.filter((g) => g.front.size > 0);
       if (opts.json) {
-        printJson({ runs: runs.map((r) => ({ ...runJsonSummary(r), paretoOptimal: front.has(r.name) })), paretoFront: [...front] });
+        printJson({
+          runs: runs.map((r, i) => ({ ...runJsonSummary(r), paretoOptimal: optimal.has(i) })),
+          paretoFront: runs.filter((_, i) => optimal.has(i)).map((r) => r.name),
+          paretoGroups: withFront.map((g) => ({ group: g.points[0]!.label, runs: g.points.map((p) => runs[Number(p.id)]!.name), front: [...g.front].map((i) => runs[Number(i)]!.name) })),
+        });
         return;
       }
       process.stdout.write(compareTable(runs));
-      if (front.size) process.stdout.write(`\nPareto front (energy vs test acc): ${[...front].join(', ')}\n`);
+      process.stdout.write(paretoLines(withFront.map((g) => ({ label: g.points[0]!.label, names: g.points.filter((p) => g.front.has(p.id)).sort((a, b) => a.cost - b.cost).map((p) => runs[Number(p.id)]!.name) }))));
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fmtCount, fmtPct, fmtTime, formatSI, textTable } from '../../format.js';
+import { fmtAcc, fmtCount, fmtNum, fmtPct, fmtTime, formatSI, textTable } from '../../format.js';
 import { savingsPct } from '../../hw/savings.js';
 import type { SessionResult } from '../../runs/session.js';
 import { printJson } from '../output.js';
@@ -38,18 +38,18 @@ export function register(program: Command): void {
       ['schedule', 'test acc', 'energy', 'latency', 'BitOPs', 'steps/s'],
       ...results.map((r, i) => [
         i === 0 ? 'static:8' : flags.schedule,
-        `${(100 * r.summary.testAccuracy).toFixed(2)} %`,
+        fmtAcc(r.summary.testAccuracy, 2),
         r.cost ? formatSI(r.cost.energyJ, 'J') : '—',
         r.cost ? fmtTime(r.cost.latencyS) : '—',
         r.cost ? fmtCount(r.cost.bitops) : '—',
-        r.summary.stepsPerSecond.toFixed(0),
+        fmtNum(r.summary.stepsPerSecond, 3),
       ]),
     ];
     log('\n' + textTable(rows));
     if (base.cost && cpt.cost) {
       const s = savingsPct(cpt.cost, base.cost);
       log(
-        `\n${flags.schedule} vs static:8 on ${cpt.cost.profile}: accuracy ${((cpt.summary.testAccuracy - base.summary.testAccuracy) * 100).toFixed(2)} points, ` +
+        `\n${flags.schedule} vs static:8 on ${cpt.cost.profile}: accuracy ${cpt.summary.testAccuracy !== null && base.summary.testAccuracy !== null ? `${((cpt.summary.testAccuracy - base.summary.testAccuracy) * 100).toFixed(2)} points` : '— (a run has no final accuracy)'}, ` +
           `energy saved ${fmtPct(s.energyPct)}, latency saved ${fmtPct(s.latencyPct)}, BitOPs saved ${fmtPct(s.bitopsPct)}`,
       );
     }

@@ -7,7 +7,9 @@ import { savingsPct } from '../../hw/savings.js';
 import type { ScheduleEstimate } from '../../hw/tally.js';
 import { getShapeModel, modelMacsPerSample, modelNames } from '../../models/paper.js';
 import { precisionPolicy } from '../../schedule/index.js';
+import { sanitize } from '../../util/text.js';
 import { parseIntOption, printJson } from '../output.js';
+import { PROFILES_DIR_HELP, PROFILES_ENV_HELP } from './profile.js';
 
 interface EstimateOptions {
   model: string;
@@ -17,6 +19,7 @@ interface EstimateOptions {
   epochs?: string;
   batchSize: string;
   profile: string;
+  profilesDir?: string;
   baseline?: string;
   json?: boolean;
   perLayer?: boolean;
@@ -76,12 +79,14 @@ export function register(program: Command): void {
     .option('--iterations <n>', 'training iterations (default: the model\'s reference run, 64000 for CIFAR-10)')
     .option('--epochs <e>', 'training epochs instead of --iterations: e × floor(training samples / batch size)')
     .option('--batch-size <n>', 'samples per iteration', '128')
-    .option('--profile <name|file>', 'shipped hardware profile name or path to a profile JSON file', DEFAULT_PROFILE)
+    .option('--profile <name|file>', 'hardware profile: a name (shipped, or in --profiles-dir / $BITCYCLE_PROFILES) or a path to a profile JSON file', DEFAULT_PROFILE)
+    .option('--profiles-dir <dir>', PROFILES_DIR_HELP)
     .option('--baseline <spec>', 'schedule to compare with (default static:<Bmax of --schedule>)')
     .option('--json', 'print exactly one JSON object')
     .option('--per-layer', 'also break the cost down per layer')
+    .addHelpText('after', PROFILES_ENV_HELP)
     .action(async (opts: EstimateOptions) => {
-      const { createCostModel, estimateSchedule, loadProfile } = await import('../../hw/index.js');
+      const { createCostModel, estimateSchedule, loadProfile, profileDirs, requireOperandBits } = await import('../../hw/index.js');
       const shapeModel = getShapeModel(opts.model);
       const precision = precisionPolicy({ schedule: opts.schedule, gradBits: opts.gradBits, baseline: opts.baseline });
       const { weightsActivations: schedule, baseline } = precision;
@@ -94,7 +99,13 @@ export function register(program: Command): void {
         const epochs = parseIntOption('--epochs', opts.epochs, 1, 1e6);
         iterations = epochs * Math.max(1, Math.floor(shapeModel.trainSamples / batchSize));
       }
-      const profile = loadProfile(opts.profile);
+      const profile = loadProfile(opts.profile, '--profile', profileDirs(opts.profilesDir));
+      // A profile that rejects operands wider than its formats: refuse the precisions up front.
+      requireOperandBits(profile, [
+        { what: `--schedule ${opts.schedule}`, bits: schedule.bitsMax },
+        { what: opts.baseline === undefined ? `the baseline ${baseline.name}` : `--baseline ${opts.baseline}`, bits: baseline.bitsMax },
+        { what: `--grad-bits ${opts.gradBits}`, bits: precision.errors.bitsMax },
+      ]);
       const layers = shapeModel.layers();
       const costModel = createCostModel(profile, layers, batchSize);
       const e = estimateSchedule(costModel, { schedule, baseline, iterations, bitsGrad });
@@ -123,7 +134,7 @@ export function register(program: Command): void {
       const macs = modelMacsPerSample(layers);
       const header =
         `${opts.model} (${shapeModel.dataset}, ${layers.length} GEMM layers, ${formatSI(macs, 'MAC')}/sample) · batch ${batchSize} · ${iterations} iterations · ` +
-        `grad ${typeof e.bitsGrad === 'number' ? `${e.bitsGrad} bits` : e.bitsGrad} · profile ${profile.name}`;
+        `grad ${typeof e.bitsGrad === 'number' ? `${e.bitsGrad} bits` : e.bitsGrad} · profile ${sanitize(profile.name)}`;
       printText(e, header, opts.perLayer ?? false);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { TrainControl } from '../../engine/trainer.js';
-import { fmtPct, fmtTime, formatSI } from '../../format.js';
+import { UsageError } from '../../errors.js';
+import { fmtAcc, fmtNum, fmtPct, fmtTime, formatSI } from '../../format.js';
 import { formatModelSpec } from '../../models/spec.js';
 import type { RunConfig } from '../../runs/run-format.js';
 import type { SessionResult } from '../../runs/session.js';
@@ -12,6 +13,8 @@ interface Flags extends TrainFlags {
   out: string;
   name?: string;
   resume?: string;
+  repair?: boolean;
+  profilesDir?: string;
   json?: boolean;
   threads?: string;
   checkpointInterval: string;
@@ -33,7 +36,24 @@ export function resultJson(result: SessionResult, config: RunConfig | null): Rec
     wallS: result.summary.wallS,
     ...(config ? { schedule: config.schedule, gradBits: config.gradBits, model: formatModelSpec(config.model), dataset: config.dataset, seed: config.seed } : {}),
     cost: result.cost,
+    ...(result.divergence ? { divergence: result.divergence } : {}),
+    ...(result.repairs.length ? { repairs: result.repairs } : {}),
   };
+}
+
+/** Options that make sense with --resume; every other option the user gave is an error. */
+const RESUME_OPTIONS = new Set(['resume', 'repair', 'json', 'threads', 'checkpointInterval', 'dashboard', 'profilesDir']);
+
+/**
+ * A resumed run trains with its own stored config: an option that would change it (or where the
+ * run goes) is refused rather than silently ignored.
+ */
+export function rejectOptionsWithResume(cmd: Command): void {
+  for (const option of cmd.options) {
+    const key = option.attributeName();
+    if (RESUME_OPTIONS.has(key) || cmd.getOptionValueSource(key) !== 'cli') continue;
+    throw new UsageError(option.long ?? key, 'cannot be given with --resume: a resumed run keeps its own settings (see its run.json); start a new run to change them');
+  }
 }
 
 export function register(program: Command): void {
@@ -42,13 +62,19 @@ export function register(program: Command): void {
     .description('train a model with a precision schedule on generated ONNX training artifacts')
     .option('--out <dir>', 'directory for run directories', 'runs')
     .option('--name <name>', 'run directory name (default: generated from time, model, data set, schedule, seed)')
-    .option('--resume <runDir>', 'continue an interrupted or stopped run from its last checkpoint')
+    .option('--resume <runDir>', 'continue an interrupted or stopped run from its last checkpoint (only --threads, --checkpoint-interval, --json, --no-dashboard, --repair go with it)')
+    .option('--repair', 'with --resume: instead of refusing a damaged run, go back to its last consistent point and say what was dropped')
+    .option('--profiles-dir <dirs>', `directories of your own profiles, searched by name before the shipped ones (${process.platform === 'win32' ? ';' : ':'}-separated; also BITCYCLE_PROFILES)`)
     .option('--json', 'print one JSON object with the result on stdout (progress goes to stderr)')
     .option('--threads <n>', 'onnxruntime intra-op threads', '1')
     .option('--checkpoint-interval <seconds>', 'minimum time between checkpoints (taken at epoch ends; 0 = every epoch)', '2')
     .option('--no-dashboard', 'plain progress lines even on a terminal');
-  addTrainOptions(cmd).action(async (flags: Flags) => {
+  addTrainOptions(cmd).action(async (flags: Flags, command: Command) => {
+    if (flags.resume !== undefined) rejectOptionsWithResume(command);
+    else if (flags.repair) throw new UsageError('--repair', 'only goes with --resume <runDir>');
     const config = flags.resume ? null : trainConfig(flags);
+    const { profileDirs } = await import('../../hw/load.js');
+    const dirs = profileDirs(flags.profilesDir);
     const threads = parseIntOption('--threads', flags.threads ?? '1', 1, 64);
     const checkpointIntervalMs = 1000 * parseFloatOption('--checkpoint-interval', flags.checkpointInterval, 0);
     const control: TrainControl = { stopRequested: false, paused: false };
@@ -56,7 +82,7 @@ export function register(program: Command): void {
     let result: SessionResult;
     if (useDashboard) {
       const { trainWithDashboard } = await import('../dashboard.js');
-      result = await trainWithDashboard(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, checkpointIntervalMs });
+      result = await trainWithDashboard(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, checkpointIntervalMs, repair: flags.repair, profileDirs: dirs });
     } else {
       const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(line + '\n');
       const onSignal = () => {
@@ -69,19 +95,24 @@ export function register(program: Command): void {
       const progress = plainProgress(log);
       const { runSession } = await import('../../runs/session.js');
       try {
-        result = await runSession(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, control, checkpointIntervalMs, onEvent: progress });
+        result = await runSession(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, control, checkpointIntervalMs, repair: flags.repair, profileDirs: dirs, onEvent: progress });
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
     }
+    // A diverged run is not a success a script should build on: exit 3 (bad input is 2).
+    if (result.status === 'diverged') process.exitCode = 3;
     if (flags.json) {
       printJson(resultJson(result, config));
     } else {
       const s = result.summary;
-      const lines = [
-        `run ${result.runId} ${result.status}: test accuracy ${(100 * s.testAccuracy).toFixed(2)} % after ${s.steps}/${result.totalSteps} steps, ${s.stepsPerSecond.toFixed(0)} steps/s`,
-      ];
+      const lines = result.repairs.map((r) => `repaired: ${r}`);
+      lines.push(`run ${result.runId} ${result.status}: test accuracy ${fmtAcc(s.testAccuracy, 2)} after ${s.steps}/${result.totalSteps} steps, ${fmtNum(s.stepsPerSecond)} steps/s`);
+      if (result.divergence) {
+        const d = result.divergence;
+        lines.push(`diverged at step ${d.step}: ${d.quantity} ${d.value} (best test accuracy before it ${fmtAcc(s.bestTestAccuracy, 2)}); try a smaller --lr than ${config?.lr ?? 'this run\'s'}`);
+      }
       if (result.cost) {
         const c = result.cost;
         lines.push(`cost on ${c.profile}: energy ${formatSI(c.energyJ, 'J')} (baseline ${c.baseline.schedule} ${formatSI(c.baseline.energyJ, 'J')}, saves ${fmtPct(c.savings.energyPct)}), latency ${fmtTime(c.latencyS)} (saves ${fmtPct(c.savings.latencyPct)}), BitOPs saves ${fmtPct(c.savings.bitopsPct, 2)}`);

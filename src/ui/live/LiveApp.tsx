@@ -2,15 +2,18 @@
  * The live training view. `LiveScreen` renders a LiveState (props only); `LiveApp` connects it
  * to the store and is the screen's one keypress hub.
  */
-import { Box, Text, useInput, useStdout } from 'ink';
-import { useSyncExternalStore } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { type ReactNode, useMemo, useSyncExternalStore } from 'react';
+import { arrayBitsSource } from '../../analysis/bits.js';
 import { type PartsCost, PHASES } from '../../hw/cost.js';
 import { savingPct } from '../../hw/savings.js';
-import { HelpOverlay, KeyHints, ScheduleChart, TrainingCurves, row } from '../components.js';
+import { HelpOverlay, KeyHints, ScheduleChart, scheduleChartLines, TrainingCurves, row } from '../components.js';
 import { progressBar } from '../charts.js';
 import { fmtAcc, fmtDuration, fmtNum, fmtPct, fmtSI } from '../../format.js';
 import { type KeyMap, keyName, lookupKey } from '../keys.js';
 import type { Store } from '../store.js';
+import { useTerminalSize } from '../terminal.js';
+import { sanitize, sanitizeShort } from '../../util/text.js';
 import { CURVE_BUCKETS, curves, etaSeconds, isFinished, type LiveEvent, type LiveState, testAccBuckets } from './state.js';
 
 export type LiveAction = 'pause-resume' | 'stop' | 'breakdown' | 'help' | 'close-help';
@@ -32,55 +35,132 @@ const STATUS_COLOR: Record<string, string> = {
   stopping: 'yellow',
   completed: 'green',
   stopped: 'yellow',
+  diverged: 'red',
   failed: 'red',
 };
 
 const PHASE_LABEL: Record<string, string> = { forward: 'forward', inputGrad: 'input grad', weightGrad: 'weight grad' };
 
-export function LiveScreen({ state, width = 100 }: { state: LiveState; width?: number }) {
+/** How the live view fills the terminal's rows (see liveLayout). */
+export interface LiveLayout {
+  /** W/A rows of the schedule chart (0: chart hidden). */
+  scheduleRows: number;
+  /** Rows of the loss and accuracy charts (0: hidden). */
+  curveRows: number;
+  /** Whether the cost panel is shown. */
+  cost: boolean;
+  /** Most rows of the per-layer table; further layers are summed up in one line. */
+  layerRows: number;
+  /** Blank lines: before each of the first `gaps` sections (schedule, curves, cost). */
+  gaps: number;
+  /** The config line under the title. */
+  configLine: boolean;
+  /** Lines of the whole frame. */
+  lines: number;
+}
+
+const FULL_LAYOUT: Omit<LiveLayout, 'lines'> = { scheduleRows: 3, curveRows: 6, cost: true, layerRows: 12, gaps: 3, configLine: true };
+
+/** Lines of the cost panel (title and body). */
+function costPanelLines(state: LiveState, layerRows: number): number {
+  if (!state.cost) return 1;
+  if (state.panel === 'totals' || state.panel === 'phases') return 5;
+  if (!state.breakdown) return 2;
+  const layers = state.breakdown.run.byLayer.length;
+  return 2 + (layers > layerRows ? layerRows : layers);
+}
+
+function layoutLines(state: LiveState, l: Omit<LiveLayout, 'lines'>): number {
+  const known = state.header !== null; // charts appear with the start event
+  const sections = [known && l.scheduleRows > 0 ? scheduleChartLines(l.scheduleRows, true) : 0, known && l.curveRows > 0 ? l.curveRows + 1 : 0, l.cost ? costPanelLines(state, l.layerRows) : 0].filter((n) => n > 0);
+  const base = 1 + (l.configLine ? 1 : 0) + 2 + (isFinished(state) ? 1 : 0) + 1; // title, config, progress + loss lines, end line, key hints
+  return base + sections.reduce((a, n) => a + n, 0) + Math.min(l.gaps, sections.length);
+}
+
+/**
+ * The live view's layout for a terminal of `rows` rows: the frame takes at most `rows − 1` lines,
+ * so the title line stays on screen and Ink ends the frame with a newline (a frame as tall as the
+ * terminal scrolls its first line away, and leaves the cursor at the end of the key hints).
+ * Detail goes first: chart heights, blank lines, then whole sections, the title line never.
+ */
+export function liveLayout(state: LiveState, rows: number = Number.POSITIVE_INFINITY): LiveLayout {
+  const budget = rows - 1;
+  let l = { ...FULL_LAYOUT };
+  const shrink: ((l: Omit<LiveLayout, 'lines'>) => Omit<LiveLayout, 'lines'> | null)[] = [
+    (l) => (l.curveRows > 4 ? { ...l, curveRows: l.curveRows - 1 } : null),
+    (l) => (l.gaps > 0 ? { ...l, gaps: l.gaps - 1 } : null),
+    (l) => (l.layerRows > 4 ? { ...l, layerRows: 4 } : null),
+    (l) => (l.curveRows > 3 ? { ...l, curveRows: 3 } : null),
+    (l) => (l.scheduleRows > 1 ? { ...l, scheduleRows: l.scheduleRows - 1 } : null),
+    (l) => (l.curveRows > 0 ? { ...l, curveRows: 0 } : null),
+    (l) => (l.layerRows > 2 ? { ...l, layerRows: 2 } : null),
+    (l) => (l.cost ? { ...l, cost: false } : null),
+    (l) => (l.scheduleRows > 0 ? { ...l, scheduleRows: 0 } : null),
+    (l) => (l.configLine ? { ...l, configLine: false } : null),
+  ];
+  for (const step of shrink) {
+    for (let next = step(l); next && layoutLines(state, l) > budget; next = step(l)) l = next;
+    if (layoutLines(state, l) <= budget) break;
+  }
+  return { ...l, lines: layoutLines(state, l) };
+}
+
+/** The progress line's text; totals not known yet (before the start event) show as "…". */
+export function progressText(state: LiveState): string {
+  const known = state.totalSteps > 0;
+  const steps = known ? `${state.step}/${state.totalSteps} (${fmtPct((100 * state.step) / state.totalSteps)})` : `${state.step}/…`;
+  const epoch = state.epochs > 0 ? `epoch ${Math.min(state.epoch + 1, state.epochs)}/${state.epochs}` : 'epoch …';
+  const rate = `${state.stepsPerSecond ? fmtNum(state.stepsPerSecond, 3) : '—'} steps/s`;
+  const eta = `ETA ${isFinished(state) ? '0:00' : fmtDuration(etaSeconds(state))}`;
+  return `${steps} · ${epoch} · ${rate} · ${eta}`;
+}
+
+export function LiveScreen({ state, width = 100, height }: { state: LiveState; width?: number; /** Terminal rows (undefined: no limit). */ height?: number }) {
   const w = Math.max(60, Math.min(width, 140));
+  const bits = useMemo(() => arrayBitsSource(state.bitsWA, state.bitsGrad), [state.bitsWA, state.bitsGrad]);
   if (state.help) {
     return (
       <Box flexDirection="column" width={w}>
-        <Header state={state} />
+        <Header state={state} configLine />
         <HelpOverlay title="Live training view" keymap={LIVE_KEYS} />
       </Box>
     );
   }
+  const layout = liveLayout(state, height);
   const { loss, trainAcc } = curves(state);
   const testAcc = testAccBuckets(state);
   const maxLoss = Math.max(0.5, ...loss.filter((v): v is number => v !== null));
   const lastEval = state.evals[state.evals.length - 1];
+  const sections: { key: string; node: ReactNode }[] = [];
+  const known = state.header !== null; // before the start event there is nothing to chart
+  if (known && layout.scheduleRows > 0) sections.push({ key: 'schedule', node: <ScheduleChart source={bits} width={w} height={layout.scheduleRows} current={state.step} /> });
+  if (known && layout.curveRows > 0) {
+    sections.push({ key: 'curves', node: <TrainingCurves loss={loss} trainAcc={trainAcc} testAcc={testAcc} maxLoss={maxLoss} width={w} height={layout.curveRows} length={CURVE_BUCKETS} /> });
+  }
+  if (layout.cost) sections.push({ key: 'cost', node: <CostPanel state={state} width={w} layerRows={layout.layerRows} /> });
   return (
     <Box flexDirection="column" width={w}>
-      <Header state={state} />
+      <Header state={state} configLine={layout.configLine} />
       <Text wrap="truncate-end">
         <Text color="cyan">{progressBar(state.totalSteps ? state.step / state.totalSteps : 0, Math.min(40, w - 60))}</Text>
-        {` ${state.step}/${state.totalSteps} (${fmtPct(state.totalSteps ? (100 * state.step) / state.totalSteps : 0)})`}
-        {` · epoch ${Math.min(state.epoch + 1, Math.max(1, state.epochs))}/${state.epochs}`}
-        {` · ${state.stepsPerSecond ? fmtNum(state.stepsPerSecond, 3) : '—'} steps/s`}
-        {` · ETA ${isFinished(state) ? '0:00' : fmtDuration(etaSeconds(state))}`}
+        {` ${progressText(state)}`}
       </Text>
       <Text wrap="truncate-end" dimColor>
         {`loss ${fmtNum(state.lastLoss)} · train acc ${fmtAcc(state.lastTrainAcc)} · test acc ${fmtAcc(lastEval?.testAcc)}`}
         {state.lastCheckpointStep !== null ? ` · checkpoint @ ${state.lastCheckpointStep}` : ''}
       </Text>
-      <Box marginTop={1}>
-        <ScheduleChart bitsWA={state.bitsWA} bitsGrad={state.bitsGrad} width={w} current={state.step} />
-      </Box>
-      <Box marginTop={1}>
-        <TrainingCurves loss={loss} trainAcc={trainAcc} testAcc={testAcc} maxLoss={maxLoss} width={w} height={6} length={CURVE_BUCKETS} />
-      </Box>
-      <Box marginTop={1} flexDirection="column">
-        <CostPanel state={state} width={w} />
-      </Box>
+      {sections.map((s, i) => (
+        <Box key={s.key} marginTop={i < layout.gaps ? 1 : 0} flexDirection="column">
+          {s.node}
+        </Box>
+      ))}
       {isFinished(state) ? <EndLine state={state} /> : null}
-      <KeyHints keymap={LIVE_KEYS} />
+      <KeyHints keymap={LIVE_KEYS} width={w} />
     </Box>
   );
 }
 
-function Header({ state }: { state: LiveState }) {
+function Header({ state, configLine }: { state: LiveState; configLine: boolean }) {
   const h = state.header;
   return (
     <Box flexDirection="column">
@@ -89,33 +169,50 @@ function Header({ state }: { state: LiveState }) {
         <Text>{h?.runId ?? ''}</Text>
         <Text color={STATUS_COLOR[state.status]}>{`  [${state.status}]`}</Text>
       </Text>
-      <Text wrap="truncate-end" dimColor>
-        {h ? `model ${h.model} · data ${h.dataset} · schedule ${h.schedule} · grad ${h.gradBits} · profile ${h.profile} · baseline ${h.baseline} · batch ${h.batchSize}` : 'preparing the run (data, artifacts, sessions)…'}
-      </Text>
+      {configLine ? (
+        <Text wrap="truncate-end" dimColor>
+          {h ? `model ${h.model} · data ${h.dataset} · schedule ${h.schedule} · grad ${h.gradBits} · profile ${h.profile} · baseline ${h.baseline} · batch ${h.batchSize}` : 'preparing the run (data, artifacts, sessions)…'}
+        </Text>
+      ) : null}
     </Box>
   );
 }
 
-function EndLine({ state }: { state: LiveState }) {
+/** The end of a run in one line (the error of a failed run comes from the session: sanitized). */
+export function endText(state: LiveState): string {
   const s = state.summary;
-  const color = state.status === 'failed' ? 'red' : state.status === 'stopped' ? 'yellow' : 'green';
-  const text =
-    state.status === 'failed'
-      ? `Run failed: ${state.error ?? 'unknown error'}`
-      : state.status === 'stopped'
-        ? `Run stopped at step ${state.step} — resumable with --resume`
-        : `Run completed${s ? ` — test acc ${fmtAcc(s.testAccuracy)} (best ${fmtAcc(s.bestTestAccuracy)}), ${fmtNum(s.stepsPerSecond)} steps/s` : ''}`;
-  return <Text color={color}>{text}</Text>;
+  const d = state.divergence;
+  switch (state.status) {
+    case 'failed':
+      return `Run failed: ${sanitizeShort(state.error ?? 'unknown error')}`;
+    case 'stopped':
+      return `Run stopped at step ${state.step} — resumable with --resume`;
+    case 'diverged':
+      return `Run diverged${d ? ` at step ${d.step}: ${sanitizeShort(d.quantity, 40)} is ${sanitizeShort(d.value, 20)}` : state.error ? `: ${sanitizeShort(state.error)}` : ''} — lower the learning rate or raise the bits`;
+    case 'completed':
+      return `Run completed${s ? ` — test acc ${fmtAcc(s.testAccuracy)} (best ${fmtAcc(s.bestTestAccuracy)}), ${fmtNum(s.stepsPerSecond)} steps/s` : ''}`;
+    default:
+      return `Run ended: ${sanitizeShort(state.status, 40)}`;
+  }
+}
+
+function EndLine({ state }: { state: LiveState }) {
+  const color = state.status === 'failed' || state.status === 'diverged' ? 'red' : state.status === 'stopped' ? 'yellow' : 'green';
+  return (
+    <Text color={color} wrap="truncate-end">
+      {endText(state)}
+    </Text>
+  );
 }
 
 const COLS = [14, 12, 8, 12, 9];
 const ALIGN = ['left', 'right', 'right', 'right', 'right'] as const;
 
-function CostPanel({ state, width }: { state: LiveState; width: number }) {
+function CostPanel({ state, width, layerRows }: { state: LiveState; width: number; layerRows: number }) {
   const c = state.cost;
   const h = state.header;
   if (!c) return <Text dimColor>{h?.profile === 'none' ? 'Cost: no hardware profile (--profile none)' : 'Cost: waiting for the run to start'}</Text>;
-  const title = `Cost so far on ${c.profile} (vs ${c.baseline.schedule})`;
+  const title = `Cost so far on ${sanitizeShort(c.profile, 60)} (vs ${sanitizeShort(c.baseline.schedule, 40)})`;
   const panelTitle = state.panel === 'totals' ? 'totals' : state.panel === 'layers' ? 'per layer' : 'per phase';
   const lines: string[] = [];
   if (state.panel === 'totals') {
@@ -131,12 +228,19 @@ function CostPanel({ state, width }: { state: LiveState; width: number }) {
     const base = state.breakdown.baseline;
     const groups: { label: string; run: PartsCost; base?: PartsCost }[] =
       state.panel === 'layers'
-        ? run.byLayer.map((l, i) => ({ label: l.layer, run: l, base: base?.byLayer[i] }))
+        ? run.byLayer.map((l, i) => ({ label: sanitize(l.layer), run: l, base: base?.byLayer[i] }))
         : PHASES.map((p) => ({ label: PHASE_LABEL[p]!, run: run.byPhase[p], base: base?.byPhase[p] }));
     const total = groups.reduce((a, g) => a + g.run.energyJ, 0);
     lines.push(row([state.panel === 'layers' ? 'layer' : 'phase', 'energy', 'share', 'baseline', 'savings'], COLS, ALIGN));
-    for (const g of groups) {
+    // a deep model has more layers than the terminal has rows: the rest in one line
+    const shown = groups.length > layerRows ? groups.slice(0, Math.max(0, layerRows - 1)) : groups;
+    for (const g of shown) {
       lines.push(row([g.label, fmtSI(g.run.energyJ, 'J'), fmtPct(total > 0 ? (100 * g.run.energyJ) / total : null, 0), fmtSI(g.base?.energyJ, 'J'), fmtPct(g.base ? savingPct(g.run.energyJ, g.base.energyJ) : null)], COLS, ALIGN));
+    }
+    if (shown.length < groups.length) {
+      const rest = groups.slice(shown.length);
+      const energy = rest.reduce((a, g) => a + g.run.energyJ, 0);
+      lines.push(row([`+${rest.length} layers`, fmtSI(energy, 'J'), fmtPct(total > 0 ? (100 * energy) / total : null, 0), '', ''], COLS, ALIGN));
     }
   }
   return (
@@ -146,7 +250,7 @@ function CostPanel({ state, width }: { state: LiveState; width: number }) {
         <Text dimColor>{`  · ${panelTitle} (b: next view) · ${c.steps} steps tallied`}</Text>
       </Text>
       {lines.map((l, i) => (
-        <Text key={i} color={i === 0 ? 'gray' : undefined}>
+        <Text key={i} color={i === 0 ? 'gray' : undefined} wrap="truncate-end">
           {l}
         </Text>
       ))}
@@ -157,16 +261,18 @@ function CostPanel({ state, width }: { state: LiveState; width: number }) {
 export interface LiveAppProps {
   store: Store<LiveState, LiveEvent>;
   onAction: (action: LiveAction) => void;
+  /** Columns and rows (default: the terminal's). */
   width?: number;
+  height?: number;
 }
 
 /** Store-connected live view with the key hub. */
-export function LiveApp({ store, onAction, width }: LiveAppProps) {
+export function LiveApp({ store, onAction, width, height }: LiveAppProps) {
   const state = useSyncExternalStore(store.subscribe, store.getSnapshot);
-  const { stdout } = useStdout();
+  const size = useTerminalSize();
   useInput((input, key) => {
     const action = lookupKey(LIVE_KEYS, keyName(input, key));
     if (action) onAction(action);
   });
-  return <LiveScreen state={state} width={width ?? (stdout.columns || 100)} />;
+  return <LiveScreen state={state} width={width ?? (size.columns || 100)} height={height ?? (size.rows || undefined)} />;
 }

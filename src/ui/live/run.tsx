@@ -4,7 +4,7 @@
  */
 import { render } from 'ink';
 import { Store } from '../store.js';
-import { type LiveAction, LiveApp } from './LiveApp.js';
+import { type LiveAction, LiveApp, liveLayout } from './LiveApp.js';
 import { initialLiveState, isFinished, type LiveEvent, liveReducer, type LiveState } from './state.js';
 
 export interface LiveControls {
@@ -27,6 +27,13 @@ export interface LiveDashboardOptions {
   renderBudget?: number;
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
+  /** Called once the view is up with its key-action handler (e.g. to stop from a signal handler, as `q` does). */
+  onReady?: (onAction: (action: LiveAction) => void) => void;
+}
+
+/** Whether Ink runs in its CI mode (the `is-in-ci` rule): it then draws only the last frame. */
+function inkCiMode(): boolean {
+  return ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => k in process.env && process.env[k] !== '0' && process.env[k] !== 'false');
 }
 
 /** Create the store and the key-action handler (separate from Ink so tests can drive them). */
@@ -89,6 +96,7 @@ export async function runLiveDashboard(options: LiveDashboardOptions): Promise<L
       store.setThrottle(adaptiveInterval(frameMsEma, minIntervalMs, budget));
     },
   });
+  options.onReady?.(onAction);
   let resolveEnd!: () => void;
   const ended = new Promise<void>((r) => (resolveEnd = r));
   const unsubscribe = options.events((event) => {
@@ -104,6 +112,11 @@ export async function runLiveDashboard(options: LiveDashboardOptions): Promise<L
     instance.unmount();
     await instance.waitUntilExit().catch(() => undefined);
     store.dispose();
+    // Ink ends a frame with a newline unless the frame is as tall as the terminal: then the
+    // cursor is left at the end of the key hints, and what is printed next would be glued to them.
+    // (liveLayout keeps frames shorter than the terminal down to a few rows; in CI mode Ink
+    // prints the last frame with a newline itself.)
+    if (!inkCiMode() && stdout.isTTY && stdout.rows > 0 && liveLayout(store.getState(), stdout.rows).lines >= stdout.rows) stdout.write('\n');
   }
   return store.getState();
 }

@@ -8,8 +8,9 @@ import type { EvalRecord, RunSummary } from '../../engine/events.js';
 import type { CostBreakdown, RunCost } from '../../hw/tally.js';
 import { formatModelSpec } from '../../models/spec.js';
 import type { SessionEvent, SessionStartEvent } from '../../runs/events.js';
+import { sanitizeShort } from '../../util/text.js';
 
-/** Shown in the header; known from the session's start event. */
+/** Shown in the header; known from the session's start event. Every string is sanitized (a resumed run's config comes from a file). */
 export interface LiveHeader {
   runId: string;
   /** Model spec, e.g. `mlp:hidden=128`. */
@@ -28,7 +29,17 @@ export interface LiveHeader {
 
 export function liveHeader(start: SessionStartEvent): LiveHeader {
   const c = start.config;
-  return { runId: start.runId, model: formatModelSpec(c.model), dataset: c.dataset, schedule: c.schedule, gradBits: c.gradBits, profile: c.profile, baseline: c.baseline, batchSize: c.batchSize };
+  const clean = (text: string) => sanitizeShort(String(text), 120);
+  return {
+    runId: clean(start.runId),
+    model: clean(formatModelSpec(c.model)),
+    dataset: clean(c.dataset),
+    schedule: clean(c.schedule),
+    gradBits: clean(c.gradBits),
+    profile: clean(c.profile),
+    baseline: clean(c.baseline),
+    batchSize: c.batchSize,
+  };
 }
 
 /** What the live store accepts: session events and UI actions. */
@@ -39,7 +50,14 @@ export type LiveUiAction = 'toggle-help' | 'close-help' | 'cycle-panel' | 'reque
 export type LivePanel = 'totals' | 'layers' | 'phases';
 export const LIVE_PANELS: readonly LivePanel[] = ['totals', 'layers', 'phases'];
 
-export type LiveStatus = 'starting' | 'running' | 'pausing' | 'paused' | 'resuming' | 'stopping' | 'completed' | 'stopped' | 'failed';
+export type LiveStatus = 'starting' | 'running' | 'pausing' | 'paused' | 'resuming' | 'stopping' | 'completed' | 'stopped' | 'diverged' | 'failed';
+
+/** Where a run diverged (the end event of a diverged run carries it). */
+export interface LiveDivergence {
+  step: number;
+  quantity: string;
+  value: string;
+}
 
 /** Number of x buckets the curves keep over the whole run. */
 export const CURVE_BUCKETS = 240;
@@ -58,6 +76,7 @@ export interface LiveState {
   epoch: number;
   status: LiveStatus;
   error?: string;
+  divergence?: LiveDivergence;
   /** Sums per bucket over the whole run; mean = sum / count. */
   lossSum: Float64Array;
   accSum: Float64Array;
@@ -117,7 +136,9 @@ export function bucketOf(step: number, totalSteps: number): number {
 const RATE_WINDOW = 24;
 const RATE_MIN_SPACING_MS = 200;
 
-const finished = (s: LiveStatus) => s === 'completed' || s === 'stopped' || s === 'failed';
+/** Statuses of a session still going; any other status (completed, stopped, diverged, failed, or one added later) is an end. */
+const ACTIVE: ReadonlySet<string> = new Set(['starting', 'running', 'pausing', 'paused', 'resuming', 'stopping']);
+const finished = (s: LiveStatus) => !ACTIVE.has(s);
 
 export function liveReducer(state: LiveState, event: LiveEvent): LiveState {
   const next = reduce(state, event);
@@ -194,8 +215,19 @@ function reduce(state: LiveState, event: LiveEvent): LiveState {
     case 'paused':
       if (finished(state.status) || state.status === 'stopping') return state;
       return { ...state, status: event.paused ? 'paused' : 'running' };
-    case 'end':
-      return { ...state, status: event.status, summary: event.summary, error: event.error, help: false, cost: event.cost ?? state.cost, breakdown: event.breakdown ?? state.breakdown };
+    case 'end': {
+      const divergence = (event as { divergence?: LiveDivergence }).divergence;
+      return {
+        ...state,
+        status: event.status as LiveStatus,
+        summary: event.summary,
+        error: event.error,
+        ...(divergence ? { divergence } : {}),
+        help: false,
+        cost: event.cost ?? state.cost,
+        breakdown: event.breakdown ?? state.breakdown,
+      };
+    }
     case 'ui':
       return reduceUi(state, event.action);
   }
@@ -248,7 +280,7 @@ export function testAccBuckets(state: LiveState): (number | null)[] {
 }
 
 export function etaSeconds(state: LiveState): number | null {
-  if (!state.stepsPerSecond || state.stepsPerSecond <= 0) return null;
+  if (!state.stepsPerSecond || state.stepsPerSecond <= 0 || state.totalSteps <= 0) return null;
   return Math.max(0, state.totalSteps - state.step) / state.stepsPerSecond;
 }
 

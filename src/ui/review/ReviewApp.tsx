@@ -2,12 +2,14 @@
  * `bitcycle review`: the store-connected root (one keypress hub for every review screen) and
  * `runReview`, which renders it with Ink until the user quits.
  */
-import { render, useInput, useStdout } from 'ink';
+import { render, useInput } from 'ink';
 import { useEffect, useSyncExternalStore } from 'react';
 import { listRuns } from '../../runs/read.js';
 import { keyName } from '../keys.js';
+import { useTerminalSize } from '../terminal.js';
 import { createReviewController, type ReviewController, type ReviewIO } from './controller.js';
 import { defaultReviewIO } from './io.js';
+import { createRunsRefresher } from './refresh.js';
 import { ReviewScreen } from './screens.js';
 import { initialReviewState } from './state.js';
 
@@ -16,13 +18,13 @@ export const LIST_CHROME_LINES = 7;
 
 export function ReviewApp({ controller, width, height }: { controller: ReviewController; width?: number; height?: number }) {
   const state = useSyncExternalStore(controller.store.subscribe, controller.store.getSnapshot);
-  const { stdout } = useStdout();
-  const rows = height ?? stdout.rows;
+  const size = useTerminalSize();
+  const rows = height ?? size.rows;
   useEffect(() => {
     if (rows) controller.store.dispatch({ type: 'resize', pageSize: rows - LIST_CHROME_LINES });
   }, [rows, controller]);
   useInput((input, key) => controller.onKey(keyName(input, key), input));
-  return <ReviewScreen state={state} width={width ?? (stdout.columns || 100)} />;
+  return <ReviewScreen state={state} width={width ?? (size.columns || 100)} />;
 }
 
 export interface ReviewOptions {
@@ -32,14 +34,19 @@ export interface ReviewOptions {
   stdin?: NodeJS.ReadStream;
 }
 
-/** Render the review until `q` on the list. */
+/** Render the review until `q` on the list; reloads while a run is running. */
 export async function runReview(options: ReviewOptions): Promise<void> {
   const entries = listRuns(options.runsDir);
   let quit: () => void = () => undefined;
-  const io: ReviewIO = { ...defaultReviewIO(() => quit()), ...options.io };
+  const io: ReviewIO = { ...defaultReviewIO(() => quit()), refreshRuns: createRunsRefresher(entries), ...options.io };
   const stdout = options.stdout ?? process.stdout;
   const controller = createReviewController(initialReviewState(options.runsDir, entries, (stdout.rows || 24) - LIST_CHROME_LINES), io);
   const instance = render(<ReviewApp controller={controller} />, { stdout, stdin: options.stdin ?? process.stdin, patchConsole: false, exitOnCtrlC: true });
   quit = () => instance.unmount();
-  await instance.waitUntilExit();
+  controller.startPolling();
+  try {
+    await instance.waitUntilExit();
+  } finally {
+    controller.dispose();
+  }
 }

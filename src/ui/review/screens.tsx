@@ -1,22 +1,37 @@
 /**
- * The review screens: each renders a ReviewState (props only).
+ * The review screens: each renders a ReviewState (props only). Every string from a run directory
+ * (names, config, reasons, error messages) is sanitized before it is rendered: rows arrive
+ * sanitized from src/analysis/tables.ts, the rest goes through `clean` here.
  */
 import { Box, Text } from 'ink';
+import { useMemo } from 'react';
 import { PHASES, type PartsCost } from '../../hw/cost.js';
 import type { RunInfo } from '../../runs/read.js';
 import { extent, scatterGrid } from '../charts.js';
 import { CurveChart, HelpOverlay, KeyHints, row, ScheduleChart, SERIES_COLORS, TrainingCurves } from '../components.js';
 import { fit, fmtAcc, fmtCount, fmtNum, fmtPct, fmtSI, fmtTime } from '../../format.js';
-import { paretoFront } from '../../analysis/pareto.js';
-import { runBits } from '../../analysis/bits.js';
-import { COMPARE_METRICS, type RunRow } from '../../analysis/tables.js';
+import { runBitsSource } from '../../analysis/bits.js';
+import { clean, COMPARE_METRICS, type RunRow } from '../../analysis/tables.js';
 import { savingPct } from '../../hw/savings.js';
 import { formatModelSpec } from '../../models/spec.js';
-import { FILTER_KEYS, REVIEW_KEYS } from './keys.js';
-import { bucketize, evalLine, SORT_LABEL } from './model.js';
-import { currentScreen, entryOf, type LoadState, type ReviewState, visibleRows } from './state.js';
+import { sanitizeShort } from '../../util/text.js';
+import { FILTER_KEYS, HELP_CLOSE_HINT, REVIEW_KEYS } from './keys.js';
+import { bucketize, elideMiddle, evalLine, type ListColumn, listCell, listColumns, SORT_LABEL } from './model.js';
+import { currentScreen, entryOf, type LoadState, type ReviewState, scatterGroups, shownScatterGroup, visibleRows } from './state.js';
 
-const STATUS_COLOR: Record<string, string> = { completed: 'green', running: 'cyan', stopped: 'yellow', interrupted: 'yellow', failed: 'red', damaged: 'red' };
+/** Colour of a run status; `diverged` and `failed` in red, not-started and starting grey. */
+export const STATUS_COLOR: Readonly<Record<string, string>> = {
+  completed: 'green',
+  running: 'cyan',
+  starting: 'cyan',
+  stopped: 'yellow',
+  interrupted: 'yellow',
+  'not-started': 'gray',
+  diverged: 'red',
+  failed: 'red',
+  damaged: 'red',
+};
+
 const PHASE_LABEL: Record<string, string> = { forward: 'forward', inputGrad: 'input grad', weightGrad: 'weight grad' };
 
 export function ReviewScreen({ state, width = 100 }: { state: ReviewState; width?: number }) {
@@ -26,8 +41,8 @@ export function ReviewScreen({ state, width = 100 }: { state: ReviewState; width
     const title = { list: 'Runs', detail: 'Run', compare: 'Compare', scatter: 'Energy vs accuracy', estimate: 'Re-estimate' }[screen];
     return (
       <Box flexDirection="column" width={w}>
-        <HelpOverlay title={title} keymap={REVIEW_KEYS[screen]} />
-        {screen === 'list' ? <HelpOverlay title="Filter" keymap={FILTER_KEYS} /> : null}
+        <HelpOverlay title={title} keymap={REVIEW_KEYS[screen]} closeHint={HELP_CLOSE_HINT} />
+        {screen === 'list' ? <HelpOverlay title="While typing a filter" keymap={FILTER_KEYS} closeHint={null} /> : null}
       </Box>
     );
   }
@@ -45,40 +60,50 @@ export function ReviewScreen({ state, width = 100 }: { state: ReviewState; width
   }
 }
 
-function Footer({ state }: { state: ReviewState }) {
+function Footer({ state, width }: { state: ReviewState; width?: number }) {
   const screen = currentScreen(state);
   return (
     <Box flexDirection="column">
-      {state.message ? <Text color="yellow">{state.message}</Text> : null}
-      {state.filtering ? <KeyHints keymap={FILTER_KEYS} /> : <KeyHints keymap={REVIEW_KEYS[screen]} />}
+      {state.message ? (
+        <Text color="yellow" wrap="truncate-end">
+          {sanitizeShort(state.message, 300)}
+        </Text>
+      ) : null}
+      {state.filtering ? <KeyHints keymap={FILTER_KEYS} width={width} /> : <KeyHints keymap={REVIEW_KEYS[screen]} width={width} />}
     </Box>
   );
 }
 
 // ── list ────────────────────────────────────────────────────────────────────────────────────────
 
-const LIST_FIXED = { mark: 2, model: 7, schedule: 10, profile: 16, acc: 8, energy: 9, savings: 8, status: 11 };
-
 export function ListScreen({ state, width }: { state: ReviewState; width: number }) {
   const rows = visibleRows(state);
-  const fixed = Object.values(LIST_FIXED).reduce((a, b) => a + b, 0) + 8;
-  const nameWidth = Math.max(12, width - fixed - 1);
-  const widths = [LIST_FIXED.mark, nameWidth, LIST_FIXED.model, LIST_FIXED.schedule, LIST_FIXED.profile, LIST_FIXED.acc, LIST_FIXED.energy, LIST_FIXED.savings, LIST_FIXED.status];
-  const align = ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'left'] as const;
+  // widths from every row, not only the filtered ones: columns do not jump while typing a filter
+  const columns = useMemo(() => listColumns(state.rows, width), [state.rows, width]);
   const damaged = state.rows.filter((r) => r.damaged).length;
   const sortLabel = `${SORT_LABEL[state.sort.key]} ${state.sort.desc ? '↓' : '↑'}`;
   const page = rows.slice(state.scroll, state.scroll + state.pageSize);
-  const header = row(['', 'run', 'model', 'schedule', 'profile', 'test acc', 'energy', 'savings', 'status'], widths, align);
+  const header = row(
+    columns.map((c) => c.title),
+    columns.map((c) => c.width),
+    columns.map((c) => c.align),
+  );
+  const filter = clean(state.filter);
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate-end">
         <Text bold>bitcycle review </Text>
-        <Text>{state.runsDir}</Text>
+        <Text>{clean(state.runsDir)}</Text>
         <Text dimColor>{`  ${state.rows.length} runs · ${rows.length} shown · ${state.marked.length} marked${damaged ? ` · ${damaged} damaged` : ''} · sort ${sortLabel}`}</Text>
       </Text>
       <Text wrap="truncate-end">
-        {state.filtering || state.filter ? (
-          <Text color={state.filtering ? 'cyan' : undefined}>{`filter: ${state.filter}${state.filtering ? '▌' : ''}`}</Text>
+        {state.filtering ? (
+          <Text color="cyan">{`filter: ${filter}▌`}</Text>
+        ) : state.filter ? (
+          <>
+            <Text>{`filter: ${filter}`}</Text>
+            <Text dimColor>{'  (/ edit · Esc clear)'}</Text>
+          </>
         ) : (
           <Text dimColor>filter: (press / to filter)</Text>
         )}
@@ -86,30 +111,37 @@ export function ListScreen({ state, width }: { state: ReviewState; width: number
       <Text bold wrap="truncate-end">
         {header}
       </Text>
-      {rows.length === 0 ? <Text dimColor>{state.rows.length === 0 ? `no runs in ${state.runsDir}` : 'no run matches the filter'}</Text> : null}
+      {rows.length === 0 ? <Text dimColor>{state.rows.length === 0 ? `no runs in ${clean(state.runsDir)}` : 'no run matches the filter'}</Text> : null}
       {page.map((r, i) => (
-        <ListRow key={r.dir} row={r} widths={widths} align={align} selected={state.scroll + i === state.cursor} marked={state.marked.includes(r.dir)} />
+        <ListRow key={r.dir} row={r} columns={columns} selected={state.scroll + i === state.cursor} marked={state.marked.includes(r.dir)} />
       ))}
       <Text dimColor>{rows.length ? `${state.cursor + 1}/${rows.length}${rows.length > state.pageSize ? ` · rows ${state.scroll + 1}–${Math.min(rows.length, state.scroll + state.pageSize)}` : ''}` : ''}</Text>
-      <Footer state={state} />
+      <Footer state={state} width={width} />
     </Box>
   );
 }
 
-function ListRow({ row: r, widths, align, selected, marked }: { row: RunRow; widths: number[]; align: readonly ('left' | 'right')[]; selected: boolean; marked: boolean }) {
+function ListRow({ row: r, columns, selected, marked }: { row: RunRow; columns: readonly ListColumn[]; selected: boolean; marked: boolean }) {
   const mark = (selected ? '›' : ' ') + (marked ? '●' : ' ');
+  const nameColumn = columns[1]!;
+  const name = elideMiddle(r.name, nameColumn.width);
+  const status = columns[columns.length - 1]!;
   if (r.damaged) {
-    const restWidth = widths.slice(2, 8).reduce((a, b) => a + b + 1, 0) - 1;
-    const text = row([mark, r.name], widths.slice(0, 2)) + ' ' + fit(`⚠ ${r.reason}`, restWidth) + ' ' + fit('damaged', widths[8]!);
+    const restWidth = columns.slice(2, -1).reduce((a, c) => a + c.width + 1, 0) - 1;
+    const text = row([mark, name], [2, nameColumn.width]) + ' ' + fit(`⚠ ${r.reason ?? ''}`, restWidth) + ' ' + fit('damaged', status.width);
     return (
       <Text inverse={selected} color="red" wrap="truncate-end">
         {text}
       </Text>
     );
   }
-  const cells = [mark, r.name, r.model, r.schedule, r.profile, fmtAcc(r.testAcc), fmtSI(r.energyJ, 'J'), fmtPct(r.savingsPct), r.status];
-  const text = row(cells, widths, align);
-  const statusStart = text.length - widths[8]!;
+  const cells = columns.map((c) => (c.key === 'mark' ? mark : c.key === 'name' ? name : listCell(r, c.key)));
+  const text = row(
+    cells,
+    columns.map((c) => c.width),
+    columns.map((c) => c.align),
+  );
+  const statusStart = text.length - status.width;
   return (
     <Text inverse={selected} wrap="truncate-end">
       {text.slice(0, statusStart)}
@@ -128,65 +160,78 @@ function loadNote(load: LoadState | undefined): string | null {
 
 export function DetailScreen({ state, width }: { state: ReviewState; width: number }) {
   const entry = state.detailDir ? entryOf(state, state.detailDir) : undefined;
+  const run = entry && !entry.damaged ? entry.run : null;
+  const load = entry ? state.data[entry.dir] : undefined;
+  const data = load?.status === 'loaded' ? load.data : null;
+  const half = Math.floor((width - 2) / 2);
+  const pw = half * 2;
+  // per column, never per step: a run.json may claim 10¹² steps (memoized: the data changes rarely)
+  const bits = useMemo(() => (run ? runBitsSource(run, data?.steps) : null), [run, data]);
+  const charts = useMemo(() => {
+    if (!run || !data) return null;
+    const total = Math.max(1, run.progress.totalSteps, data.steps.length);
+    const loss = bucketize(data.steps.map((s) => ({ step: s.step, value: s.loss })), total, pw);
+    const trainAcc = bucketize(data.steps.map((s) => ({ step: s.step, value: s.trainAcc })), total, pw);
+    const testAcc = evalLine(data.evals, total, pw);
+    let maxLoss = 0.5;
+    for (const v of loss) if (v !== null && v > maxLoss) maxLoss = v;
+    return { loss, trainAcc, testAcc, maxLoss };
+  }, [run, data, pw]);
   if (!entry) return <Text>no run</Text>;
-  if (entry.damaged) {
+  if (entry.damaged || !run || !bits) {
     return (
       <Box flexDirection="column" width={width}>
-        <Text bold>{entry.name}</Text>
-        <Text color="red">{`damaged: ${entry.reason}`}</Text>
-        <Text dimColor>{entry.dir}</Text>
-        <Footer state={state} />
+        <Text bold wrap="truncate-end">
+          {clean(entry.name)}
+        </Text>
+        <Text color="red" wrap="truncate-end">{`damaged: ${entry.damaged ? sanitizeShort(entry.reason, 300) : ''}`}</Text>
+        <Text dimColor wrap="truncate-end">
+          {clean(entry.dir)}
+        </Text>
+        <Footer state={state} width={width} />
       </Box>
     );
   }
-  const run = entry.run;
   const c = run.config;
-  const load = state.data[entry.dir];
-  const data = load?.status === 'loaded' ? load.data : null;
-  const total = Math.max(1, run.progress.totalSteps, data?.steps.length ?? 0);
-  const half = Math.floor((width - 2) / 2);
-  const bits = runBits(run, data?.steps);
-  const pw = half * 2;
-  const loss = data ? bucketize(data.steps.map((s) => ({ step: s.step, value: s.loss })), total, pw) : [];
-  const trainAcc = data ? bucketize(data.steps.map((s) => ({ step: s.step, value: s.trainAcc })), total, pw) : [];
-  const testAcc = data ? evalLine(data.evals, total, pw) : [];
-  const maxLoss = Math.max(0.5, ...loss.filter((v): v is number => v !== null));
+  const total = bits.total;
   const s = run.summary;
+  const divergence = (run as { divergence?: { step: number; quantity: string; value: string } }).divergence;
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate-end">
-        <Text bold>{entry.name}</Text>
-        <Text color={STATUS_COLOR[entry.status]}>{`  [${entry.status}]`}</Text>
+        <Text bold>{clean(entry.name)}</Text>
+        <Text color={STATUS_COLOR[entry.status]}>{`  [${clean(entry.status)}]`}</Text>
         <Text dimColor>{`  step ${run.progress.step}/${run.progress.totalSteps}`}</Text>
       </Text>
       <Text wrap="truncate-end" dimColor>
-        {`model ${formatModelSpec(c.model)} · data ${c.dataset} · schedule ${c.schedule} · grad ${c.gradBits} · eval ${c.evalBits} bits · profile ${c.profile} · baseline ${c.baseline}`}
+        {`model ${clean(formatModelSpec(c.model))} · data ${clean(c.dataset)} · schedule ${clean(c.schedule)} · grad ${clean(c.gradBits)} · eval ${c.evalBits} bits · profile ${clean(c.profile)} · baseline ${clean(c.baseline)}`}
       </Text>
       <Text wrap="truncate-end" dimColor>
-        {`epochs ${c.epochs} · batch ${c.batchSize} · lr ${c.lr} (${c.lrSchedule}) · momentum ${c.momentum} · wd ${c.weightDecay} · seed ${c.seed} · ${Object.entries(run.versions)
-          .map(([k, v]) => `${k} ${v}`)
+        {`epochs ${c.epochs} · batch ${c.batchSize} · lr ${c.lr} (${clean(c.lrSchedule)}) · momentum ${c.momentum} · wd ${c.weightDecay} · seed ${c.seed} · ${Object.entries(run.versions)
+          .map(([k, v]) => `${clean(k)} ${clean(v)}`)
           .join(', ')}`}
       </Text>
       <Text wrap="truncate-end">
         {s
           ? `test acc ${fmtAcc(s.testAccuracy)} (best ${fmtAcc(s.bestTestAccuracy)}) · test loss ${fmtNum(s.testLoss)} · final train loss ${fmtNum(s.finalTrainLoss)} · ${fmtNum(s.stepsPerSecond)} steps/s · ${fmtNum(s.wallS)} s`
-          : `no summary (${entry.status})`}
-        {run.error ? <Text color="red">{` · error: ${run.error}`}</Text> : null}
+          : `no summary (${clean(entry.status)})`}
+        {divergence ? <Text color="red">{` · diverged at step ${divergence.step}: ${clean(divergence.quantity)} is ${clean(divergence.value)}`}</Text> : null}
+        {run.error ? <Text color="red">{` · error: ${sanitizeShort(run.error, 300)}`}</Text> : null}
       </Text>
-      {load?.status === 'error' ? <Text color="red">{`damaged: ${load.reason}`}</Text> : null}
+      {load?.status === 'error' ? <Text color="red" wrap="truncate-end">{`damaged: ${sanitizeShort(load.reason, 300)}`}</Text> : null}
       {loadNote(load) ? <Text dimColor>{loadNote(load)}</Text> : null}
       <Box marginTop={1}>
-        <ScheduleChart bitsWA={bits.bitsWA} bitsGrad={bits.bitsGrad} width={width} height={3} current={run.progress.step < total ? run.progress.step : null} />
+        <ScheduleChart source={bits} width={width} height={3} current={run.progress.step < total ? run.progress.step : null} />
       </Box>
-      {data ? (
+      {charts ? (
         <Box marginTop={1}>
-          <TrainingCurves loss={loss} trainAcc={trainAcc} testAcc={testAcc} maxLoss={maxLoss} width={width} height={5} />
+          <TrainingCurves loss={charts.loss} trainAcc={charts.trainAcc} testAcc={charts.testAcc} maxLoss={charts.maxLoss} width={width} height={5} />
         </Box>
       ) : null}
       <Box marginTop={1} flexDirection="column">
         <CostSection entry={entry} load={load} width={width} />
       </Box>
-      <Footer state={state} />
+      <Footer state={state} width={width} />
     </Box>
   );
 }
@@ -218,14 +263,14 @@ function CostSection({ entry, load, width }: { entry: RunInfo; load: LoadState |
   const est = data?.estimate;
   const b = est?.breakdown;
   const phases = b ? breakdownLines('phase', PHASES.map((p) => ({ label: PHASE_LABEL[p]!, run: b.run.byPhase[p], base: b.baseline.byPhase[p] }))) : [];
-  const layers = b ? breakdownLines('layer', b.run.byLayer.map((l, i) => ({ label: l.layer, run: l, base: b.baseline.byLayer[i] }))) : [];
+  const layers = b ? breakdownLines('layer', b.run.byLayer.map((l, i) => ({ label: clean(l.layer), run: l, base: b.baseline.byLayer[i] }))) : [];
   const colWidth = COST_COLS.reduce((a, b) => a + b + 1, 0);
   const side = width >= colWidth * 2 + 2;
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
-        <Text bold>{`Cost on ${cost?.profile ?? entry.run.config.profile}`}</Text>
-        <Text dimColor>{cost ? ` (baseline ${cost.baseline.schedule})` : ''}</Text>
+        <Text bold>{`Cost on ${clean(cost?.profile ?? entry.run.config.profile)}`}</Text>
+        <Text dimColor>{cost ? ` (baseline ${clean(cost.baseline.schedule)})` : ''}</Text>
       </Text>
       <Box flexDirection={side ? 'row' : 'column'}>
         <Box flexDirection="column" width={colWidth + 1}>
@@ -246,7 +291,7 @@ function CostSection({ entry, load, width }: { entry: RunInfo; load: LoadState |
               {l}
             </Text>
           ))}
-          {data && !est ? <Text dimColor>{`breakdown unavailable: ${data.estimateError ?? 'no profile'}`}</Text> : null}
+          {data && !est ? <Text dimColor wrap="truncate-end">{`breakdown unavailable: ${sanitizeShort(data.estimateError ?? 'no profile', 200)}`}</Text> : null}
         </Box>
       </Box>
     </Box>
@@ -263,9 +308,9 @@ export function CompareScreen({ state, width }: { state: ReviewState; width: num
   const align = ['left', ...entries.map(() => 'right' as const)] as const;
   const metric = (label: string, f: (e: RunInfo) => string) => row([label, ...entries.map(f)], widths, align as readonly ('left' | 'right')[]);
   const lines = [
-    metric('run', (e) => e.name.length > colWidth ? '…' + e.name.slice(-(colWidth - 1)) : e.name),
+    metric('run', (e) => elideMiddle(clean(e.name), colWidth)),
     ...COMPARE_METRICS.map(([label, f]) => metric(label, f)),
-    metric('final loss', (e) => fmtNum(e.run.summary?.finalTrainLoss)),
+    metric('final loss', (e) => fmtNum(e.run.summary?.finalTrainLoss ?? null)),
   ];
   const maxStep = Math.max(1, ...entries.map((e) => e.run.progress.totalSteps));
   const half = Math.floor((width - 2) / 2);
@@ -293,60 +338,80 @@ export function CompareScreen({ state, width }: { state: ReviewState; width: num
       ))}
       <Text wrap="truncate-end">
         {entries.map((e, i) => (
-          <Text key={e.dir} color={SERIES_COLORS[i % SERIES_COLORS.length]}>{`${i + 1} ${e.name}  `}</Text>
+          <Text key={e.dir} color={SERIES_COLORS[i % SERIES_COLORS.length]}>{`${i + 1} ${clean(e.name)}  `}</Text>
         ))}
       </Text>
       {pending ? <Text dimColor>loading curves …</Text> : null}
       {errors.map((x) => (
-        <Text key={x.e.dir} color="red">{`${x.e.name}: ${x.l?.status === 'error' ? x.l.reason : ''}`}</Text>
+        <Text key={x.e.dir} color="red" wrap="truncate-end">{`${clean(x.e.name)}: ${x.l?.status === 'error' ? sanitizeShort(x.l.reason, 300) : ''}`}</Text>
       ))}
       <Box marginTop={1}>
         <CurveChart title="Test accuracy" series={testSeries} width={half} height={6} min={Math.max(0, Math.floor(accLo * 10) / 10)} max={1} formatY={(v) => `${Math.round(v * 100)}%`} />
         <Box width={2} />
         <CurveChart title="Train loss" series={lossSeries} width={half} height={6} min={0} max={maxLoss} />
       </Box>
-      <Footer state={state} />
+      <Footer state={state} width={width} />
     </Box>
   );
 }
 
 // ── scatter ─────────────────────────────────────────────────────────────────────────────────────
 
+/**
+ * Energy against test accuracy, for the runs the list shows (its filter applies), one group of
+ * comparable runs at a time (data set, model, steps trained of planned, hardware profile): a
+ * Pareto front only means something among runs that did the same job on the same hardware. It
+ * opens on the selected run's group; ←/→ go through the others.
+ */
 export function ScatterScreen({ state, width }: { state: ReviewState; width: number }) {
-  const points = state.entries
-    .filter((e): e is RunInfo => !e.damaged && !!e.run.cost && !!e.run.summary)
-    .map((e) => ({ entry: e, energyJ: e.run.cost!.energyJ, acc: e.run.summary!.testAccuracy }));
-  const skipped = state.entries.length - points.length;
-  const front = paretoFront(points.map((p) => ({ id: p.entry.dir, cost: p.energyJ, quality: p.acc })));
+  const groups = useMemo(() => scatterGroups(state), [state.entries, state.rows, state.filter, state.sort]);
+  const shown = shownScatterGroup(state, groups);
+  const listed = visibleRows(state).length;
+  const plotted = groups.reduce((a, g) => a + g.points.length, 0);
+  const skipped = listed - plotted;
+  const points = shown?.points ?? [];
+  const front = shown?.front ?? new Set<string>();
   const axisWidth = 7;
   const plotWidth = Math.max(20, width - axisWidth - 2);
   const height = 12;
-  // energies of different models or profiles can differ by orders of magnitude: log scale then
-  const energies = points.map((p) => p.energyJ).filter((v) => v > 0);
+  // energies can differ by orders of magnitude (widths, steps): log scale then
+  const energies = points.map((p) => p.cost).filter((v) => v > 0);
   const logX = energies.length > 1 && Math.max(...energies) / Math.min(...energies) > 10;
   const xOf = (v: number) => (logX ? Math.log10(Math.max(v, 1e-30)) : v);
-  const [xLo, xHi] = extent(points.map((p) => xOf(p.energyJ)), 0.05);
+  const [xLo, xHi] = extent(points.map((p) => xOf(p.cost)), 0.05);
   const xLabel = (v: number) => fmtSI(logX ? 10 ** v : v, 'J');
-  const [yLo, yHi] = extent(points.map((p) => p.acc), 0.05);
+  const [yLo, yHi] = extent(points.map((p) => p.quality), 0.05);
   const grid = scatterGrid(
     [
-      ...points.filter((p) => !front.has(p.entry.dir)).map((p) => ({ x: xOf(p.energyJ), y: p.acc, glyph: state.marked.includes(p.entry.dir) ? '●' : '•' })),
-      ...points.filter((p) => front.has(p.entry.dir)).map((p) => ({ x: xOf(p.energyJ), y: p.acc, glyph: '◆' })),
+      ...points.filter((p) => !front.has(p.id)).map((p) => ({ x: xOf(p.cost), y: p.quality, glyph: state.marked.includes(p.id) ? '●' : '•' })),
+      ...points.filter((p) => front.has(p.id)).map((p) => ({ x: xOf(p.cost), y: p.quality, glyph: '◆' })),
     ],
     plotWidth,
     height,
     [xLo, xHi],
     [yLo, yHi],
   );
-  const frontRuns = points.filter((p) => front.has(p.entry.dir)).sort((a, b) => a.energyJ - b.energyJ);
-  const profiles = new Set(points.map((p) => p.entry.run.cost!.profile));
+  const frontRuns = points.filter((p) => front.has(p.id)).sort((a, b) => a.cost - b.cost);
+  const frontName = Math.max(16, width - 2 - (10 + 8 + 9 + 8) - 4); // the glyph, the other columns, the spaces between
+  const index = shown ? groups.indexOf(shown) + 1 : 0;
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate-end">
         <Text bold>Energy vs test accuracy</Text>
-        <Text dimColor>{`  ${points.length} runs · ◆ Pareto front (${front.size}) · • other · ● marked${skipped ? ` · ${skipped} without cost or summary not shown` : ''}`}</Text>
+        {shown ? <Text>{`  group ${index}/${groups.length}`}</Text> : null}
+        {groups.length > 1 ? <Text dimColor>{'  (←/→ other groups)'}</Text> : null}
       </Text>
-      {profiles.size > 1 ? <Text color="yellow">{`note: runs were costed on ${profiles.size} profiles (${[...profiles].join(', ')}); re-estimate with e to compare on one`}</Text> : null}
+      {shown ? (
+        <Text color="cyan" wrap="truncate-end">
+          {shown.points[0]!.label}
+        </Text>
+      ) : null}
+      <Text dimColor wrap="truncate-end">
+        {`${points.length} run${points.length === 1 ? '' : 's'} · ◆ Pareto front (${front.size}) · • other · ● marked`}
+        {state.filter ? ` · filter "${clean(state.filter)}"` : ''}
+        {skipped > 0 ? ` · ${skipped} listed run${skipped === 1 ? '' : 's'} without energy or test accuracy not shown` : ''}
+      </Text>
+      {shown ? null : <Text color="yellow">{listed ? 'no listed run has both an energy and a test accuracy' : 'no run matches the filter'}</Text>}
       {grid.map((line, r) => {
         const label = r === 0 ? fmtAcc(yHi) : r === height - 1 ? fmtAcc(yLo) : r === Math.floor(height / 2) ? 'acc' : '';
         return (
@@ -360,12 +425,12 @@ export function ScatterScreen({ state, width }: { state: ReviewState; width: num
       <Text dimColor>{' '.repeat(axisWidth + 1) + fit(xLabel(xLo), Math.floor(plotWidth / 2)) + fit(`energy${logX ? ' (log)' : ''} → ${xLabel(xHi)}`, plotWidth - Math.floor(plotWidth / 2), 'right')}</Text>
       <Text bold>Pareto front (lowest energy for its accuracy)</Text>
       {frontRuns.map((p) => (
-        <Text key={p.entry.dir} wrap="truncate-end">
+        <Text key={p.id} wrap="truncate-end">
           <Text color="yellow">◆ </Text>
-          {row([p.entry.name, p.entry.run.config.schedule, fmtAcc(p.acc), fmtSI(p.energyJ, 'J'), fmtPct(p.entry.run.cost!.savings.energyPct)], [Math.max(20, width - 46), 10, 8, 10, 9], ['left', 'left', 'right', 'right', 'right'])}
+          {row([elideMiddle(clean(p.entry.name), frontName), clean(p.entry.run.config.schedule), fmtAcc(p.quality), fmtSI(p.cost, 'J'), fmtPct(p.entry.run.cost?.savings.energyPct)], [frontName, 10, 8, 9, 8], ['left', 'left', 'right', 'right', 'right'])}
         </Text>
       ))}
-      <Footer state={state} />
+      <Footer state={state} width={width} />
     </Box>
   );
 }
@@ -382,10 +447,10 @@ export function EstimateScreen({ state, width }: { state: ReviewState; width: nu
         <Text dimColor>the cost model re-tallies the bit columns of steps.csv — no retraining</Text>
         {state.profiles.map((p, i) => (
           <Text key={p} inverse={i === state.profileCursor}>
-            {`${i === state.profileCursor ? '›' : ' '} ${p}`}
+            {`${i === state.profileCursor ? '›' : ' '} ${clean(p)}`}
           </Text>
         ))}
-        <Footer state={state} />
+        <Footer state={state} width={width} />
       </Box>
     );
   }
@@ -393,22 +458,22 @@ export function EstimateScreen({ state, width }: { state: ReviewState; width: nu
   const align = ['left', 'left', 'right', 'right', 'right', 'right', 'right'] as const;
   return (
     <Box flexDirection="column" width={width}>
-      <Text bold>{`Re-estimated on ${est.profile}${est.status === 'running' ? ' …' : ''}`}</Text>
+      <Text bold>{`Re-estimated on ${clean(est.profile)}${est.status === 'running' ? ' …' : ''}`}</Text>
       <Text bold wrap="truncate-end">
         {row(['run', 'was (profile)', 'was energy', 'energy', 'baseline', 'savings', 'latency'], widths, align)}
       </Text>
       {est.results.map((r) =>
         r.result ? (
           <Text key={r.dir} wrap="truncate-end">
-            {row([r.name, r.original?.profile ?? '—', fmtSI(r.original?.energyJ, 'J'), fmtSI(r.result.cost.energyJ, 'J'), fmtSI(r.result.cost.baseline.energyJ, 'J'), fmtPct(r.result.cost.savings.energyPct), fmtTime(r.result.cost.latencyS)], widths, align)}
+            {row([clean(r.name), clean(r.original?.profile ?? '—'), fmtSI(r.original?.energyJ, 'J'), fmtSI(r.result.cost.energyJ, 'J'), fmtSI(r.result.cost.baseline.energyJ, 'J'), fmtPct(r.result.cost.savings.energyPct), fmtTime(r.result.cost.latencyS)], widths, align)}
           </Text>
         ) : (
           <Text key={r.dir} color="red" wrap="truncate-end">
-            {`${fit(r.name, widths[0]!)} ${r.error}`}
+            {`${fit(clean(r.name), widths[0]!)} ${sanitizeShort(r.error ?? '', 300)}`}
           </Text>
         ),
       )}
-      <Footer state={state} />
+      <Footer state={state} width={width} />
     </Box>
   );
 }

@@ -2,8 +2,10 @@
  * State of `bitcycle review`: one reducer. Loading run data and re-estimating are effects run by
  * the controller (controller.ts), which feeds their results back as events.
  */
+import { paretoGroups, type ParetoGroup } from '../../analysis/pareto.js';
+import { type ScatterRun, scatterPoint } from '../../analysis/tables.js';
 import type { RunData, RunEntry } from '../../runs/read.js';
-import { filterRows, type Reestimate, type RunRow, SORT_KEYS, type SortKey, sortRows, toRow } from './model.js';
+import { cleanFilterText, filterRows, MAX_FILTER_LENGTH, type Reestimate, type RunRow, SORT_KEYS, type SortKey, sortRows, toRow } from './model.js';
 
 export type ScreenName = 'list' | 'detail' | 'compare' | 'scatter' | 'estimate';
 
@@ -50,6 +52,8 @@ export interface ReviewState {
   estimate: { profile: string; status: 'running' | 'done'; results: readonly EstimateResult[] } | null;
   help: boolean;
   message: string | null;
+  /** Group of comparable runs the scatter shows (null: the selected run's, else the first). */
+  scatterGroup: string | null;
 }
 
 export type ReviewEvent =
@@ -63,11 +67,13 @@ export type ReviewEvent =
   | { type: 'filter-backspace' }
   | { type: 'filter-accept' }
   | { type: 'filter-cancel' }
+  | { type: 'filter-clear' }
   | { type: 'toggle-mark' }
   | { type: 'clear-marks' }
   | { type: 'open-detail'; dir: string }
   | { type: 'open-compare'; dirs: string[] }
   | { type: 'open-scatter' }
+  | { type: 'scatter-group'; delta: number }
   | { type: 'open-estimate'; dirs: string[]; profiles: string[] }
   | { type: 'profile-move'; delta: number }
   | { type: 'estimate-started'; profile: string }
@@ -104,6 +110,7 @@ export function initialReviewState(runsDir: string, entries: readonly RunEntry[]
     estimate: null,
     help: false,
     message: null,
+    scatterGroup: null,
   };
 }
 
@@ -122,6 +129,35 @@ export function currentRow(state: ReviewState): RunRow | undefined {
 
 export function entryOf(state: ReviewState, dir: string): RunEntry | undefined {
   return state.entries.find((e) => e.dir === dir);
+}
+
+/** Whether a listed run is being trained right now (its process is alive). */
+export function anyRunning(state: ReviewState): boolean {
+  return state.entries.some((e) => !e.damaged && ((e.status as string) === 'running' || (e.status as string) === 'starting'));
+}
+
+/**
+ * The scatter's groups of comparable runs (data set, model, steps trained of planned, profile),
+ * each with its own Pareto front, over the runs the list shows (the filter applies).
+ */
+export function scatterGroups(state: ReviewState): ParetoGroup<ScatterRun>[] {
+  const points: ScatterRun[] = [];
+  for (const row of visibleRows(state)) {
+    const entry = entryOf(state, row.dir);
+    const p = entry ? scatterPoint(entry) : null;
+    if (p) points.push(p);
+  }
+  return paretoGroups(points);
+}
+
+/** The group the scatter shows: the chosen one, else the selected run's, else the largest. */
+export function shownScatterGroup(state: ReviewState, groups: readonly ParetoGroup<ScatterRun>[] = scatterGroups(state)): ParetoGroup<ScatterRun> | null {
+  if (groups.length === 0) return null;
+  const chosen = groups.find((g) => g.group === state.scatterGroup);
+  if (chosen) return chosen;
+  const dir = currentRow(state)?.dir;
+  const selected = dir ? groups.find((g) => g.points.some((p) => p.id === dir)) : undefined;
+  return selected ?? [...groups].sort((a, b) => b.points.length - a.points.length)[0]!;
 }
 
 function clampCursor(state: ReviewState, cursor: number): ReviewState {
@@ -158,14 +194,20 @@ export function reviewReducer(state: ReviewState, event: ReviewEvent): ReviewSta
       return keepCursorOn(state, { ...state, sort: { ...state.sort, desc: !state.sort.desc } });
     case 'filter-start':
       return { ...state, filtering: true, message: null };
-    case 'filter-input':
-      return clampCursor({ ...state, filter: state.filter + event.text, cursor: 0, scroll: 0 }, 0);
+    case 'filter-input': {
+      const text = cleanFilterText(event.text);
+      if (!text) return state;
+      return clampCursor({ ...state, filter: (state.filter + text).slice(0, MAX_FILTER_LENGTH), cursor: 0, scroll: 0 }, 0);
+    }
     case 'filter-backspace':
       return clampCursor({ ...state, filter: state.filter.slice(0, -1), cursor: 0, scroll: 0 }, 0);
     case 'filter-accept':
       return { ...state, filtering: false };
     case 'filter-cancel':
       return clampCursor({ ...state, filtering: false, filter: '', cursor: 0, scroll: 0 }, 0);
+    case 'filter-clear':
+      // Esc on the list: the cursor stays on its run
+      return state.filter || state.filtering ? keepCursorOn(state, { ...state, filtering: false, filter: '' }) : state;
     case 'toggle-mark': {
       const row = currentRow(state);
       if (!row) return state;
@@ -179,8 +221,20 @@ export function reviewReducer(state: ReviewState, event: ReviewEvent): ReviewSta
       return { ...state, stack: push(state, 'detail'), detailDir: event.dir, message: null, help: false };
     case 'open-compare':
       return { ...state, stack: push(state, 'compare'), compareDirs: event.dirs, message: null, help: false };
-    case 'open-scatter':
-      return { ...state, stack: push(state, 'scatter'), message: null, help: false };
+    case 'open-scatter': {
+      // the group of the run under the cursor (from compare: of the first compared run)
+      const from = currentScreen(state) === 'compare' ? state.compareDirs[0] : currentRow(state)?.dir;
+      const entry = from ? entryOf(state, from) : undefined;
+      const point = entry ? scatterPoint(entry) : null;
+      return { ...state, stack: push(state, 'scatter'), message: null, help: false, scatterGroup: point?.group ?? null };
+    }
+    case 'scatter-group': {
+      const groups = scatterGroups(state);
+      const shown = shownScatterGroup(state, groups);
+      if (!shown || groups.length < 2) return state;
+      const i = groups.indexOf(shown);
+      return { ...state, scatterGroup: groups[(((i + event.delta) % groups.length) + groups.length) % groups.length]!.group };
+    }
     case 'open-estimate':
       return { ...state, stack: push(state, 'estimate'), estimateDirs: event.dirs, profiles: event.profiles, profileCursor: 0, estimate: null, message: null, help: false };
     case 'profile-move':
