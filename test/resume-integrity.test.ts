@@ -159,6 +159,9 @@ describe('resume continues exactly, or refuses naming the file and row', () => {
     const entry = listRuns(out).find((e) => e.name === 'starting')!;
     expect(entry.damaged ? 'damaged' : entry.status).toBe('not-started');
     expect(nextCommand(entry)).toBe(`bitcycle train --resume ${dir}`);
+    // `runs` says what to type, relative to the runs directory given
+    const runs = await runMain(['runs', out]);
+    expect(runs.stdout).toMatch(new RegExp(`^to continue:$[\\s\\S]*^  starting +not-started: bitcycle train --resume ${join(out, 'starting')}$`, 'm'));
     expect((await runMain(['train', '--resume', dir])).status).toBe(0);
     expect(fingerprint(dir)).toEqual(reference);
   });

@@ -344,7 +344,10 @@ describe('missing values and new statuses', () => {
     const compare = compareTable([e, diverged]);
     expect(compare).toMatch(/^test acc +94\.8 % +—$/m);
     expect(compare).toMatch(/^status +completed +diverged$/m);
-    for (const text of [table, compare]) expect(text).not.toMatch(/NaN|null|undefined/);
+    // the table's cells (above the "to continue" notes, which quote the divergence's value as text)
+    for (const text of [table.split('\n\n')[0]!, compare]) expect(text).not.toMatch(/NaN|null|undefined/);
+    expect(table).toMatch(/^to continue:\n  not-started-run +not-started: bitcycle train --resume \/runs\/not-started$/m);
+    expect(table).toMatch(/^diverged-run diverged at step 77 \(train loss NaN\): start a new run with a smaller --lr than 0\.1$/m);
   });
 
   it('screens: diverged in red with where it diverged, not-started in grey, no NaN', () => {

@@ -9,7 +9,7 @@
  */
 import { fit, fmtAcc, fmtCount, fmtPct, fmtSI, fmtTime } from '../format.js';
 import { formatModelSpec } from '../models/spec.js';
-import type { RunEntry, RunInfo } from '../runs/read.js';
+import { nextCommand, type RunEntry, type RunInfo } from '../runs/read.js';
 import type { RunJson } from '../runs/run-format.js';
 import { sanitizeShort } from '../util/text.js';
 import type { GroupedPoint } from './pareto.js';
@@ -93,8 +93,12 @@ export function scatterPoint(entry: RunEntry): ScatterRun | null {
   return { id: entry.dir, cost: energy, quality: accuracy, group: group.key, label: group.label, entry };
 }
 
-/** `bitcycle runs`: one line per run (damaged runs with the reason). */
-export function runsTable(entries: readonly RunEntry[]): string {
+/**
+ * `bitcycle runs`: one line per run (damaged runs with the reason), then, for every run that needs
+ * something done (interrupted, stopped, not started, damaged), the command that does it.
+ * `runsDir` makes the commands' paths relative to where the user typed `runs`.
+ */
+export function runsTable(entries: readonly RunEntry[], runsDir?: string): string {
   const rows = entries.map(toRow);
   const nameWidth = Math.max(4, ...rows.map((r) => r.name.length));
   const widths = [nameWidth, 7, 9, 10, 18, 8, 10, 8, 11];
@@ -105,12 +109,22 @@ export function runsTable(entries: readonly RunEntry[]): string {
     if (r.damaged) out.push(`${fit(r.name, nameWidth)}  damaged: ${r.reason ?? ''}`);
     else out.push(line([r.name, r.model, r.dataset, r.schedule, r.profile, fmtAcc(r.testAcc), fmtSI(r.energyJ, 'J'), fmtPct(r.savingsPct), r.status]));
   }
+  const todo = entries.map((e) => ({ e, command: nextCommand(e, runsDir) })).filter((t) => t.command !== null);
+  if (todo.length) {
+    out.push('', 'to continue:');
+    for (const { e, command } of todo) out.push(`  ${fit(clean(e.name), nameWidth)}  ${clean(e.damaged ? 'damaged' : e.status)}: ${clean(command)}`);
+  }
+  const diverged = entries.filter((e): e is RunInfo => !e.damaged && e.status === 'diverged');
+  for (const e of diverged) {
+    const d = e.run.divergence;
+    out.push(`${todo.length ? '' : '\n'}${clean(e.name)} diverged${d ? ` at step ${d.step} (${clean(d.quantity)} ${clean(d.value)})` : ''}: start a new run with a smaller --lr than ${e.run.config.lr}`);
+  }
   return out.join('\n') + '\n';
 }
 
 /** One JSON object per run for scripts (damaged runs carry `damaged: true` and `reason`). */
 export function runJsonSummary(entry: RunEntry): Record<string, unknown> {
-  if (entry.damaged) return { name: entry.name, dir: entry.dir, damaged: true, reason: entry.reason };
+  if (entry.damaged) return { name: entry.name, dir: entry.dir, damaged: true, reason: entry.reason, next: nextCommand(entry) };
   const r = entry.run;
   return {
     name: entry.name,
@@ -132,6 +146,8 @@ export function runJsonSummary(entry: RunEntry): Record<string, unknown> {
     bitops: r.cost?.bitops ?? null,
     baselineEnergyJ: r.cost?.baseline.energyJ ?? null,
     savings: r.cost?.savings ?? null,
+    ...(r.divergence ? { divergence: r.divergence } : {}),
+    next: nextCommand(entry),
   };
 }
 

@@ -29,6 +29,8 @@ export function ReviewApp({ controller, width, height }: { controller: ReviewCon
 
 export interface ReviewOptions {
   runsDir: string;
+  /** Profile directories re-estimate offers (`--profiles-dir`, BITCYCLE_PROFILES, shipped). */
+  profileDirs?: string[];
   io?: Partial<ReviewIO>;
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
@@ -38,7 +40,7 @@ export interface ReviewOptions {
 export async function runReview(options: ReviewOptions): Promise<void> {
   const entries = listRuns(options.runsDir);
   let quit: () => void = () => undefined;
-  const io: ReviewIO = { ...defaultReviewIO(() => quit()), refreshRuns: createRunsRefresher(entries), ...options.io };
+  const io: ReviewIO = { ...defaultReviewIO(() => quit(), options.profileDirs), refreshRuns: createRunsRefresher(entries), ...options.io };
   const stdout = options.stdout ?? process.stdout;
   const controller = createReviewController(initialReviewState(options.runsDir, entries, (stdout.rows || 24) - LIST_CHROME_LINES), io);
   const instance = render(<ReviewApp controller={controller} />, { stdout, stdin: options.stdin ?? process.stdin, patchConsole: false, exitOnCtrlC: true });
