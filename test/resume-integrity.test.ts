@@ -198,6 +198,39 @@ describe('divergence', () => {
   });
 });
 
+describe('hostile command lines', () => {
+  it.each([
+    [['--out', '/proc/x'], /^bitcycle: --out: cannot create directory "\/proc\/x" \(ENOENT\)$/],
+    [['--name', '../x'], /^bitcycle: --name: "\.\.\/x" is not a run name/],
+    [['--name', '/tmp/abs'], /^bitcycle: --name: "\/tmp\/abs" is not a run name/],
+    [['--name', ''], /^bitcycle: --name: "" is not a run name/],
+  ])('train %j: exit 2, one line, nothing written outside --out', async (args, message) => {
+    const dir = tmp();
+    const r = await runMain(['train', ...ARGS, '--out', join(dir, 'runs'), ...args]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(message);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('--out that is a file: train and export say so on one line', async () => {
+    const file = join(tmp(), 'f');
+    writeFileSync(file, 'x');
+    for (const command of [['train', ...ARGS], ['export']]) {
+      const r = await runMain([...command, '--out', file]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toBe(`bitcycle: --out: cannot create directory "${file}" (ENOTDIR)`);
+    }
+  });
+
+  it('a taken --name is an error that says how to continue that run, not a silent -2', async () => {
+    const r = await runMain(['train', ...ARGS, '--out', out, '--name', 'reference']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`bitcycle: --name: run directory ${join(out, 'reference')} already exists; choose another name, or continue it with: bitcycle train --resume ${join(out, 'reference')}`);
+    expect(existsSync(join(out, 'reference-2'))).toBe(false);
+  });
+});
+
 describe('hostile run directories', () => {
   it('batchSize: 0 or an inconsistent totalSteps in run.json: listed damaged naming the field; resume exits 2 with one line', async () => {
     const dir = join(out, 'zero-batch');

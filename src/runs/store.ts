@@ -5,13 +5,13 @@
  * released when the session ends. JSON and checkpoint writes are atomic (temp + rename); CSV rows
  * are appended in whole batches and rewritten atomically when a run resumes.
  */
-import { accessSync, appendFileSync, constants, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeToString } from 'fast-csv';
 import { type Checkpoint, writeCheckpoint } from '../artifacts/checkpoint.js';
 import type { EvalRecord } from '../engine/events.js';
 import { RunError, UsageError } from '../errors.js';
-import { makeDirectories, writeFileAtomic } from '../util/fs.js';
+import { prepareOutputDirectory, writeFileAtomic } from '../util/fs.js';
 import { sanitizeShort } from '../util/text.js';
 import { RunLock } from './lock.js';
 import { EVALS_HEADER, evalRow, makeRunId, parseRunJson, type ProfileCopy, RUN_FORMAT_VERSION, type RunJson, STEPS_HEADER } from './run-format.js';
@@ -33,19 +33,7 @@ export function checkRunName(name: string): string {
 
 /** `--out`: an existing or creatable directory we can write in. */
 export function prepareOutDir(outDir: string): void {
-  const shown = sanitizeShort(outDir, 120);
-  try {
-    makeDirectories(outDir);
-  } catch (err) {
-    throw new UsageError('--out', `cannot create directory "${shown}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  try {
-    if (!statSync(outDir).isDirectory()) throw new UsageError('--out', `"${shown}" is not a directory`);
-    accessSync(outDir, constants.W_OK | constants.X_OK);
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError('--out', `cannot write in "${shown}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  prepareOutputDirectory(outDir, '--out');
 }
 
 /** Create directory `outDir/name` atomically; false when it exists. */

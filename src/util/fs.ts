@@ -1,4 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { sanitizeShort } from './text.js';
 import { basename, dirname, join, resolve } from 'node:path';
 
 let tempCounter = 0;
@@ -45,5 +47,24 @@ export function makeDirectories(path: string): void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+  }
+}
+
+/**
+ * An output directory given by `option` (`--out`): created if missing, and it must be a directory
+ * we can write in. Every problem is one UsageError line naming the option.
+ */
+export function prepareOutputDirectory(dir: string, option: string): void {
+  const shown = sanitizeShort(dir, 120);
+  const why = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  try {
+    makeDirectories(dir);
+  } catch (err) {
+    throw new UsageError(option, `cannot create directory "${shown}" (${why(err)})`);
+  }
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new UsageError(option, `cannot write in "${shown}" (${why(err)})`);
   }
 }

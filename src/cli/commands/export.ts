@@ -3,6 +3,7 @@ import { exportArtifacts } from '../../artifacts/export.js';
 import { loadDataset } from '../../data/index.js';
 import { createModel } from '../../models/registry.js';
 import { parseModelSpec } from '../../models/spec.js';
+import { prepareOutputDirectory } from '../../util/fs.js';
 import { parseIntOption, printJson } from '../output.js';
 import { addModelOptions, parseDatasetOption } from '../train-options.js';
 
@@ -18,6 +19,7 @@ export function register(program: Command): void {
     const spec = parseModelSpec(flags.model);
     const dataset = loadDataset(parseDatasetOption(flags.dataset), { dataDir: flags.dataDir });
     const model = createModel(spec, dataset.inputShape, dataset.classes);
+    prepareOutputDirectory(flags.out, '--out');
     const result = exportArtifacts(model, flags.out, seed);
     if (flags.json) printJson({ model: model.id, ...result });
     else process.stdout.write(`exported ${model.id} to ${result.dir}: ${result.files.join(', ')}\n`);

@@ -73,6 +73,7 @@ export function register(program: Command): void {
     if (flags.resume !== undefined) rejectOptionsWithResume(command);
     else if (flags.repair) throw new UsageError('--repair', 'only goes with --resume <runDir>');
     const config = flags.resume ? null : trainConfig(flags);
+    if (flags.name !== undefined) (await import('../../runs/store.js')).checkRunName(flags.name);
     const { profileDirs } = await import('../../hw/load.js');
     const dirs = profileDirs(flags.profilesDir);
     const threads = parseIntOption('--threads', flags.threads ?? '1', 1, 64);
