@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -108,6 +108,19 @@ describe('run store', () => {
     const lock = RunLock.acquire(store.dir);
     expect(lockHolder(store.dir)?.pid).toBe(process.pid);
     lock.release();
+  });
+
+  it('a new run is assembled in a hidden staging directory and renamed into place; a dead creator\'s staging is removed', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'store-'));
+    const abandoned = join(out, `.r.${2 ** 22 + 5}.1.creating`);
+    mkdirSync(abandoned);
+    writeFileSync(join(abandoned, 'run.json'), '{}');
+    const { store } = await newStore('r', out);
+    expect(readdirSync(out)).toEqual(['r']);
+    // everything a reader needs is there the moment the directory is visible
+    expect(readdirSync(store.dir).sort()).toEqual(['.lock', 'checkpoint.safetensors', 'evals.csv', 'run.json', 'steps.csv']);
+    store.release();
+    expect(readdirSync(store.dir)).not.toContain('.lock');
   });
 
   it('open() removes temp files of interrupted atomic writes', async () => {

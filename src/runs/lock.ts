@@ -112,7 +112,12 @@ function breakStale(lock: string, staleText: string): void {
 
 export class RunLock {
   private released = false;
-  private constructor(readonly file: string) {}
+  private constructor(private file: string) {}
+
+  /** The claimed directory was renamed to `dir` (a new run moved into place): the lock moved with it. */
+  moved(dir: string): void {
+    this.file = join(dir, LOCK_FILE);
+  }
 
   /**
    * Claim run directory `dir`. Throws RunError when a live process holds it; breaks a stale lock.

@@ -5,7 +5,7 @@
  * released when the session ends. JSON and checkpoint writes are atomic (temp + rename); CSV rows
  * are appended in whole batches and rewritten atomically when a run resumes.
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeToString } from 'fast-csv';
 import { type Checkpoint, writeCheckpoint } from '../artifacts/checkpoint.js';
@@ -13,7 +13,8 @@ import type { EvalRecord } from '../engine/events.js';
 import { RunError, UsageError } from '../errors.js';
 import { prepareOutputDirectory, writeFileAtomic } from '../util/fs.js';
 import { sanitizeShort } from '../util/text.js';
-import { RunLock } from './lock.js';
+import { lockHolder, RunLock } from './lock.js';
+import { processAlive } from '../util/process.js';
 import { EVALS_HEADER, evalRow, makeRunId, parseRunJson, type ProfileCopy, RUN_FORMAT_VERSION, type RunJson, STEPS_HEADER } from './run-format.js';
 
 async function csvText(rows: string[][]): Promise<string> {
@@ -36,14 +37,33 @@ export function prepareOutDir(outDir: string): void {
   prepareOutputDirectory(outDir, '--out');
 }
 
-/** Create directory `outDir/name` atomically; false when it exists. */
-function claimDirectory(dir: string): boolean {
+let stagingCounter = 0;
+
+/** Rename `from` to `to` unless `to` exists (then false). */
+function moveInto(from: string, to: string): boolean {
+  if (existsSync(to)) return false;
   try {
-    mkdirSync(dir);
+    renameSync(from, to);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new UsageError('--out', `cannot create run directory "${sanitizeShort(dir, 120)}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') return false;
+    throw err;
+  }
+}
+
+/** Staging directories (`.<id>.<pid>.<n>.creating`) of creators that died before renaming them. */
+function removeAbandonedCreations(outDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(outDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^\..+\.(\d+)\.\d+\.creating$/.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    if (lockHolder(join(outDir, name)) === null && !processAlive(Number(m[1]))) rmSync(join(outDir, name), { recursive: true, force: true });
   }
 }
 
@@ -112,30 +132,48 @@ export class RunStore {
    */
   static async create(outDir: string, init: RunInit, options: CreateOptions): Promise<RunStore> {
     prepareOutDir(outDir);
-    let id: string;
-    if (options.name !== undefined) {
-      id = checkRunName(options.name);
-      if (!claimDirectory(join(outDir, id))) {
-        const shown = sanitizeShort(join(outDir, id), 120);
-        throw new UsageError('--name', `run directory ${shown} already exists; choose another name, or continue it with: bitcycle train --resume ${shown}`);
-      }
-    } else {
-      const base = makeRunId(init.config);
-      id = base;
-      for (let n = 2; !claimDirectory(join(outDir, id)); n++) id = `${base}-${n}`;
+    removeAbandonedCreations(outDir);
+    const name = options.name !== undefined ? checkRunName(options.name) : null;
+    const base = name ?? makeRunId(init.config);
+    // The run is assembled in a hidden directory (claimed, run.json, CSV headers) and renamed into
+    // place, so a listed run directory always has them: a crash leaves either nothing visible or a
+    // run that `--resume` can start. rename() onto an existing, non-empty directory fails, so
+    // two creators of one name cannot both succeed.
+    const staging = join(outDir, `.${base}.${process.pid}.${++stagingCounter}.creating`);
+    try {
+      mkdirSync(staging);
+    } catch (err) {
+      throw new UsageError('--out', `cannot create a run directory in "${sanitizeShort(outDir, 120)}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
-    const dir = resolve(outDir, id);
-    const lock = RunLock.acquire(dir);
+    const lock = RunLock.acquire(staging);
     const now = new Date().toISOString();
     const profileCopy: ProfileCopy | undefined = options.profile
       ? { file: `profile-${options.profile.sha256.slice(0, 12)}.json`, sha256: options.profile.sha256, name: options.profile.name }
       : undefined;
-    const store = new RunStore(dir, { formatVersion: RUN_FORMAT_VERSION, id, createdAt: now, updatedAt: now, status: 'starting', pid: process.pid, summary: null, cost: null, ...init, ...(profileCopy ? { profileCopy } : {}) }, lock);
+    const run: RunJson = { formatVersion: RUN_FORMAT_VERSION, id: base, createdAt: now, updatedAt: now, status: 'starting', pid: process.pid, summary: null, cost: null, ...init, ...(profileCopy ? { profileCopy } : {}) };
+    let store: RunStore | null = null;
     try {
-      store.saveRunJson();
-      store.start(options.initial(id), options.profile?.text);
+      writeFileAtomic(join(staging, 'steps.csv'), STEPS_HEADER.join(',') + '\n');
+      writeFileAtomic(join(staging, 'evals.csv'), EVALS_HEADER.join(',') + '\n');
+      for (let n = 1; ; n++) {
+        const id = n === 1 ? base : `${base}-${n}`;
+        run.id = id;
+        writeFileAtomic(join(staging, 'run.json'), JSON.stringify(run, null, 2) + '\n');
+        if (moveInto(staging, join(outDir, id))) {
+          const dir = resolve(outDir, id);
+          lock.moved(dir);
+          store = new RunStore(dir, run, lock);
+          break;
+        }
+        if (name !== null) {
+          const shown = sanitizeShort(join(outDir, id), 120);
+          throw new UsageError('--name', `run directory ${shown} already exists; choose another name, or continue it with: bitcycle train --resume ${shown}`);
+        }
+      }
+      store.start(options.initial(run.id), options.profile?.text);
     } catch (err) {
       lock.release();
+      if (!store) rmSync(staging, { recursive: true, force: true });
       throw err;
     }
     return store;
