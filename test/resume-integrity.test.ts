@@ -155,7 +155,9 @@ describe('resume continues exactly, or refuses naming the file and row', () => {
     const dir = await stoppedRun(out, 'starting');
     const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
     writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...run, status: 'starting', pid: 2 ** 22 + 11, summary: null }));
+    // killed before the profile copy and the step-0 checkpoint were written
     rmSync(join(dir, 'checkpoint.safetensors'));
+    rmSync(join(dir, run.profileCopy.file));
     const entry = listRuns(out).find((e) => e.name === 'starting')!;
     expect(entry.damaged ? 'damaged' : entry.status).toBe('not-started');
     expect(nextCommand(entry)).toBe(`bitcycle train --resume ${dir}`);
@@ -164,6 +166,7 @@ describe('resume continues exactly, or refuses naming the file and row', () => {
     expect(runs.stdout).toMatch(new RegExp(`^to continue:$[\\s\\S]*^  starting +not-started: bitcycle train --resume ${join(out, 'starting')}$`, 'm'));
     expect((await runMain(['train', '--resume', dir])).status).toBe(0);
     expect(fingerprint(dir)).toEqual(reference);
+    expect(existsSync(join(dir, run.profileCopy.file))).toBe(true);
   });
 });
 

@@ -299,6 +299,8 @@ export class Trainer {
         this.emit({ type: 'checkpoint', step: this.step });
       }
     }
+    // a stop mid-epoch: the last update may have made the weights non-finite with a finite loss
+    if (!divergence && this.step > startStep && !this.stateIsFinite()) divergence = { step: this.step - 1, quantity: 'weights', value: 'NaN' };
     const wallS = (performance.now() - started) / 1000;
     const trained = this.step - startStep;
     if (divergence) {

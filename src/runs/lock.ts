@@ -119,10 +119,7 @@ export class RunLock {
     this.file = join(dir, LOCK_FILE);
   }
 
-  /**
-   * Claim run directory `dir`. Throws RunError when a live process holds it; breaks a stale lock.
-   * `what` names the action for the message (e.g. "resume").
-   */
+  /** Claim run directory `dir`. Throws RunError when a live process holds it; breaks a stale lock. */
   static acquire(dir: string): RunLock {
     const file = join(dir, LOCK_FILE);
     const owner: LockOwner = { pid: process.pid, host: hostname(), procStart: procStartOf(process.pid), claimedAt: new Date().toISOString() };

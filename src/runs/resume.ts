@@ -43,6 +43,8 @@ export interface ResumeContext {
   bitsGrad: Uint8Array;
   manifest: TrainingManifest;
   model: ModelDef;
+  /** The profile read afresh (a run that never got past `starting`): copied in again on a fresh start. */
+  profile?: { text: string; sha256: string; name: string };
 }
 
 export interface ResumePlan {
@@ -156,7 +158,8 @@ function describe(p: Problem): string {
  */
 export function planResume(store: RunStore, ctx: ResumeContext, repair: boolean): ResumePlan {
   const fresh = (repairs: string[]): ResumePlan => {
-    store.start(initialCheckpointFor(ctx));
+    if (ctx.profile) store.run.profileCopy = { file: `profile-${ctx.profile.sha256.slice(0, 12)}.json`, sha256: ctx.profile.sha256, name: ctx.profile.name };
+    store.start(initialCheckpointFor(ctx), ctx.profile?.text);
     return { fromStep: 0, checkpoint: initialCheckpointFor(ctx), steps: [], evals: [], repairs };
   };
   // A run whose creation was interrupted has trained nothing: it starts from step 0.

@@ -84,7 +84,10 @@ export async function runSession(configOrNull: RunConfig | null, options: Sessio
 async function train(opened: RunStore | null, configOrNull: RunConfig | null, options: SessionOptions): Promise<SessionResult> {
   const config = opened ? opened.run.config : configOrNull;
   if (!config) throw new UsageError('--resume', 'a run directory or a training config is required');
-  const storedProfile = opened?.run.profileCopy ? { dir: opened.dir, copy: opened.run.profileCopy } : undefined;
+  // A run that never got past `starting` may lack its profile copy: it is started afresh, with the
+  // profile its config names (copied again). Every other resumed run uses its own copy.
+  const notStarted = opened?.run.status === 'starting';
+  const storedProfile = opened?.run.profileCopy && !notStarted ? { dir: opened.dir, copy: opened.run.profileCopy } : undefined;
   const run = resolveRun(config, { dataset: options.dataset, storedProfile, profileDirs: options.profileDirs });
   const artifacts = options.artifacts ?? buildArtifacts(run.model);
   const tally = run.profile ? new CostTally(createCostModel(run.profile, artifacts.layers, config.batchSize), run.precision.baseline, run.totalSteps) : null;
@@ -104,6 +107,7 @@ async function train(opened: RunStore | null, configOrNull: RunConfig | null, op
       bitsGrad: scheduleBits(run.precision.errors, run.totalSteps),
       manifest: artifacts.manifest,
       model: run.model,
+      profile: run.profileSource ?? undefined,
     }, options.repair === true);
     resumeFrom = plan.checkpoint;
     repairs = plan.repairs;
