@@ -24,7 +24,17 @@ describe('bitcycle CLI', () => {
     expect(bogus.stderr).toMatch(/unknown command 'bogus'/);
     const r = await runMain(['train', '--bogus']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/unknown option '--bogus'/);
+    // one error style: commander's own errors read like ours, on one line
+    expect(r.stderr).toBe("bitcycle: unknown option '--bogus' (run with --help for usage)\n");
+    const unknown = await runMain(['trian']);
+    expect(unknown.stderr).toBe("bitcycle: unknown command 'trian' (Did you mean train?) (run with --help for usage)\n");
+  });
+
+  it.each(COMMANDS)('%s --help ends with examples of the command', async (command) => {
+    const r = await runMain([command, '--help']);
+    expect(r.status).toBe(0);
+    const examples = r.stdout.split('\nExamples:\n')[1];
+    expect(examples?.trimEnd().split('\n').every((line) => line.startsWith(`  bitcycle ${command}`))).toBe(true);
   });
 
   it('schedule handles long runs and warns about a range it never reaches', async () => {
