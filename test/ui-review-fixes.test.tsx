@@ -273,7 +273,7 @@ describe('reload', () => {
     // a runs directory that went away is said, not thrown
     rmSync(dir, { recursive: true, force: true });
     c.onKey('r', 'r');
-    expect(c.store.getState().message).toMatch(/^reload failed: .*ENOENT/);
+    expect(c.store.getState().message).toMatch(/^reload failed: .*no such runs directory/);
     expect(c.store.getState().entries.map((e) => e.name)).toEqual(['live-run', 'new-run', 'third-run']);
   });
 

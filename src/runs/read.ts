@@ -112,10 +112,11 @@ export function readEntry(dir: string): RunEntry {
 }
 
 /**
- * Every subdirectory of `runsDir`, sorted by name (run ids start with a timestamp, so this is
- * creation order). Hidden directories are skipped. A missing `runsDir` is a RunError.
+ * The run directories in `runsDir`: every subdirectory, sorted by name (run ids start with a
+ * timestamp, so this is creation order); hidden ones (staging directories) are skipped. A missing
+ * `runsDir` is a RunError.
  */
-export function listRuns(runsDir: string): RunEntry[] {
+export function runDirectories(runsDir: string): string[] {
   let names: string[];
   try {
     names = readdirSync(runsDir);
@@ -123,18 +124,22 @@ export function listRuns(runsDir: string): RunEntry[] {
     const code = (err as NodeJS.ErrnoException).code;
     throw new RunError(runsDir, code === 'ENOENT' ? 'no such runs directory' : `cannot list (${code ?? (err as Error).message})`);
   }
-  const out: RunEntry[] = [];
+  const out: string[] = [];
   for (const name of names.sort()) {
     if (name.startsWith('.')) continue;
     const dir = join(runsDir, name);
     try {
-      if (!statSync(dir).isDirectory()) continue;
+      if (statSync(dir).isDirectory()) out.push(dir);
     } catch {
-      continue;
+      // removed meanwhile
     }
-    out.push(readEntry(dir));
   }
   return out;
+}
+
+/** Every run in `runsDir` (see `runDirectories`), damaged ones with the reason. */
+export function listRuns(runsDir: string): RunEntry[] {
+  return runDirectories(runsDir).map(readEntry);
 }
 
 type Cell = Record<string, string>;

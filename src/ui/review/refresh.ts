@@ -4,9 +4,9 @@
  * are new or changed (size or mtime). A run whose run.json did not change but says `running` is
  * checked again for a live process (it may have been killed).
  */
-import { readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { displayStatus, readEntry, type RunEntry } from '../../runs/read.js';
+import { displayStatus, readEntry, runDirectories, type RunEntry } from '../../runs/read.js';
 
 /** Size and mtime of a file, or '' when it cannot be read. */
 function signature(file: string): string {
@@ -27,14 +27,7 @@ export function createRunsRefresher(initial: readonly RunEntry[] = []): (runsDir
   return (runsDir, previous) => {
     const byDir = new Map(previous.map((e) => [e.dir, e]));
     const out: RunEntry[] = [];
-    for (const name of readdirSync(runsDir).sort()) {
-      if (name.startsWith('.')) continue;
-      const dir = join(runsDir, name);
-      try {
-        if (!statSync(dir).isDirectory()) continue;
-      } catch {
-        continue;
-      }
+    for (const dir of runDirectories(runsDir)) {
       const abs = resolve(dir);
       const sig = signatureOf(abs);
       const old = byDir.get(abs);
