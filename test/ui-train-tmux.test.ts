@@ -3,43 +3,24 @@
  * frame): at 80×24 the title stays on screen and the result lines after the run start on lines of
  * their own; SIGTERM sent to the node process stops the run cleanly (checkpoint, `stopped`).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect } from 'vitest';
 import { BIN } from './helpers/cli.js';
 import { TMUX, systemIt } from './helpers/system.js';
+import { TmuxPane } from './helpers/tmux.js';
 
 const HINTS = 'p pause/resume · q stop · b breakdown · ? help';
-let session = '';
+let pane = new TmuxPane('');
 let out = '';
-const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
-/** The visible screen, or with `history` every line since the start (wrapped lines joined). */
-const capture = (history = false) => {
-  try {
-    return tmux('capture-pane', '-p', '-J', ...(history ? ['-S', '-'] : []), '-t', session);
-  } catch {
-    return '';
-  }
-};
-
-async function waitText(text: string | RegExp, timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let screen = '';
-  while (Date.now() < deadline) {
-    screen = capture();
-    if (typeof text === 'string' ? screen.includes(text) : text.test(screen)) return screen;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${String(text)}; screen was:\n${screen}`);
-}
 
 function start(name: string, args: string, columns: number, rows: number): void {
-  session = `bitcycle-ui-train-${process.pid}-${name}`;
+  pane = new TmuxPane(`bitcycle-ui-train-${process.pid}-${name}`);
   out = mkdtempSync(join(tmpdir(), 'bitcycle-ui-train-'));
   const command = `env -u CI '${process.execPath}' '${BIN}' train --out '${out}' --name ${name} ${args}; echo "__EXIT__$?"; sleep 60`;
-  tmux('new-session', '-d', '-s', session, '-x', String(columns), '-y', String(rows), command);
+  pane.start(command, columns, rows);
 }
 
 /** Pids whose parent is `ppid` (from /proc). */
@@ -61,7 +42,7 @@ function children(ppid: number): number[] {
 
 describe('bitcycle train dashboard in a terminal', () => {
   afterEach(() => {
-    spawnSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
+    pane.kill();
     if (out) rmSync(out, { recursive: true, force: true });
   });
 
@@ -72,7 +53,7 @@ describe('bitcycle train dashboard in a terminal', () => {
     let runningSeen = 0;
     const deadline = Date.now() + 90_000;
     for (;;) {
-      const screen = capture();
+      const screen = pane.capture();
       if (screen.includes('__EXIT__')) break;
       const lines = screen.split('\n').map((l) => l.trimEnd());
       const last = lines.filter((l) => l !== '').at(-1);
@@ -86,8 +67,8 @@ describe('bitcycle train dashboard in a terminal', () => {
     }
     expect(runningSeen).toBeGreaterThan(0);
     expect(framesSeen).toBeGreaterThan(0);
-    await waitText('__EXIT__0');
-    const all = capture(true).split('\n').map((l) => l.trimEnd());
+    await pane.waitText('__EXIT__0');
+    const all = pane.capture(true).split('\n').map((l) => l.trimEnd());
     // the sign of life came first, on its own line
     const preparing = all.findIndex((l) => l.startsWith('bitcycle: preparing the run'));
     const title = all.findIndex((l) => /^bitcycle train small {2}\[/.test(l));
@@ -105,9 +86,9 @@ describe('bitcycle train dashboard in a terminal', () => {
 
   systemIt(TMUX, 'SIGTERM to the node process stops the run cleanly: checkpoint written, run.json stopped, exit 0', async () => {
     start('sig', '--epochs 4000', 100, 40);
-    await waitText('[running]');
-    await waitText(/ \d{3,}\/88000 /);
-    const panePid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
+    await pane.waitText('[running]');
+    await pane.waitText(/ \d{3,}\/88000 /);
+    const panePid = Number(execFileSync('tmux', ['display-message', '-p', '-t', pane.session, '#{pane_pid}'], { encoding: 'utf8' }).trim());
     const node = children(panePid).filter((pid) => {
       try {
         return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(BIN);
@@ -117,7 +98,7 @@ describe('bitcycle train dashboard in a terminal', () => {
     });
     expect(node).toHaveLength(1);
     process.kill(node[0]!, 'SIGTERM');
-    const screen = await waitText('__EXIT__');
+    const screen = await pane.waitText('__EXIT__');
     expect(screen).toContain('__EXIT__0');
     expect(screen).toMatch(/Run stopped at step \d+/);
     expect(screen).toMatch(/^run sig stopped: test accuracy/m);
