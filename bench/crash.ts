@@ -21,8 +21,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../src/cli/main.js';
 import { listRuns, nextCommand, type RunEntry } from '../src/runs/read.js';
+import { runMain } from '../test/helpers/cli.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 const BIN = join(ROOT, 'bin', 'bitcycle.js');
@@ -81,26 +81,6 @@ function fingerprint(dir: string): { steps: string; evals: string; summary: unkn
   const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
   const { wallS: _w, stepsPerSecond: _s, ...summary } = run.summary ?? {};
   return { steps, evals: readFileSync(join(dir, 'evals.csv'), 'utf8'), summary, cost: run.cost, status: run.status };
-}
-
-async function quietMain(args: string[]): Promise<{ status: number; out: string }> {
-  const { stdout, stderr } = process;
-  let out = '';
-  const sink = ((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  const [w1, w2] = [stdout.write, stderr.write];
-  stdout.write = sink;
-  stderr.write = sink;
-  try {
-    const status = await main(args);
-    process.exitCode = 0;
-    return { status, out };
-  } finally {
-    stdout.write = w1;
-    stderr.write = w2;
-  }
 }
 
 function entryOf(out: string, name: string): RunEntry | undefined {
@@ -196,9 +176,9 @@ export async function crashTest(options: { trials: number; seed: number; keep?: 
           report.failures.push(`${name} (${what}): ${status} and no command to continue`);
           continue;
         }
-        const r = await quietMain(['train', '--resume', join(out, name), '--no-dashboard']);
+        const r = await runMain(['train', '--resume', join(out, name), '--no-dashboard']);
         if (r.status !== 0) {
-          report.failures.push(`${name} (${what}): ${status}; resume exited ${r.status}: ${r.out.trim().split('\n').at(-1)}`);
+          report.failures.push(`${name} (${what}): ${status}; resume exited ${r.status}: ${r.stderr.trim().split('\n').at(-1)}`);
           continue;
         }
       }

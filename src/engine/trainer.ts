@@ -66,10 +66,6 @@ export interface TrainResult {
 
 const finiteOrNull = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
 
-/** `NaN`, `Infinity`, `-Infinity` (or the number) as text. */
-function valueText(v: number): string {
-  return String(v);
-}
 
 /** Learning rate at step t of total. */
 export function learningRate(base: number, schedule: 'constant' | 'cosine', t: number, total: number): number {
@@ -276,7 +272,7 @@ export class Trainer {
         }
       }
       if (bad >= 0) {
-        divergence = { step: this.step + bad, quantity: 'train loss', value: valueText(loss[bad]!) };
+        divergence = { step: this.step + bad, quantity: 'train loss', value: String(loss[bad]!) };
         this.step += bad + 1;
         this.emit({ type: 'steps', steps: steps.slice(0, bad + 1) });
         break;
@@ -290,7 +286,7 @@ export class Trainer {
           // the last update made the weights (or the test loss) non-finite
           divergence = Number.isFinite(testLoss)
             ? { step: this.step - 1, quantity: 'weights', value: 'NaN' }
-            : { step: this.step - 1, quantity: 'test loss', value: valueText(testLoss) };
+            : { step: this.step - 1, quantity: 'test loss', value: String(testLoss) };
           break;
         }
         lastEval = { epoch, step: this.step, testLoss, testAcc: accuracy, bits: o.evalBits };

@@ -6,12 +6,11 @@
 import { loadDataset } from '../data/index.js';
 import type { Dataset } from '../data/dataset.js';
 import { UsageError } from '../errors.js';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
 import { requireOperandBits } from '../hw/cost.js';
-import { compileProfileText, readProfileSource } from '../hw/load.js';
+import { compileProfileText, profileDigest, readProfileSource } from '../hw/load.js';
 import type { HardwareProfile } from '../hw/profile.js';
 import type { ModelDef } from '../models/model.js';
 import { createModel } from '../models/registry.js';
@@ -46,7 +45,7 @@ export function loadProfileCopy(stored: StoredProfile): HardwareProfile {
   } catch (err) {
     throw new RunError(file, `the run's copy of its profile is missing (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const sha256 = profileDigest(bytes);
   if (sha256 !== stored.copy.sha256) throw new RunError(file, `the run's copy of its profile was altered (sha256 ${sha256.slice(0, 12)}…, run.json records ${stored.copy.sha256.slice(0, 12)}…)`);
   return compileProfileText(bytes.toString('utf8'), file);
 }

@@ -13,6 +13,7 @@ import { type Checkpoint, initialCheckpoint, readCheckpoint } from '../artifacts
 import type { TrainingManifest } from '../artifacts/build.js';
 import { RunError } from '../errors.js';
 import type { ModelDef } from '../models/model.js';
+import type { Schedule } from '../schedule/schedule.js';
 import { type EvalRow, parseEvalLine, parseStepLine, type StepRow } from './read.js';
 import { EVALS_HEADER, STEPS_HEADER } from './run-format.js';
 import { RunStore } from './store.js';
@@ -38,9 +39,9 @@ export interface ResumeContext {
   seed: number;
   totalSteps: number;
   stepsPerEpoch: number;
-  /** Planned bits of every step (weights/activations and errors). */
-  bitsWA: Uint8Array;
-  bitsGrad: Uint8Array;
+  /** The run's schedules: a stored row must carry the bits they give its step. */
+  schedule: Schedule;
+  gradSchedule: Schedule;
   manifest: TrainingManifest;
   model: ModelDef;
   /** The profile read afresh (a run that never got past `starting`): copied in again on a fresh start. */
@@ -177,9 +178,10 @@ export function planResume(store: RunStore, ctx: ResumeContext, repair: boolean)
     steps = consistentPrefix(store.stepsFile, 'steps.csv', STEPS_HEADER, parseStepLine, (row, i) => {
       if (row.step !== i) return `step ${row.step} where step ${i} belongs (rows must be 0, 1, 2, … with none missing or repeated)`;
       if (row.epoch !== Math.floor(i / spe)) return `epoch ${row.epoch}, step ${i} is in epoch ${Math.floor(i / spe)}`;
-      const wa = ctx.bitsWA[i]!;
-      if (row.bitsWeights !== wa || row.bitsActivations !== wa || row.bitsGrad !== ctx.bitsGrad[i]) {
-        return `bits ${row.bitsWeights}/${row.bitsActivations}/${row.bitsGrad}, the run's schedule gives ${wa}/${wa}/${ctx.bitsGrad[i]}`;
+      const wa = ctx.schedule.bitsAt(i, ctx.totalSteps);
+      const g = ctx.gradSchedule.bitsAt(i, ctx.totalSteps);
+      if (row.bitsWeights !== wa || row.bitsActivations !== wa || row.bitsGrad !== g) {
+        return `bits ${row.bitsWeights}/${row.bitsActivations}/${row.bitsGrad}, the run's schedule gives ${wa}/${wa}/${g}`;
       }
       return null;
     }, step);

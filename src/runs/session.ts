@@ -15,7 +15,6 @@ import { type TrainControl, Trainer } from '../engine/trainer.js';
 import { UsageError } from '../errors.js';
 import { createCostModel } from '../hw/cost.js';
 import { CostTally, type RunCost } from '../hw/tally.js';
-import { scheduleBits } from '../schedule/schedule.js';
 import { VERSION } from '../version.js';
 import { type SessionListener, sessionEvents } from './events.js';
 import type { RunConfig } from './run-format.js';
@@ -103,8 +102,8 @@ async function train(opened: RunStore | null, configOrNull: RunConfig | null, op
       seed: config.seed,
       totalSteps: run.totalSteps,
       stepsPerEpoch: run.stepsPerEpoch,
-      bitsWA: scheduleBits(run.precision.weightsActivations, run.totalSteps),
-      bitsGrad: scheduleBits(run.precision.errors, run.totalSteps),
+      schedule: run.precision.weightsActivations,
+      gradSchedule: run.precision.errors,
       manifest: artifacts.manifest,
       model: run.model,
       profile: run.profileSource ?? undefined,

@@ -32,11 +32,6 @@ export function checkRunName(name: string): string {
   return name;
 }
 
-/** `--out`: an existing or creatable directory we can write in. */
-export function prepareOutDir(outDir: string): void {
-  prepareOutputDirectory(outDir, '--out');
-}
-
 let stagingCounter = 0;
 
 /** Rename `from` to `to` unless `to` exists (then false). */
@@ -131,7 +126,7 @@ export class RunStore {
    * profile copy, the step-0 checkpoint, then status `running`.
    */
   static async create(outDir: string, init: RunInit, options: CreateOptions): Promise<RunStore> {
-    prepareOutDir(outDir);
+    prepareOutputDirectory(outDir, '--out');
     removeAbandonedCreations(outDir);
     const name = options.name !== undefined ? checkRunName(options.name) : null;
     const base = name ?? makeRunId(init.config);
