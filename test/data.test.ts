@@ -62,7 +62,9 @@ describe('IDX files', () => {
     writeFileSync(join(dir, 't10k-images-idx3-ubyte'), images(2));
     writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(idx([2], [1, 2])));
     const d = loadFashionMnist({ dataDir: dir });
-    expect(d.inputShape).toEqual([784]);
+    expect(d.inputShape).toEqual([1, 28, 28]);
+    expect(d.augment).toBeUndefined();
+    expect(d.normalization).toBeUndefined();
     expect(d.train.count).toBe(3);
     expect(Array.from(d.train.y)).toEqual([0n, 9n, 4n]);
     expect(d.train.x[255]).toBe(1);
@@ -132,11 +134,11 @@ describe('IDX loader on small Fashion-MNIST-layout files written by the test', (
     expect(Array.from(labels.data)).toEqual(testLabels);
   });
 
-  it("loadDataset('fashion-mnist', { dataDir }) gives 784 features scaled by 1/255 and the labels written", () => {
+  it("loadDataset('fashion-mnist', { dataDir }) gives 1×28×28 images scaled by 1/255 and the labels written", () => {
     const d = loadDataset('fashion-mnist', { dataDir: dir });
     expect(d.name).toBe('fashion-mnist');
     expect(d.source).toBe(dir);
-    expect(d.inputShape).toEqual([784]);
+    expect(d.inputShape).toEqual([1, 28, 28]);
     expect(d.classes).toBe(10);
     for (const [split, pixels, labels] of [
       [d.train, trainPixels, trainLabels],
@@ -220,7 +222,7 @@ describe('IDX loader on small Fashion-MNIST-layout files written by the test', (
       const range = withFile('train-labels-idx1-ubyte', mnistLabels([0, 9, 4, 10, 7, 3]));
       expect(load(range)).toThrow(/train-labels-idx1-ubyte: label 3 is 10, expected 0\.\.9/);
       const rank = withFile('train-images-idx3-ubyte', idx([6, 784], Array.from(trainPixels)));
-      expect(load(rank)).toThrow(/train-images-idx3-ubyte: expected a rank-3 image array, got rank 2/);
+      expect(load(rank)).toThrow(/train-images-idx3-ubyte: expected a rank-3 \[N, H, W\] or rank-4 \[N, H, W, C\] image array, got rank 2/);
     });
 
     it('images of the wrong size (not 28×28) and an empty split are refused before training', async () => {
