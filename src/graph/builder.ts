@@ -17,13 +17,15 @@ import {
   TensorDataType,
 } from './proto.js';
 
-export type DType = 'float32' | 'float64' | 'int64' | 'bool';
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint32' | 'bool';
 export type { Dim };
 
 export const ONNX_TYPE: Record<DType, TensorDataType> = {
   float32: TensorDataType.FLOAT,
   float64: TensorDataType.DOUBLE,
   int64: TensorDataType.INT64,
+  int32: TensorDataType.INT32,
+  uint32: TensorDataType.UINT32,
   bool: TensorDataType.BOOL,
 };
 
@@ -76,6 +78,10 @@ function rawBytes(dtype: DType, values: ArrayLike<number> | readonly bigint[]): 
       return new Uint8Array(Float64Array.from(values as ArrayLike<number>).buffer);
     case 'int64':
       return new Uint8Array(BigInt64Array.from(Array.from(values as ArrayLike<number>, (v) => BigInt(v))).buffer);
+    case 'int32':
+      return new Uint8Array(Int32Array.from(values as ArrayLike<number>).buffer);
+    case 'uint32':
+      return new Uint8Array(Uint32Array.from(values as ArrayLike<number>).buffer);
     case 'bool':
       return Uint8Array.from(values as ArrayLike<number>, (v) => (v ? 1 : 0));
   }
