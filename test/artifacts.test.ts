@@ -19,7 +19,8 @@ describe('bitcycle export', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(manifest.training.file).toBe('training_model.onnx');
     expect(manifest.training.params.map((p: { name: string }) => p.name)).toEqual(['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
-    expect(manifest.training.noiseWidth).toBe(138);
+    expect(manifest.training.errorQuantizers).toBe(1); // fc2, the classifier, stays at full precision
+    expect(manifest.buffers.map((b: { name: string }) => b.name)).toEqual(['fc1.input_range']);
   });
 
   systemIt(PYTHON_ONNX, 'passes the ONNX checker with full_check', () => {
@@ -32,17 +33,18 @@ describe('bitcycle export', () => {
   it('loads in onnxruntime with the inputs the manifest names', async () => {
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     const s = await ort.InferenceSession.create(join(out, 'training_model.onnx'));
-    expect(s.inputNames).toEqual([...manifest.training.inputs, ...manifest.training.params, ...manifest.training.optimizerState].map((t: { name: string }) => t.name));
+    expect(s.inputNames).toEqual([...manifest.training.inputs, ...manifest.training.params, ...manifest.training.optimizerState, ...manifest.training.buffers].map((t: { name: string }) => t.name));
     expect(s.outputNames).toEqual(manifest.training.outputs);
     const e = await ort.InferenceSession.create(join(out, 'eval_model.onnx'));
     expect(e.inputNames).toEqual(manifest.eval.inputs.map((t: { name: string }) => t.name));
   });
 
-  it('checkpoint round-trips and holds parameters and optimizer state', () => {
+  it('checkpoint round-trips and holds parameters, optimizer state and buffers', () => {
     const ckpt = decodeCheckpoint(readFileSync(join(out, 'checkpoint.safetensors')), 'checkpoint');
     expect([...ckpt.tensors.keys()].sort()).toEqual(
-      ['fc1.bias', 'fc1.bias.velocity', 'fc1.weight', 'fc1.weight.velocity', 'fc2.bias', 'fc2.bias.velocity', 'fc2.weight', 'fc2.weight.velocity'].sort(),
+      ['fc1.bias', 'fc1.bias.velocity', 'fc1.weight', 'fc1.weight.velocity', 'fc2.bias', 'fc2.bias.velocity', 'fc2.weight', 'fc2.weight.velocity', 'fc1.input_range'].sort(),
     );
+    expect(Array.from(ckpt.tensors.get('fc1.input_range')!.data)).toEqual([0, 0, 0]);
     const w = ckpt.tensors.get('fc1.weight')!;
     expect(w.shape).toEqual([64, 128]);
     expect(Math.max(...w.data.map(Math.abs))).toBeLessThanOrEqual(1 / 8);

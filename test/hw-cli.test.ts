@@ -222,9 +222,12 @@ describe('aboveMax "reject": usable within its formats, refused up front beyond 
   it('validates, and estimates schedules, baselines and error bits up to the widest format', async () => {
     const file = strict();
     expect((await cli('profile', 'validate', file)).code).toBe(0);
-    const r = await cli('estimate', '--model', 'mlp', '--profile', file, '--schedule', 'cpt:3-8', '--grad-bits', '8', '--json');
+    const r = await cli('estimate', '--model', 'mlp', '--profile', file, '--schedule', 'cpt:3-8', '--grad-bits', '8', '--fp-layers', 'none', '--json');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).energyJ).toBeGreaterThan(0);
+    // a full-precision classifier (the default --fp-layers last) needs 32-bit operands
+    const line = oneErrorLine(await cli('estimate', '--model', 'mlp', '--profile', file, '--schedule', 'cpt:3-8'));
+    expect(line).toContain('and --fp-layers last (full precision is 32 bits) asks for 32 bits; ');
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cptBits, cyclePeriod, makeSchedule, parseScheduleSpec, scheduleBits, scheduleWarning } from '../src/schedule/schedule.js';
+import { cptBits, cyclePeriod, roundHalfEven, makeSchedule, parseScheduleSpec, scheduleBits, scheduleWarning } from '../src/schedule/schedule.js';
 import { ScheduleError } from '../src/errors.js';
 
 const first = (spec: string, total: number, n: number) => Array.from(scheduleBits(makeSchedule(spec), total).slice(0, n));
@@ -69,5 +69,31 @@ describe('precision schedules', () => {
   ])('rejects %s with a clear message', (spec, message) => {
     expect(() => parseScheduleSpec(spec)).toThrow(ScheduleError);
     expect(() => parseScheduleSpec(spec)).toThrow(message);
+  });
+});
+
+describe('CPT schedule rounding (np.rint, half to even)', () => {
+  const expand = (runs: string): number[] => runs.split(' ').flatMap((r) => {
+    const [bits, count] = r.split('x').map(Number);
+    return new Array<number>(count!).fill(bits!);
+  });
+
+  it('roundHalfEven rounds ties to the even neighbour', () => {
+    expect([0.5, 1.5, 2.5, 4.5, 5.5, -0.5, 4.4999, 4.5001].map(roundHalfEven)).toEqual([0, 2, 2, 4, 6, 0, 4, 5]);
+  });
+
+  it('matches numpy for CPT’s own formula, ties included (600 steps, 3 cycles)', () => {
+    // np.rint(lo + 0.5*(hi-lo)*(1 + np.cos(np.pi*((t % T)/T) + np.pi))) for t in range(600), T = 200,
+    // as run-lengths; Math.round gave one more step of the upper value at t = 100, 300, 500.
+    const cases: [number, number, string][] = [
+      [3, 6, '3x54 4x47 5x46 6x53'],
+      [5, 8, '5x54 6x47 7x46 8x53'],
+      [3, 8, '3x41 4x33 5x26 6x27 7x33 8x40'],
+    ];
+    for (const [lo, hi, cycle] of cases) {
+      const expected = expand(`${cycle} ${cycle} ${cycle}`);
+      expect(Array.from({ length: 600 }, (_, t) => cptBits(t, 600, lo, hi, 3))).toEqual(expected);
+    }
+    expect(cptBits(100, 600, 3, 6, 3)).toBe(4);
   });
 });

@@ -26,7 +26,10 @@ describe('model specs', () => {
   });
 
   it.each([
-    ['cnn', /--model: unknown model "cnn" \(allowed: mlp\)/],
+    ['vgg', /--model: unknown model "vgg" \(allowed: mlp, cnn, resnet\)/],
+    ['cnn:width=3', /--model: cnn: unknown option "width=3" \(allowed: none\)/],
+    ['resnet:depth=21', /depth must be 6n\+2 in 8\.\.1202 .*got "21"/],
+    ['resnet:depth=2', /depth must be 6n\+2/],
     ['hasOwnProperty', /unknown model "hasOwnProperty"/],
     ['constructor', /unknown model "constructor"/],
     ['mlp:depth=3', /--model: mlp: unknown option "depth=3" \(allowed: hidden=…\)/],
@@ -128,7 +131,7 @@ describe('run.json format', () => {
   });
 
   it('an unknown model or format is a reason, not an exception', () => {
-    const bad = parseRunJson(JSON.stringify({ ...v2, config: { ...v2.config, model: { name: 'cnn' } } }));
+    const bad = parseRunJson(JSON.stringify({ ...v2, config: { ...v2.config, model: { name: 'vgg' } } }));
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.reason).toMatch(/^run\.json: \$\.config\.model/);
     const future = parseRunJson(JSON.stringify({ ...v2, formatVersion: 9 }));

@@ -71,7 +71,7 @@ function handStep(p: Params, v: Params, x: Mat, y: number[], lr: number): { loss
 
 describe('training model at 32 bits', () => {
   it('matches K steps of SGD with momentum and weight decay computed by hand', async () => {
-    const model = mlp(IN, [HID], OUT);
+    const model = mlp([IN], [HID], OUT, 'none');
     const built = buildTrainingModel(model);
     const session = await ort.InferenceSession.create(built.bytes);
     const init = {
@@ -89,7 +89,9 @@ describe('training model at 32 bits', () => {
       bits_a: f32([K], [32, 32, 32]),
       bits_g: f32([K], [32, 32, 32]),
       lr: f32([K], LR),
-      noise: f32([K, B, built.noiseWidth], randomValues(K * B * built.noiseWidth, 6, 0, 1)),
+      noise_key: new ort.Tensor('uint32', Uint32Array.of(11, 12, 13), [K]),
+      'fc1.input_range': f32([3], [0, 0, 0]),
+      'fc2.input_range': f32([3], [0, 0, 0]),
       momentum: f32([], [MOM]),
       weight_decay: f32([], [WD]),
       'fc1.weight': f32([IN, HID], init.w1),
@@ -129,7 +131,7 @@ describe('training model at 32 bits', () => {
   });
 
   it('at low precision the update differs from the 32-bit one (bits are live inputs)', async () => {
-    const model = mlp(IN, [HID], OUT);
+    const model = mlp([IN], [HID], OUT, 'none');
     const built = buildTrainingModel(model);
     const session = await ort.InferenceSession.create(built.bytes);
     const run = async (bits: number) => {
@@ -140,7 +142,9 @@ describe('training model at 32 bits', () => {
         bits_a: f32([1], [bits]),
         bits_g: f32([1], [bits]),
         lr: f32([1], [0.1]),
-        noise: f32([1, B, built.noiseWidth], randomValues(B * built.noiseWidth, 6, 0, 1)),
+        noise_key: new ort.Tensor('uint32', Uint32Array.of(7), [1]),
+        'fc1.input_range': f32([3], [0, 0, 0]),
+        'fc2.input_range': f32([3], [0, 0, 0]),
         momentum: f32([], [0.9]),
         weight_decay: f32([], [0]),
         'fc1.weight': f32([IN, HID], randomValues(IN * HID, 1)),
@@ -161,7 +165,7 @@ describe('training model at 32 bits', () => {
   });
 
   it('eval model reports mean loss and correct count', async () => {
-    const model = mlp(IN, [HID], OUT);
+    const model = mlp([IN], [HID], OUT, 'none');
     const s = await ort.InferenceSession.create(buildEvalModel(model).bytes);
     const out = await s.run({
       x: f32([B, IN], randomValues(B * IN, 5, 0, 1)),
@@ -172,6 +176,8 @@ describe('training model at 32 bits', () => {
       'fc1.bias': f32([HID], randomValues(HID, 2)),
       'fc2.weight': f32([HID, OUT], randomValues(HID * OUT, 3)),
       'fc2.bias': f32([OUT], randomValues(OUT, 4)),
+      'fc1.input_range': f32([3], [0, 0, 0]),
+      'fc2.input_range': f32([3], [0, 0, 0]),
     });
     const logits = out.logits!.data as Float32Array;
     let loss = 0;

@@ -5,7 +5,7 @@
  *   eval_model.onnx     — forward pass, loss and correct count;
  *   checkpoint          — parameters + optimizer state (see checkpoint.ts);
  *   manifest.json       — which input/output is which, derived from the built graphs.
- * Bit-widths, learning rate and stochastic-rounding noise are inputs, so one artifact serves every
+ * Bit-widths, learning rate and the stochastic-rounding noise key are inputs, so one artifact serves every
  * precision schedule. Input/output names come from ./interface.ts (shared with the engine).
  */
 import { VERSION } from '../version.js';
@@ -15,6 +15,7 @@ import { correctCount, softmaxCrossEntropy } from '../graph/ops/loss.js';
 import { encodeModel } from '../graph/proto.js';
 import type { ModelDef, QuantContext } from '../models/model.js';
 import type { LayerShape } from '../models/shapes.js';
+import { StepNoise } from '../quant/noise.js';
 import { quantizeErrors } from '../quant/quantizers.js';
 import { INPUT, OUTPUT, newName, velocityName } from './interface.js';
 
@@ -24,12 +25,12 @@ export const PRODUCER = 'bitcycle';
 
 export interface TensorSpec {
   name: string;
-  dtype: 'float32' | 'float64' | 'int64';
+  dtype: 'float32' | 'float64' | 'int64' | 'int32' | 'uint32';
   shape: Dim[];
 }
 
 export interface TrainingManifest {
-  formatVersion: 1;
+  formatVersion: 2;
   model: { name: string; id: string; inputShape: number[]; classes: number };
   floatType: 'float32' | 'float64';
   opset: number;
@@ -41,14 +42,18 @@ export interface TrainingManifest {
     params: TensorSpec[];
     /** Optimizer state inputs (momentum buffers), `<param>.velocity`; outputs `.new`. */
     optimizerState: TensorSpec[];
+    /** Model buffers (running statistics and ranges), inputs after the optimizer state; outputs `.new`. */
+    buffers: TensorSpec[];
     /** Per-step outputs of shape [K]. */
     outputs: string[];
-    /** Width per sample of the stochastic-rounding noise input. */
-    noiseWidth: number;
+    /** Error quantizers in one step (each draws its stochastic-rounding noise from the step's key). */
+    errorQuantizers: number;
   };
   eval: { file: string; inputs: TensorSpec[]; outputs: string[] };
   checkpoint: string;
   params: { name: string; shape: number[]; decay: boolean }[];
+  /** Non-trainable state, read by the eval model (batch-norm statistics, activation ranges). */
+  buffers: { name: string; shape: number[] }[];
 }
 
 export interface BuiltModel {
@@ -59,8 +64,8 @@ export interface BuiltModel {
 }
 
 export interface BuiltTrainingModel extends BuiltModel {
-  /** Width per sample of the stochastic-rounding noise input. */
-  noiseWidth: number;
+  /** Error quantizers in one step. */
+  errorQuantizers: number;
 }
 
 function finish(g: Graph, doc: string): Uint8Array {
@@ -87,13 +92,14 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   const bitsA = outer.input(INPUT.bitsActivations, floatType, [K]);
   const bitsG = outer.input(INPUT.bitsGrad, floatType, [K]);
   const lr = outer.input(INPUT.lr, floatType, [K]);
-  const noiseShape: Dim[] = [K, B, 0]; // the width is known once the body is built (set below)
-  const noise = outer.input(INPUT.noise, floatType, noiseShape);
+  const noiseKey = outer.input(INPUT.noiseKey, 'uint32', [K]);
   const momentum = outer.input(INPUT.momentum, floatType, []);
   const weightDecay = outer.input(INPUT.weightDecay, floatType, []);
   const specs = model.params();
+  const bufferSpecs = model.buffers();
   const params = specs.map((p) => outer.input(p.name, floatType, p.shape));
   const velocities = specs.map((p) => outer.input(velocityName(p.name), floatType, p.shape));
+  const buffers = bufferSpecs.map((b) => outer.input(b.name, floatType, b.shape));
 
   // Loop body: one training step on batch `iter`.
   const body = new Graph('train_step', floatType, 'step/');
@@ -101,6 +107,8 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   const condIn = body.input('step/cond_in', 'bool', []);
   const bodyParams = specs.map((p) => body.input(`step/${p.name}`, floatType, p.shape));
   const bodyVel = specs.map((p) => body.input(`step/${velocityName(p.name)}`, floatType, p.shape));
+  const bodyBuffers = new Map(bufferSpecs.map((b) => [b.name, body.input(`step/${b.name}`, floatType, b.shape)]));
+  const newBuffers = new Map<string, Value>();
   const pick = (v: Value, hint: string) => body.emit1('Gather', [v, iter], { axis: 0 }, v.dtype, v.shape!.slice(1), hint);
   const xb = pick(x, 'x_batch');
   const yb = pick(labels, 'labels_batch');
@@ -108,21 +116,19 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   const ba = pick(bitsA, 'bits_a_step');
   const bg = pick(bitsG, 'bits_g_step');
   const lrStep = pick(lr, 'lr_step');
-  const noiseStep = pick(noise, 'noise_step');
-
-  let noiseOffset = 0;
+  // stochastic-rounding noise: generated in the graph from the step's key (src/quant/noise.ts)
+  const noise = new StepNoise(outer, noiseKey, body, iter);
   const q: QuantContext = {
+    mode: 'train',
     bitsWeights: bw,
     bitsActivations: ba,
-    errors(v) {
-      const perSample = v.shape!.slice(1);
-      const width = perSample.reduce<number>((n, d) => n * (d as number), 1);
-      const start = noiseOffset;
-      noiseOffset += width;
-      let u = body.emit1('Slice', [noiseStep, body.ints([start]), body.ints([start + width]), body.ints([1])], {}, floatType, [B, width], 'noise_slice');
-      if (perSample.length !== 1) u = body.emit1('Reshape', [u, body.ints([-1, ...(perSample as number[])])], {}, floatType, v.shape, 'noise_shaped');
-      return quantizeErrors(body, v, bg, u);
+    buffer: (name) => bufferValue(bodyBuffers, name, model),
+    setBuffer(name, value) {
+      bufferValue(bodyBuffers, name, model);
+      if (newBuffers.has(name)) throw new Error(`model ${model.id}: buffer ${name} set twice in one step`);
+      newBuffers.set(name, value);
     },
+    errors: (v) => quantizeErrors(body, v, bg, noise.emit(v)),
   };
   const paramMap = new Map(specs.map((p, i) => [p.name, bodyParams[i]!]));
   const logits = model.forward(body, xb, paramMap, q);
@@ -146,36 +152,49 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   body.output(body.emit1('Identity', [condIn], {}, 'bool', [], 'cond_out'));
   newParams.forEach((v) => body.output(v));
   newVel.forEach((v) => body.output(v));
+  // a buffer the step does not set is carried unchanged
+  bufferSpecs.forEach((b) => body.output(newBuffers.get(b.name) ?? body.emit1('Identity', [bodyBuffers.get(b.name)!], {}, floatType, b.shape, 'buffer_kept')));
   body.output(loss);
   body.output(correct);
-  noiseShape[2] = noiseOffset;
+  const batchDim = outer.emit1('Shape', [x], { start: 1, end: 2 }, 'int64', [1], 'batch_1d');
+  noise.finish(outer.emit1('Squeeze', [batchDim, outer.ints([0])], {}, 'int64', [], 'batch'));
 
   const tripCount = outer.emit1('Shape', [x], { start: 0, end: 1 }, 'int64', [1], 'trip_count_1d');
   const trip = outer.emit1('Squeeze', [tripCount, outer.ints([0])], {}, 'int64', [], 'trip_count');
   const cond = outer.constant('bool', [], [1], 'loop_cond');
   const outs = outer.emit(
     'Loop',
-    [trip, cond, ...params, ...velocities],
+    [trip, cond, ...params, ...velocities, ...buffers],
     { body: { kind: 'graph', value: body.toGraphData() } },
     [
       ...specs.map((p) => ({ dtype: floatType, shape: p.shape, hint: newName(p.name) })),
       ...specs.map((p) => ({ dtype: floatType, shape: p.shape, hint: newName(velocityName(p.name)) })),
+      ...bufferSpecs.map((b) => ({ dtype: floatType, shape: b.shape, hint: newName(b.name) })),
       { dtype: floatType, shape: [K], hint: 'loss' },
       { dtype: floatType, shape: [K], hint: 'correct' },
     ],
   );
   // Declared under the interface names (throws if a hint above was taken and renamed).
-  const outNames = [...specs.map((p) => newName(p.name)), ...specs.map((p) => newName(velocityName(p.name))), OUTPUT.loss, OUTPUT.correct];
+  const outNames = [...specs.map((p) => newName(p.name)), ...specs.map((p) => newName(velocityName(p.name))), ...bufferSpecs.map((b) => newName(b.name)), OUTPUT.loss, OUTPUT.correct];
   outs.forEach((v, i) => outer.output(v, outNames[i]));
   return {
     bytes: finish(outer, `bitcycle training model for ${model.id}: K steps of forward, backward and SGD-momentum update`),
     graph: outer,
     layers: [...body.layers],
-    noiseWidth: noiseOffset,
+    errorQuantizers: noise.layers,
   };
 }
 
-/** The eval model: quantized forward pass (no error quantizers), mean loss and correct count. */
+function bufferValue(buffers: ReadonlyMap<string, Value>, name: string, model: ModelDef): Value {
+  const v = buffers.get(name);
+  if (!v) throw new Error(`model ${model.id}: no buffer ${name} (declare it in buffers())`);
+  return v;
+}
+
+/**
+ * The eval model: quantized forward pass (no error quantizers; batch norm and activation ranges
+ * from the running buffers), mean loss and correct count.
+ */
 export function buildEvalModel(model: ModelDef, floatType: 'float32' | 'float64' = 'float32'): BuiltModel {
   const g = new Graph('bitcycle_eval', floatType);
   const x = g.input(INPUT.x, floatType, ['batch', ...model.inputShape]);
@@ -184,7 +203,17 @@ export function buildEvalModel(model: ModelDef, floatType: 'float32' | 'float64'
   const bitsA = g.input(INPUT.bitsActivations, floatType, []);
   const specs = model.params();
   const params = new Map(specs.map((p) => [p.name, g.input(p.name, floatType, p.shape)]));
-  const logits = model.forward(g, x, params, { bitsWeights: bitsW, bitsActivations: bitsA, errors: (v) => v });
+  const buffers = new Map(model.buffers().map((b) => [b.name, g.input(b.name, floatType, b.shape)]));
+  const logits = model.forward(g, x, params, {
+    mode: 'eval',
+    bitsWeights: bitsW,
+    bitsActivations: bitsA,
+    errors: (v) => v,
+    buffer: (name) => bufferValue(buffers, name, model),
+    setBuffer: () => {
+      throw new Error('the eval model does not update buffers');
+    },
+  });
   const { loss } = softmaxCrossEntropy(g, logits, labels, model.classes);
   const correct = correctCount(g, logits, labels);
   g.output(loss, OUTPUT.loss);
@@ -229,9 +258,10 @@ export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, 
     if (!v) throw new Error(`${trainingFile}: no input ${name}`);
     return tensorSpec(v, trainingFile);
   };
-  const stateNames = new Set(specs.flatMap((p) => [p.name, velocityName(p.name)]));
+  const bufferSpecs = model.buffers();
+  const stateNames = new Set([...specs.flatMap((p) => [p.name, velocityName(p.name)]), ...bufferSpecs.map((b) => b.name)]);
   return {
-    formatVersion: 1,
+    formatVersion: 2,
     model: { name: model.name, id: model.id, inputShape: [...model.inputShape], classes: model.classes },
     floatType: training.graph.floatType,
     opset: OPSET,
@@ -240,8 +270,9 @@ export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, 
       inputs: training.graph.inputs.filter((v) => !stateNames.has(v.name)).map((v) => tensorSpec(v, trainingFile)),
       params: specs.map((p) => input(p.name)),
       optimizerState: specs.map((p) => input(velocityName(p.name))),
+      buffers: bufferSpecs.map((b) => input(b.name)),
       outputs: training.graph.outputs.map((v) => v.name),
-      noiseWidth: training.noiseWidth,
+      errorQuantizers: training.errorQuantizers,
     },
     eval: {
       file: evalFile,
@@ -250,5 +281,6 @@ export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, 
     },
     checkpoint: 'checkpoint.safetensors',
     params: specs.map((p) => ({ name: p.name, shape: p.shape, decay: p.decay })),
+    buffers: bufferSpecs.map((b) => ({ name: b.name, shape: b.shape })),
   };
 }

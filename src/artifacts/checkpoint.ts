@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RunError } from '../errors.js';
-import type { ModelDef } from '../models/model.js';
+import type { Init, ModelDef } from '../models/model.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { Rng, mixSeed } from '../util/random.js';
 import { velocityName } from './interface.js';
@@ -88,17 +88,39 @@ export function readCheckpoint(file: string): Checkpoint {
 
 const PURPOSE_INIT = 0x1a17;
 
-/** Initial parameters: U(−1/√fanIn, 1/√fanIn) from the run seed (PyTorch's default); velocities zero. */
+/** Fill `data` from an initialisation, with a generator seeded from (seed, purpose, index). */
+function fillInit(data: Float32Array, init: Init, rng: Rng): void {
+  switch (init.kind) {
+    case 'constant':
+      data.fill(init.value);
+      return;
+    case 'uniform':
+      for (let k = 0; k < data.length; k++) data[k] = (rng.next() * 2 - 1) * init.bound;
+      return;
+    case 'normal':
+      // Box–Muller, two values per pair of draws
+      for (let k = 0; k < data.length; k += 2) {
+        const radius = Math.sqrt(-2 * Math.log(1 - rng.next())) * init.std;
+        const angle = 2 * Math.PI * rng.next();
+        data[k] = radius * Math.cos(angle);
+        if (k + 1 < data.length) data[k + 1] = radius * Math.sin(angle);
+      }
+  }
+}
+
+/**
+ * The state a run starts from: parameters drawn by their `init` from the run seed (one generator
+ * per parameter), velocities zero, buffers at their starting values.
+ */
 export function initialCheckpoint(model: ModelDef, seed: number): Checkpoint {
   const tensors = new Map<string, CheckpointTensor>();
+  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
   model.params().forEach((p, i) => {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    const rng = new Rng(mixSeed(seed, PURPOSE_INIT, i));
-    const bound = 1 / Math.sqrt(p.fanIn);
-    for (let k = 0; k < n; k++) data[k] = (rng.next() * 2 - 1) * bound;
+    const data = new Float32Array(size(p.shape));
+    fillInit(data, p.init, new Rng(mixSeed(seed, PURPOSE_INIT, i)));
     tensors.set(p.name, { shape: p.shape, data });
   });
-  model.params().forEach((p) => tensors.set(velocityName(p.name), { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) }));
+  model.params().forEach((p) => tensors.set(velocityName(p.name), { shape: p.shape, data: new Float32Array(size(p.shape)) }));
+  model.buffers().forEach((b) => tensors.set(b.name, { shape: b.shape, data: new Float32Array(size(b.shape)).fill(b.init) }));
   return { tensors, metadata: { step: '0', seed: String(seed) } };
 }

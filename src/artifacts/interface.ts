@@ -4,10 +4,10 @@
  * (./build.ts) declares the graphs' inputs and outputs with these names, the manifest lists them
  * as the built graphs have them, and the engine (src/engine/trainer.ts) feeds and fetches by them.
  *
- * Training model inputs, in order: x, labels, bits_w, bits_a, bits_g, lr, noise, momentum,
- * weight_decay, every parameter, every `velocityName(parameter)`; outputs: `newName(...)` of each
- * parameter and velocity, then loss and correct. Eval model inputs: x, labels, bits_w, bits_a,
- * every parameter; outputs: loss, correct, logits.
+ * Training model inputs, in order: x, labels, bits_w, bits_a, bits_g, lr, noise_key, momentum,
+ * weight_decay, every parameter, every `velocityName(parameter)`, every model buffer; outputs:
+ * `newName(...)` of each parameter, velocity and buffer, then loss and correct. Eval model inputs:
+ * x, labels, bits_w, bits_a, every parameter, every buffer; outputs: loss, correct, logits.
  */
 export const INPUT = {
   /** Samples: [steps, batch, …] (training), [batch, …] (eval). */
@@ -20,8 +20,8 @@ export const INPUT = {
   bitsGrad: 'bits_g',
   /** Learning rate per step; training only. */
   lr: 'lr',
-  /** Stochastic-rounding noise, U[0,1) [steps, batch, noiseWidth]; training only. */
-  noise: 'noise',
+  /** Stochastic-rounding noise key per step (uint32 [steps]); training only (src/quant/noise.ts). */
+  noiseKey: 'noise_key',
   /** SGD momentum μ (scalar); training only. */
   momentum: 'momentum',
   /** Weight decay (scalar, weights only); training only. */

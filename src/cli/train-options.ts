@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { DATASETS } from '../data/index.js';
 import { MODEL_NAMES, parseModelSpec } from '../models/spec.js';
+import { DEFAULT_FP_LAYERS, FP_LAYERS, type FpLayers } from '../models/model.js';
 import { MAX_EPOCHS } from '../runs/limits.js';
 import type { RunConfig } from '../runs/run-format.js';
 import { precisionPolicy } from '../schedule/precision.js';
@@ -25,6 +26,7 @@ export interface TrainFlags {
   profile: string;
   baseline?: string;
   chunkSteps?: string;
+  fpLayers?: string;
 }
 
 /** --model, --dataset, --data-dir (train, demo, prt, export). */
@@ -60,7 +62,18 @@ export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epo
     .option('--lr-schedule <kind>', 'learning-rate schedule: constant | cosine', 'constant')
     .option('--profile <name|file>', 'hardware profile for the cost tally (a shipped name, a JSON file, or none)', 'bit-fusion-45nm')
     .option('--baseline <spec>', 'static-precision counterfactual for the cost tally (default: static:<schedule max>)')
-    .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)');
+    .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)')
+    .option('--fp-layers <layers>', `GEMM layers kept at full precision: ${FP_LAYERS.join(' | ')} (the classifier, as CPT)`, DEFAULT_FP_LAYERS);
+}
+
+/** --fp-layers: `first,last` (either order), `last` or `none`. */
+export function parseFpLayers(text: string, option = '--fp-layers'): FpLayers {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '').sort();
+  const key = parts.join(',');
+  if (key === 'none') return 'none';
+  if (key === 'last') return 'last';
+  if (key === 'first,last') return 'first,last';
+  throw new UsageError(option, `expected ${FP_LAYERS.join(', ')}, got "${text}"`);
 }
 
 export function trainConfig(flags: TrainFlags): RunConfig {
@@ -84,5 +97,6 @@ export function trainConfig(flags: TrainFlags): RunConfig {
     profile: flags.profile,
     baseline: precision.baseline.name,
     chunkSteps: flags.chunkSteps === undefined ? undefined : parseIntOption('--chunk-steps', flags.chunkSteps, 1, 100_000),
+    fpLayers: parseFpLayers(flags.fpLayers ?? DEFAULT_FP_LAYERS),
   };
 }

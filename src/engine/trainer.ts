@@ -75,7 +75,9 @@ export function learningRate(base: number, schedule: 'constant' | 'cosine', t: n
 
 const PURPOSE_SHUFFLE = 0x5f1;
 const PURPOSE_NOISE = 0x7015e;
-const NOISE_TABLE_MIN = 1 << 18;
+const PURPOSE_AUGMENT = 0xa06;
+/** Test samples per eval-model run. */
+export const EVAL_BATCH = 500;
 /** Steps per onnxruntime call unless told otherwise (and never across an epoch end). */
 export const DEFAULT_CHUNK_STEPS = 50;
 
@@ -118,13 +120,19 @@ export class Trainer {
     this.trainSession = await ort.InferenceSession.create(this.artifacts.training.bytes, sessionOptions);
     this.evalSession = await ort.InferenceSession.create(this.artifacts.eval.bytes, sessionOptions);
     const start = this.options.resumeFrom ?? initialCheckpoint(this.options.model, this.options.seed);
-    for (const spec of [...this.artifacts.manifest.training.params, ...this.artifacts.manifest.training.optimizerState]) {
+    for (const spec of this.stateSpecs()) {
       const t = start.tensors.get(spec.name);
       if (!t) throw new Error(`checkpoint has no tensor ${spec.name}`);
       if (t.shape.join('x') !== (spec.shape as number[]).join('x')) throw new Error(`checkpoint tensor ${spec.name} has shape ${t.shape.join('×')}, model wants ${spec.shape.join('×')}`);
       this.state.set(spec.name, new ort.Tensor('float32', t.data, t.shape));
     }
     this.step = Number(start.metadata.step ?? '0');
+  }
+
+  /** Everything carried from step to step: parameters, optimizer state, model buffers. */
+  private stateSpecs() {
+    const t = this.artifacts.manifest.training;
+    return [...t.params, ...t.optimizerState, ...t.buffers];
   }
 
   get currentStep(): number {
@@ -146,20 +154,33 @@ export class Trainer {
     return { tensors, metadata: { step: String(this.step), epoch: String(Math.floor(this.step / this.stepsPerEpoch)), seed: String(this.options.seed), ...extra } };
   }
 
-  /** Evaluate the test split at `bits`. */
+  /**
+   * Evaluate the test split at `bits`, EVAL_BATCH samples per run (memory bounded by the batch,
+   * not the split): the loss is the mean over all samples, the accuracy the fraction correct.
+   */
   async evaluate(bits: number): Promise<{ loss: number; accuracy: number }> {
-    const { test } = this.options.dataset;
+    const { test, inputShape } = this.options.dataset;
     const width = featureSize(this.options.dataset);
-    const feeds: Record<string, ort.Tensor> = {
-      [INPUT.x]: new ort.Tensor('float32', test.x, [test.count, ...this.options.dataset.inputShape]),
-      [INPUT.labels]: new ort.Tensor('int64', test.y, [test.count]),
-      [INPUT.bitsWeights]: new ort.Tensor('float32', Float32Array.of(bits), []),
-      [INPUT.bitsActivations]: new ort.Tensor('float32', Float32Array.of(bits), []),
-    };
-    for (const p of this.artifacts.manifest.training.params) feeds[p.name] = this.state.get(p.name)!;
-    void width;
-    const out = await this.evalSession.run(feeds, [OUTPUT.loss, OUTPUT.correct]);
-    return { loss: Number(out[OUTPUT.loss]!.data[0]), accuracy: Number(out[OUTPUT.correct]!.data[0]) / test.count };
+    const bitsTensor = new ort.Tensor('float32', Float32Array.of(bits), []);
+    const fixed: Record<string, ort.Tensor> = { [INPUT.bitsWeights]: bitsTensor, [INPUT.bitsActivations]: bitsTensor };
+    for (const p of this.artifacts.manifest.eval.inputs) {
+      const state = this.state.get(p.name);
+      if (state) fixed[p.name] = state;
+    }
+    let lossSum = 0;
+    let correct = 0;
+    for (let start = 0; start < test.count; start += EVAL_BATCH) {
+      const n = Math.min(EVAL_BATCH, test.count - start);
+      const feeds: Record<string, ort.Tensor> = {
+        ...fixed,
+        [INPUT.x]: new ort.Tensor('float32', test.x.subarray(start * width, (start + n) * width), [n, ...inputShape]),
+        [INPUT.labels]: new ort.Tensor('int64', test.y.subarray(start, start + n), [n]),
+      };
+      const out = await this.evalSession.run(feeds, [OUTPUT.loss, OUTPUT.correct]);
+      lossSum += Number(out[OUTPUT.loss]!.data[0]) * n;
+      correct += Number(out[OUTPUT.correct]!.data[0]);
+    }
+    return { loss: lossSum / test.count, accuracy: correct / test.count };
   }
 
   /** Train until the end (or a stop request). */
@@ -168,25 +189,20 @@ export class Trainer {
     const { train } = o.dataset;
     const width = featureSize(o.dataset);
     const B = o.batchSize;
-    const noiseWidth = this.artifacts.training.noiseWidth;
     const maxChunk = Math.max(1, Math.min(o.chunkSteps ?? DEFAULT_CHUNK_STEPS, this.stepsPerEpoch));
     const x = new Float32Array(maxChunk * B * width);
     const labels = new BigInt64Array(maxChunk * B);
-    const noise = new Float32Array(maxChunk * B * noiseWidth);
-    // Stochastic-rounding noise: each step reads a window of a seeded table of U[0,1) values at a
-    // position hashed from (seed, step), so noise is a pure function of the step (resumable) and
-    // takes a memcpy instead of B·W random draws per step.
-    const stepNoise = B * noiseWidth;
-    const noiseTable = new Float32Array(Math.max(NOISE_TABLE_MIN, 4 * stepNoise));
-    new Rng(mixSeed(o.seed, PURPOSE_NOISE)).fillUniform(noiseTable);
+    // Stochastic-rounding noise is generated in the graph from one key per step (a pure function of
+    // (seed, step), so resumable; src/quant/noise.ts).
+    const noiseKeys = new Uint32Array(maxChunk);
     const bitsW = new Float32Array(maxChunk);
     const bitsG = new Float32Array(maxChunk);
     const lr = new Float32Array(maxChunk);
     const lrExact = new Float64Array(maxChunk); // the records keep the rate as computed, not its float32 feed
     const momentum = new ort.Tensor('float32', Float32Array.of(o.momentum), []);
     const weightDecay = new ort.Tensor('float32', Float32Array.of(o.weightDecay), []);
-    const paramNames = this.artifacts.manifest.training.params.map((p) => p.name);
-    const stateNames = [...paramNames, ...this.artifacts.manifest.training.optimizerState.map((p) => p.name)];
+    const stateNames = this.stateSpecs().map((p) => p.name);
+    const augment = o.dataset.augment;
     const startStep = this.step;
     const started = performance.now();
     let lastLoss = o.lastTrainLoss ?? Number.NaN;
@@ -219,15 +235,17 @@ export class Trainer {
         const base = (inEpoch + k) * B;
         for (let i = 0; i < B; i++) {
           const r = perm![base + i]!;
-          x.set(train.x.subarray(r * width, (r + 1) * width), (k * B + i) * width);
+          const sample = train.x.subarray(r * width, (r + 1) * width);
+          const at = (k * B + i) * width;
+          if (augment) augment(sample, x.subarray(at, at + width), mixSeed(o.seed, PURPOSE_AUGMENT, t, i));
+          else x.set(sample, at);
           labels[k * B + i] = train.y[r]!;
         }
         bitsW[k] = this.bitsWA[t]!;
         bitsG[k] = this.bitsG[t]!;
         lrExact[k] = learningRate(o.lr, o.lrSchedule, t, this.totalSteps);
         lr[k] = lrExact[k]!;
-        const noiseStart = mixSeed(o.seed, PURPOSE_NOISE, t) % (noiseTable.length - stepNoise + 1);
-        noise.set(noiseTable.subarray(noiseStart, noiseStart + stepNoise), k * stepNoise);
+        noiseKeys[k] = mixSeed(o.seed, PURPOSE_NOISE, t);
       }
       const feeds: Record<string, ort.Tensor> = {
         [INPUT.x]: new ort.Tensor('float32', x.subarray(0, K * B * width), [K, B, ...o.dataset.inputShape]),
@@ -236,7 +254,7 @@ export class Trainer {
         [INPUT.bitsActivations]: new ort.Tensor('float32', bitsW.subarray(0, K), [K]),
         [INPUT.bitsGrad]: new ort.Tensor('float32', bitsG.subarray(0, K), [K]),
         [INPUT.lr]: new ort.Tensor('float32', lr.subarray(0, K), [K]),
-        [INPUT.noise]: new ort.Tensor('float32', noise.subarray(0, K * B * noiseWidth), [K, B, noiseWidth]),
+        [INPUT.noiseKey]: new ort.Tensor('uint32', noiseKeys.subarray(0, K), [K]),
         [INPUT.momentum]: momentum,
         [INPUT.weightDecay]: weightDecay,
       };

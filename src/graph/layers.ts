@@ -22,4 +22,6 @@ export interface LayerShape {
   outputElements: number;
   /** Convolution groups (1 unless depthwise/grouped). */
   groups?: number;
+  /** Kept at full precision (`--fp-layers`): the cost model counts its operands at 32 bits. */
+  fullPrecision?: boolean;
 }

@@ -20,6 +20,8 @@ export const PHASES: readonly Phase[] = ['forward', 'inputGrad', 'weightGrad'];
 /** Full-precision weight gradients (summed into fp32 master weights by the optimizer). */
 export const WEIGHT_GRAD_BITS = 32;
 export const MAX_OPERAND_BITS = 64;
+/** Bit-width of every operand of a layer kept at full precision (`LayerShape.fullPrecision`). */
+export const FULL_PRECISION_BITS = 32;
 
 export interface BitTuple {
   bitsWeights: number;
@@ -285,8 +287,12 @@ export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
   };
 }
 
-/** The three GEMMs of one layer at a bit tuple, for a batch of `batchSize` samples. */
-export function layerGemms(layer: LayerShape, batchSize: number, bits: BitTuple): GemmSpec[] {
+/**
+ * The three GEMMs of one layer at a bit tuple, for a batch of `batchSize` samples. A layer kept at
+ * full precision runs at FULL_PRECISION_BITS whatever the step's bits.
+ */
+export function layerGemms(layer: LayerShape, batchSize: number, stepBits: BitTuple): GemmSpec[] {
+  const bits = layer.fullPrecision ? { bitsWeights: FULL_PRECISION_BITS, bitsActivations: FULL_PRECISION_BITS, bitsGrad: FULL_PRECISION_BITS } : stepBits;
   const macs = macsPerSample(layer) * batchSize;
   const activations = { elements: layer.inputElements * batchSize, bits: bits.bitsActivations };
   const weights = { elements: layer.weightElements, bits: bits.bitsWeights };

@@ -1,23 +1,46 @@
 /**
- * A trainable model definition: parameters with their initialisation and a forward pass written
- * with the differentiable ops of src/graph. The per-layer GEMM shapes the cost model uses are not
- * written here: each GEMM layer records its shape in the graph as it is emitted (`Graph.layers`;
- * `modelLayers` in ./layers.ts for a shape-only build).
+ * A trainable model definition: parameters and buffers with their initialisation and a forward
+ * pass written with the differentiable ops of src/graph. The per-layer GEMM shapes the cost model
+ * uses are not written here: each GEMM layer records its shape in the graph as it is emitted
+ * (`Graph.layers`; `modelLayers` in ./layers.ts for a shape-only build).
  * The quantizers are placed by the model through `QuantContext`, so one definition serves the
- * training graph (with error quantizers) and the eval graph (without).
+ * training graph (error quantizers, batch statistics, running statistics updated) and the eval
+ * graph (no backward pass, running statistics read).
  */
 import type { Graph, Value } from '../graph/builder.js';
+
+/** How a tensor starts: U(−bound, bound), N(0, std²) or a constant. */
+export type Init = { kind: 'uniform'; bound: number } | { kind: 'normal'; std: number } | { kind: 'constant'; value: number };
 
 export interface ParamSpec {
   name: string;
   shape: number[];
-  /** Uniform(−bound, bound) with bound = 1/sqrt(fanIn), as PyTorch's Linear/Conv default. */
-  fanIn: number;
-  /** Weight decay applies to this parameter (weights yes, biases no). */
+  init: Init;
+  /** Weight decay applies to this parameter (weights yes; biases and batch-norm scales no). */
   decay: boolean;
 }
 
+/**
+ * Non-trainable state carried from step to step and read by the eval model: batch-norm running
+ * statistics and the running activation ranges of the quantizers. Stored in checkpoints with the
+ * parameters; not touched by the optimizer.
+ */
+export interface BufferSpec {
+  name: string;
+  shape: number[];
+  /** Every element starts at this value. */
+  init: number;
+}
+
+/** Which GEMM layers stay at full precision (no weight, activation or error quantization). */
+export type FpLayers = 'none' | 'last' | 'first,last';
+export const FP_LAYERS: readonly FpLayers[] = ['none', 'last', 'first,last'];
+/** Default `--fp-layers`: the classifier stays at full precision, as in CPT's CIFAR models. */
+export const DEFAULT_FP_LAYERS: FpLayers = 'last';
+
 export interface QuantContext {
+  /** `train`: batch statistics, running statistics updated; `eval`: running statistics used. */
+  mode: 'train' | 'eval';
   bitsWeights: Value;
   bitsActivations: Value;
   /**
@@ -25,20 +48,35 @@ export interface QuantContext {
    * eval graph, where there is no backward pass).
    */
   errors(x: Value): Value;
+  /** The current value of a buffer (every name of `ModelDef.buffers()` is present). */
+  buffer(name: string): Value;
+  /** Set a buffer's value after this step (training graph; each buffer at most once). */
+  setBuffer(name: string, value: Value): void;
 }
 
 export interface ModelDef {
-  /** Registry name plus its shape, e.g. `mlp` → "mlp-64-128-10". */
+  /** Registry name, e.g. `mlp`. */
   readonly name: string;
+  /** Name plus its shape, e.g. "mlp-64-128-10". */
   readonly id: string;
   readonly description: string;
   /** Per-sample input shape, e.g. [64] or [1, 28, 28]. */
   readonly inputShape: readonly number[];
   readonly classes: number;
+  /** Layers kept at full precision. */
+  readonly fpLayers: FpLayers;
   params(): ParamSpec[];
+  buffers(): BufferSpec[];
   /**
    * Emit the forward pass; returns logits [batch, classes]. Every GEMM layer records its shape
    * with `g.recordLayer` (names unique within the model).
    */
   forward(g: Graph, x: Value, params: ReadonlyMap<string, Value>, q: QuantContext): Value;
+}
+
+/** Whether the layer at `index` of `count` GEMM layers stays at full precision under `fp`. */
+export function isFullPrecision(fp: FpLayers, index: number, count: number): boolean {
+  if (fp === 'none') return false;
+  if (index === count - 1) return true;
+  return fp === 'first,last' && index === 0;
 }

@@ -2,11 +2,11 @@
  * Paper-scale models defined by layer shapes only, for the cost model (`bitcycle estimate`).
  * Every convolution and fully connected layer is an implicit GEMM (src/models/shapes.ts);
  * batch norm, activations, pooling and residual additions are not GEMMs and are not counted.
+ * Shapes come without full-precision marks; `estimate` applies its `--fp-layers` (`withFpLayers`).
  *
- * resnet-38 / resnet-74: CIFAR-10 ResNets as in He et al. 2016 §4.2 and the CPT paper (Fu et al.,
- *   ICLR 2021): a 3×3 conv with 16 channels, 3 stages of n basic blocks (two 3×3 convs) with
- *   16/32/64 channels on 32×32/16×16/8×8 maps, global pooling and a 10-way linear layer; depth
- *   6n+2 (n = 6 and 12). Shortcuts are parameter-free (option A), so the depth counts every GEMM.
+ * resnet-38 / resnet-74: the trainable CIFAR ResNet (src/models/resnet.ts, He et al. 2016 §4.2, as
+ *   in the CPT paper) built at 32×32×3, depth 6n+2 (n = 6 and 12); shapes read off its graph.
+ *   Shortcuts are parameter-free (option A), so the depth counts every GEMM.
  * resnet-18 / resnet-50: ImageNet 224×224 (torchvision layout, stride on the 3×3 conv of the
  *   bottleneck, 1×1 projection shortcuts).
  * mobilenet-v2: the CIFAR-10 variant (stride 1 in the stem and in the second stage), as in the
@@ -15,6 +15,7 @@
  */
 import { modelLayers } from './layers.js';
 import { mlp } from './mlp.js';
+import { resnet } from './resnet.js';
 import { UsageError } from '../errors.js';
 import { type LayerShape, convShape, linearShape, macsPerSample } from './shapes.js';
 
@@ -56,18 +57,6 @@ class ConvChain {
     this.width = Math.floor(this.width / size);
     return this;
   }
-}
-
-function cifarResNet(blocksPerStage: number): LayerShape[] {
-  const net = new ConvChain(3, 32, 32).conv('conv1', 16, 3);
-  [16, 32, 64].forEach((channels, s) => {
-    for (let b = 0; b < blocksPerStage; b++) {
-      const stride = s > 0 && b === 0 ? 2 : 1;
-      const prefix = `layer${s + 1}.${b}`;
-      net.conv(`${prefix}.conv1`, channels, 3, stride).conv(`${prefix}.conv2`, channels, 3);
-    }
-  });
-  return [...net.layers, linearShape('fc', 64, 10)];
 }
 
 function imagenetResNet(kind: 'basic' | 'bottleneck', blocks: number[]): LayerShape[] {
@@ -124,7 +113,7 @@ export const paperModels: Record<string, ShapeModel> = {
     trainSamples: 50_000,
     inputShape: [3, 32, 32],
     defaultIterations: 64_000,
-    layers: () => cifarResNet(6),
+    layers: () => modelLayers(resnet(38, [3, 32, 32], 10, 'none')),
   },
   'resnet-74': {
     description: 'ResNet-74 for CIFAR-10 (6n+2, n = 12; 16/32/64 channels), as in the CPT paper',
@@ -132,7 +121,7 @@ export const paperModels: Record<string, ShapeModel> = {
     trainSamples: 50_000,
     inputShape: [3, 32, 32],
     defaultIterations: 64_000,
-    layers: () => cifarResNet(12),
+    layers: () => modelLayers(resnet(74, [3, 32, 32], 10, 'none')),
   },
   'resnet-18': {
     description: 'ResNet-18 for ImageNet 224×224 (basic blocks 2-2-2-2, projection shortcuts)',
@@ -165,7 +154,7 @@ export const paperModels: Record<string, ShapeModel> = {
     inputShape: [64],
     defaultIterations: 660,
     // derived from the trainable definition's graph, so estimate and train tally the same shapes
-    layers: () => modelLayers(mlp(64, [128], 10)),
+    layers: () => modelLayers(mlp([64], [128], 10, 'none')),
   },
 };
 

@@ -77,3 +77,21 @@ export function convShape(o: ConvShapeOptions): LayerShape & { outHeight: number
     outWidth,
   };
 }
+
+/**
+ * The shape of a convolution from its operands' build-time shapes: x [batch, Cin, H, W], weight
+ * [Cout, Cin/groups, k, k]. Throws when a shape is not static or they do not match.
+ */
+export function convShapeOf(name: string, x: Value, weight: Value, o: { stride: number; pad: number; groups: number }): LayerShape {
+  const w = weight.shape;
+  const s = x.shape;
+  const fixed = (d: unknown): d is number => typeof d === 'number';
+  if (w === null || w.length !== 4 || !w.every(fixed) || w[2] !== w[3]) {
+    throw new Error(`layer ${name}: weight ${weight.name} must have a static square-kernel shape [out, in/groups, k, k], got ${w === null ? 'unknown' : `[${w.join(', ')}]`}`);
+  }
+  if (s === null || s.length !== 4 || !s.slice(1).every(fixed) || (s[1] as number) !== (w[1] as number) * o.groups) {
+    throw new Error(`layer ${name}: input ${x.name} must have shape [batch, ${(w[1] as number) * o.groups}, H, W], got ${s === null ? 'unknown' : `[${s.join(', ')}]`}`);
+  }
+  const { outHeight: _h, outWidth: _w, ...shape } = convShape({ name, inChannels: s[1] as number, outChannels: w[0] as number, kernel: w[2] as number, stride: o.stride, padding: o.pad, groups: o.groups, inHeight: s[2] as number, inWidth: s[3] as number });
+  return shape;
+}

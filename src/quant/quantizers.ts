@@ -23,6 +23,10 @@ export interface QuantizeOptions {
   reduceAxes: readonly number[] | null;
   /** Uniform [0,1) noise of x's shape for stochastic rounding; absent = round to nearest. */
   noise?: Value;
+  /** A given range (scalars) instead of x's own min/max. */
+  range?: { min: Value; max: Value };
+  /** Clip values outside the range onto the grid's ends (a running range can be exceeded). */
+  clip?: boolean;
 }
 
 /** `2^b − 1` and `b ≥ 32` for a bit-width input, emitted once per graph and shared by its quantizers. */
@@ -47,11 +51,12 @@ export function emitQuantize(g: Graph, x: Value, bits: Value, options: QuantizeO
   const { levels, exact } = bitsTerms(g, bits);
   const reduceAttrs: Attrs = options.reduceAxes === null ? { keepdims: 0 } : { axes: options.reduceAxes, keepdims: 1 };
   const statShape = options.reduceAxes === null ? [] : shape!.map((d, i) => (options.reduceAxes!.includes(i) ? 1 : d));
-  const mn = g.emit1('ReduceMin', [x], reduceAttrs, dt, statShape, 'q_min');
-  const mx = g.emit1('ReduceMax', [x], reduceAttrs, dt, statShape, 'q_max');
+  const mn = options.range?.min ?? g.emit1('ReduceMin', [x], reduceAttrs, dt, statShape, 'q_min');
+  const mx = options.range?.max ?? g.emit1('ReduceMax', [x], reduceAttrs, dt, statShape, 'q_max');
   const range = g.emit1('Max', [g.emit1('Sub', [mx, mn], {}, dt, statShape, 'q_span'), g.scalar(EPSILON)], {}, dt, statShape, 'q_range');
   const scale = g.emit1('Div', [range, levels], {}, dt, statShape, 'q_scale');
-  const v = g.emit1('Div', [g.emit1('Sub', [x, mn], {}, dt, shape, 'q_shift'), scale], {}, dt, shape, 'q_v');
+  let v = g.emit1('Div', [g.emit1('Sub', [x, mn], {}, dt, shape, 'q_shift'), scale], {}, dt, shape, 'q_v');
+  if (options.clip) v = g.emit1('Clip', [v, g.scalar(0), levels], {}, dt, shape, 'q_clipped');
   const rounded = options.noise
     ? g.emit1('Floor', [g.emit1('Add', [v, options.noise], {}, dt, shape, 'q_dither')], {}, dt, shape, 'q_floor')
     : g.emit1('Round', [v], {}, dt, shape, 'q_round');
@@ -59,14 +64,17 @@ export function emitQuantize(g: Graph, x: Value, bits: Value, options: QuantizeO
   return g.emit1('Where', [exact, x, q], {}, dt, shape, 'quantized');
 }
 
-/** Fake-quantize in the forward pass; straight-through (identity) gradient. Inputs: [x, bits]. */
-export const FakeQuantOp: OpDef<{ reduceAxes: readonly number[] | null }> = {
+/**
+ * Fake-quantize in the forward pass; straight-through (identity) gradient. Inputs: [x, bits] or
+ * [x, bits, min, max] (a given per-tensor range; `clip` clips values outside it).
+ */
+export const FakeQuantOp: OpDef<{ reduceAxes: readonly number[] | null; clip?: boolean }> = {
   name: 'FakeQuant',
-  forward(g, [x, bits], { reduceAxes }) {
-    return [emitQuantize(g, x!, bits!, { reduceAxes })];
+  forward(g, [x, bits, min, max], { reduceAxes, clip }) {
+    return [emitQuantize(g, x!, bits!, { reduceAxes, range: min && max ? { min, max } : undefined, clip })];
   },
-  backward(_g, _ctx, [dy], needs) {
-    return [needs[0] ? dy! : null, null];
+  backward(_g, ctx, [dy], needs) {
+    return [needs[0] ? dy! : null, ...ctx.inputs.slice(1).map(() => null)];
   },
 };
 
@@ -91,6 +99,41 @@ export function quantizeWeights(g: Graph, w: Value, bits: Value, reduceAxes: rea
 
 export function quantizeActivations(g: Graph, x: Value, bits: Value): Value {
   return g.apply1(FakeQuantOp, [x, bits], { reduceAxes: null });
+}
+
+/** Momentum of the running activation ranges (CPT's QuantMeasure: r ← 0.9·r + 0.1·batch). */
+export const RANGE_MOMENTUM = 0.9;
+
+/** Shape of a running activation range: [Σ min, Σ max, Σ weight] of the moving averages. */
+export const RANGE_SHAPE = [3];
+
+/**
+ * Activations quantized per tensor with a running range, as CPT's QuantMeasure: the training
+ * graph quantizes with the batch's own min/max and moves the running range towards it
+ * (momentum 0.9), returning the new range; the eval graph quantizes with the running range,
+ * clipping values outside it. The range keeps [m·min, m·max, m·1] averages started from zero, so
+ * the eval range is their ratio to the weight (the moving average without its start-up bias,
+ * equal to CPT's after a few hundred steps); before any training step (weight 0) the eval graph
+ * falls back to the batch's min/max.
+ */
+export function quantizeActivationsTracked(g: Graph, x: Value, bits: Value, mode: 'train' | 'eval', running: Value): { y: Value; running?: Value } {
+  const dt = x.dtype;
+  const mn = g.emit1('ReduceMin', [x], { keepdims: 0 }, dt, [], 'act_min');
+  const mx = g.emit1('ReduceMax', [x], { keepdims: 0 }, dt, [], 'act_max');
+  if (mode === 'train') {
+    const unsq = (v: Value) => g.emit1('Unsqueeze', [v, g.ints([0])], {}, dt, [1], 'act_stat');
+    const batch = g.emit1('Concat', [unsq(mn), unsq(mx), g.constant(dt, [1], [1], 'one')], { axis: 0 }, dt, RANGE_SHAPE, 'act_stats');
+    const kept = g.emit1('Mul', [running, g.scalar(RANGE_MOMENTUM)], {}, dt, RANGE_SHAPE, 'range_kept');
+    const added = g.emit1('Mul', [batch, g.scalar(1 - RANGE_MOMENTUM)], {}, dt, RANGE_SHAPE, 'range_added');
+    const next = g.emit1('Add', [kept, added], {}, dt, RANGE_SHAPE, 'range_new');
+    return { y: g.apply1(FakeQuantOp, [x, bits, mn, mx], { reduceAxes: null }), running: next };
+  }
+  const part = (i: number) => g.emit1('Gather', [running, g.constant('int64', [], [i], 'index')], { axis: 0 }, dt, [], 'range_part');
+  const weight = part(2);
+  const seen = g.emit1('Greater', [weight, g.scalar(0)], {}, 'bool', [], 'range_seen');
+  const safeWeight = g.emit1('Max', [weight, g.scalar(EPSILON)], {}, dt, [], 'range_weight');
+  const pick = (sum: Value, batch: Value) => g.emit1('Where', [seen, g.emit1('Div', [sum, safeWeight], {}, dt, [], 'range_avg'), batch], {}, dt, [], 'range_end');
+  return { y: g.apply1(FakeQuantOp, [x, bits, pick(part(0), mn), pick(part(1), mx)], { reduceAxes: null, clip: true }) };
 }
 
 export function quantizeErrors(g: Graph, x: Value, bits: Value, noise: Value): Value {

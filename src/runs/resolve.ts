@@ -9,11 +9,12 @@ import { UsageError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
-import { requireOperandBits } from '../hw/cost.js';
+import { FULL_PRECISION_BITS, requireOperandBits } from '../hw/cost.js';
 import { compileProfileText, profileDigest, readProfileSource } from '../hw/load.js';
 import type { HardwareProfile } from '../hw/profile.js';
 import type { ModelDef } from '../models/model.js';
 import { createModel } from '../models/registry.js';
+import { DEFAULT_FP_LAYERS } from '../models/model.js';
 import { type PrecisionPolicy, precisionPolicy } from '../schedule/precision.js';
 import type { ProfileCopy, RunConfig } from './run-format.js';
 
@@ -61,11 +62,14 @@ export function runGeometry(trainCount: number, batchSize: number, epochs: numbe
  * `options.storedProfile`: a resumed run uses its own copy of the profile, never the name or path in
  * its config (the file there may have changed, or the run directory came from someone else).
  */
-export function resolveRun(config: RunConfig, options: { dataset?: Dataset; storedProfile?: StoredProfile; profileDirs?: string[] } = {}): ResolvedRun {
+export function resolveRun(given: RunConfig, options: { dataset?: Dataset; storedProfile?: StoredProfile; profileDirs?: string[] } = {}): ResolvedRun {
+  // the config as stored: every choice spelled out (a config without fpLayers is a new run's)
+  const config: RunConfig = { ...given, fpLayers: given.fpLayers ?? DEFAULT_FP_LAYERS };
   if (!Number.isInteger(config.evalBits) || config.evalBits < 1 || config.evalBits > 32) throw new UsageError('--eval-bits', `expected an integer in 1..32, got ${config.evalBits}`);
   const precision = precisionPolicy(config);
   const dataset = options.dataset ?? loadDataset(config.dataset, { dataDir: config.dataDir });
-  const model = createModel(config.model, dataset.inputShape, dataset.classes);
+  const fpLayers = config.fpLayers!;
+  const model = createModel(config.model, dataset.inputShape, dataset.classes, fpLayers);
   const { stepsPerEpoch, totalSteps } = runGeometry(dataset.train.count, config.batchSize, config.epochs);
   if (config.profile === 'none') return { config, dataset, model, precision, stepsPerEpoch, totalSteps, profile: null, profileSource: null };
   const source = options.storedProfile ? null : readProfileSource(config.profile, '--profile', options.profileDirs);
@@ -75,6 +79,7 @@ export function resolveRun(config: RunConfig, options: { dataset?: Dataset; stor
     { what: `--schedule ${config.schedule}`, bits: precision.weightsActivations.bitsMax },
     { what: `the baseline ${config.baseline}`, bits: precision.baseline.bitsMax },
     { what: `--grad-bits ${config.gradBits}`, bits: precision.errors.bitsMax },
+    ...(fpLayers === 'none' ? [] : [{ what: `--fp-layers ${fpLayers} (full precision is ${FULL_PRECISION_BITS} bits)`, bits: FULL_PRECISION_BITS }]),
   ]);
   return { config, dataset, model, precision, stepsPerEpoch, totalSteps, profile, profileSource: source ? { text: source.text, sha256: source.digest, name: source.profile.name } : null };
 }

@@ -96,10 +96,13 @@ function checkCheckpoint(store: RunStore, ctx: ResumeContext): Checkpoint | Prob
   if (!/^\d+$/.test(stepText)) return { file, line: null, reason: `step "${stepText}" is not a step number` };
   const step = Number(stepText);
   if (step > ctx.totalSteps) return { file, line: null, reason: `step ${step} is past the run's ${ctx.totalSteps} steps` };
-  const wanted = [...ctx.manifest.training.params, ...ctx.manifest.training.optimizerState];
+  const wanted = [...ctx.manifest.training.params, ...ctx.manifest.training.optimizerState, ...ctx.manifest.training.buffers];
   for (const spec of wanted) {
     const t = ckpt.tensors.get(spec.name);
-    if (!t) return { file, line: null, reason: `has no tensor ${spec.name}` };
+    if (!t) {
+      const buffer = ctx.manifest.training.buffers.some((b) => b.name === spec.name);
+      return { file, line: null, reason: buffer ? `has no buffer ${spec.name} (written by a bitcycle before model buffers; this run cannot be resumed, start it again)` : `has no tensor ${spec.name}` };
+    }
     const shape = spec.shape as number[];
     if (t.shape.join('x') !== shape.join('x')) return { file, line: null, reason: `tensor ${spec.name} has shape ${t.shape.join('×') || 'scalar'}, the model's is ${shape.join('×')}` };
     for (let i = 0; i < t.data.length; i++) {

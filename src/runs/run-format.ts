@@ -9,7 +9,8 @@ import type { Divergence, EvalRecord, RunSummary, StepRecord } from '../engine/e
 import type { TrainingHyperparameters } from '../engine/trainer.js';
 import type { RunCost, StepCost } from '../hw/tally.js';
 import type { LayerShape } from '../models/shapes.js';
-import { MAX_WIDTH, type ModelSpec } from '../models/spec.js';
+import { MAX_RESNET_DEPTH, MAX_WIDTH, type ModelSpec } from '../models/spec.js';
+import { FP_LAYERS, type FpLayers } from '../models/model.js';
 
 import { MAX_EPOCHS, MAX_STEPS_PER_EPOCH } from './limits.js';
 
@@ -30,6 +31,8 @@ export interface RunConfig extends TrainingHyperparameters {
   profile: string;
   /** Baseline schedule of the cost comparison. */
   baseline: string;
+  /** GEMM layers kept at full precision (default `last`; runs stored before it existed: `none`). */
+  fpLayers?: FpLayers;
 }
 
 /**
@@ -81,7 +84,11 @@ const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const finiteOrNull = finite.nullable();
 
 /** `config.model`: a model spec object (src/models/spec.ts). */
-const modelSpecSchema = z.discriminatedUnion('name', [z.object({ name: z.literal('mlp'), hidden: z.array(z.number().int().min(1).max(MAX_WIDTH)).min(1).max(64) })]);
+const modelSpecSchema = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('mlp'), hidden: z.array(z.number().int().min(1).max(MAX_WIDTH)).min(1).max(64) }),
+  z.object({ name: z.literal('cnn') }),
+  z.object({ name: z.literal('resnet'), depth: z.number().int().min(8).max(MAX_RESNET_DEPTH).refine((d) => (d - 2) % 6 === 0, 'depth must be 6n+2') }),
+]);
 const costTotals = { energyJ: finite, latencyS: finite, bitops: finite };
 
 const layerSchema = z.looseObject({
@@ -94,6 +101,7 @@ const layerSchema = z.looseObject({
   weightElements: z.number().int().positive(),
   outputElements: z.number().int().positive(),
   groups: z.number().int().positive().optional(),
+  fullPrecision: z.boolean().optional(),
 });
 
 const configSchema = z.looseObject({
@@ -113,6 +121,8 @@ const configSchema = z.looseObject({
   profile: z.string(),
   baseline: z.string(),
   chunkSteps: z.number().int().optional(),
+  // runs stored before --fp-layers existed quantized every layer
+  fpLayers: z.enum(FP_LAYERS).optional().default('none'),
 });
 
 /** run.json, validated field by field. Unknown fields are kept (newer writers may add some). */

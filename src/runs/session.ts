@@ -119,7 +119,7 @@ async function train(opened: RunStore | null, configOrNull: RunConfig | null, op
     store = await RunStore.create(
       options.outDir ?? 'runs',
       {
-        config,
+        config: run.config,
         versions: versions(),
         modelId: run.model.id,
         datasetSource: run.dataset.source,

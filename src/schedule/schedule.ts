@@ -97,11 +97,26 @@ export function cyclePeriod(total: number, cycles: number): number {
   return Math.max(1, Math.floor(total / cycles));
 }
 
-/** CPT: B(t) = round(Bmin + ½(Bmax−Bmin)(1 − cos(π·(t mod T)/T))). */
+/**
+ * Round half to even, as numpy's `np.rint` (CPT's schedule): 4.5 → 4, 5.5 → 6. `Math.round`
+ * rounds halves up, which moves one step per cycle for cpt:3-6, 4-6 and 5-8.
+ */
+export function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  if (diff < 0.5) return floor;
+  if (diff > 0.5) return floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * CPT: B(t) = rint(Bmin + ½(Bmax−Bmin)(1 + cos(π·((t mod T)/T) + π))), evaluated exactly as CPT's
+ * `cyclic_adjust_precision` (cpt_cifar/train.py) writes it, so the floating-point rounding of the
+ * cosine, and thus every tie, is the same.
+ */
 export function cptBits(t: number, total: number, bitsMin: number, bitsMax: number, cycles: number): number {
   const period = cyclePeriod(total, cycles);
-  const phase = (t % period) / period;
-  return Math.round(bitsMin + 0.5 * (bitsMax - bitsMin) * (1 - Math.cos(Math.PI * phase)));
+  return roundHalfEven(bitsMin + 0.5 * (bitsMax - bitsMin) * (1 + Math.cos(Math.PI * ((t % period) / period) + Math.PI)));
 }
 
 /** Triangular: rises linearly from Bmin to Bmax over the first half of each cycle, falls back over the second. */
@@ -109,13 +124,13 @@ export function triangularBits(t: number, total: number, bitsMin: number, bitsMa
   const period = cyclePeriod(total, cycles);
   const phase = (t % period) / period;
   const up = phase < 0.5 ? 2 * phase : 2 * (1 - phase);
-  return Math.round(bitsMin + (bitsMax - bitsMin) * up);
+  return roundHalfEven(bitsMin + (bitsMax - bitsMin) * up);
 }
 
 /** Linear ramp from Bmin (t = 0) to Bmax (t = total − 1). */
 export function rampBits(t: number, total: number, bitsMin: number, bitsMax: number): number {
   const fraction = total <= 1 ? 1 : Math.min(1, t / (total - 1));
-  return Math.round(bitsMin + (bitsMax - bitsMin) * fraction);
+  return roundHalfEven(bitsMin + (bitsMax - bitsMin) * fraction);
 }
 
 export function canonicalName(spec: ScheduleSpec): string {

@@ -6,12 +6,16 @@ import { DEFAULT_BITS_GRAD, DEFAULT_PROFILE } from '../../hw/defaults.js';
 import { savingsPct } from '../../hw/savings.js';
 import type { ScheduleEstimate } from '../../hw/tally.js';
 import { getShapeModel, modelMacsPerSample, modelNames } from '../../models/paper.js';
+import { withFpLayers } from '../../models/layers.js';
+import { DEFAULT_FP_LAYERS, FP_LAYERS } from '../../models/model.js';
+import { parseFpLayers } from '../train-options.js';
 import { precisionPolicy } from '../../schedule/index.js';
 import { sanitize } from '../../util/text.js';
 import { parseIntOption, printJson } from '../output.js';
 import { PROFILES_DIR_HELP, PROFILES_ENV_HELP } from './profile.js';
 
 interface EstimateOptions {
+  fpLayers: string;
   model: string;
   schedule: string;
   gradBits: string;
@@ -84,9 +88,10 @@ export function register(program: Command): void {
     .option('--baseline <spec>', 'schedule to compare with (default static:<Bmax of --schedule>)')
     .option('--json', 'print exactly one JSON object')
     .option('--per-layer', 'also break the cost down per layer')
+    .option('--fp-layers <layers>', `GEMM layers counted at full precision (32 bits): ${FP_LAYERS.join(' | ')}, as train's --fp-layers`, DEFAULT_FP_LAYERS)
     .addHelpText('after', PROFILES_ENV_HELP)
     .action(async (opts: EstimateOptions) => {
-      const { createCostModel, estimateSchedule, loadProfile, profileDirs, requireOperandBits } = await import('../../hw/index.js');
+      const { createCostModel, estimateSchedule, loadProfile, profileDirs, requireOperandBits, FULL_PRECISION_BITS } = await import('../../hw/index.js');
       const shapeModel = getShapeModel(opts.model);
       const precision = precisionPolicy({ schedule: opts.schedule, gradBits: opts.gradBits, baseline: opts.baseline });
       const { weightsActivations: schedule, baseline } = precision;
@@ -99,14 +104,16 @@ export function register(program: Command): void {
         const epochs = parseIntOption('--epochs', opts.epochs, 1, 1e6);
         iterations = epochs * Math.max(1, Math.floor(shapeModel.trainSamples / batchSize));
       }
+      const fpLayers = parseFpLayers(opts.fpLayers);
       const profile = loadProfile(opts.profile, '--profile', profileDirs(opts.profilesDir));
       // A profile that rejects operands wider than its formats: refuse the precisions up front.
       requireOperandBits(profile, [
         { what: `--schedule ${opts.schedule}`, bits: schedule.bitsMax },
         { what: opts.baseline === undefined ? `the baseline ${baseline.name}` : `--baseline ${opts.baseline}`, bits: baseline.bitsMax },
         { what: `--grad-bits ${opts.gradBits}`, bits: precision.errors.bitsMax },
+        ...(fpLayers === 'none' ? [] : [{ what: `--fp-layers ${fpLayers} (full precision is ${FULL_PRECISION_BITS} bits)`, bits: FULL_PRECISION_BITS }]),
       ]);
-      const layers = shapeModel.layers();
+      const layers = withFpLayers(shapeModel.layers(), fpLayers);
       const costModel = createCostModel(profile, layers, batchSize);
       const e = estimateSchedule(costModel, { schedule, baseline, iterations, bitsGrad });
 

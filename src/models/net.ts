@@ -1,0 +1,205 @@
+/**
+ * Models written once, as a forward pass that declares what it uses (micrograd / PyTorch-module
+ * style): `net.linear`, `net.conv`, `net.batchNorm` create their parameters and buffers by name
+ * as they are emitted, and record their GEMM shapes in the graph. `defineModel` traces the body
+ * on a throwaway graph to learn the parameter and buffer lists (order = order of first use), so
+ * no shape is written twice; building the real graphs then looks the same names up.
+ *
+ * Quantization (CPT's QConv2d / nn.Linear, see docs/models.md): a quantized GEMM layer quantizes
+ * its input per tensor with a running range (`quantizeActivationsTracked`), its weight per output
+ * channel, and the error flowing back into its output (stochastic rounding, `q.errors`). Layers
+ * the model's `fpLayers` keeps at full precision do none of this, and their recorded shape says
+ * so (`fullPrecision`), so the cost model counts them at 32 bits. Batch norm stays in full
+ * precision (batch statistics in training, running statistics in eval).
+ */
+import { Graph, type Value } from '../graph/builder.js';
+import { add, matmul } from '../graph/ops/math.js';
+import { conv2d } from '../graph/ops/conv.js';
+import { batchNormEval, batchNormTrain } from '../graph/ops/norm.js';
+import { RANGE_SHAPE, quantizeActivationsTracked, quantizeWeights } from '../quant/quantizers.js';
+import { type BufferSpec, type FpLayers, type Init, type ModelDef, type ParamSpec, type QuantContext, isFullPrecision } from './model.js';
+import { convShapeOf, linearShapeOf } from './shapes.js';
+
+/** PyTorch's default for Linear/Conv weights and biases: U(−1/√fanIn, 1/√fanIn). */
+export const uniformFanIn = (fanIn: number): Init => ({ kind: 'uniform', bound: 1 / Math.sqrt(fanIn) });
+/** He et al.'s initialisation for conv weights as the CIFAR ResNet code has it: N(0, 2/(k²·Cout)). */
+export const heFanOut = (fanOut: number): Init => ({ kind: 'normal', std: Math.sqrt(2 / fanOut) });
+
+export interface ConvOptions {
+  kernel: number;
+  stride?: number;
+  /** Zero padding on each side (default kernel/2, rounded down: "same" for stride 1). */
+  pad?: number;
+  groups?: number;
+  bias?: boolean;
+  /** Weight initialisation (default PyTorch's uniform fan-in). */
+  init?: 'uniform-fan-in' | 'he-fan-out';
+}
+
+export interface LinearOptions {
+  bias?: boolean;
+  /** Weight initialisation (default PyTorch's uniform fan-in). */
+  init?: Init;
+}
+
+/** What a model body emits with: the graph, the quantization context and the layers. */
+export class Net {
+  private gemmIndex = 0;
+  constructor(
+    readonly g: Graph,
+    readonly q: QuantContext,
+    private readonly lookup: Lookup,
+    private readonly gemmCount: number,
+    readonly fpLayers: FpLayers,
+  ) {}
+
+  /** A parameter (declared on first use in a trace; looked up, shape-checked, when building). */
+  param(name: string, shape: number[], init: Init, decay: boolean): Value {
+    return this.lookup({ kind: 'param', name, shape, init, decay });
+  }
+
+  /** A buffer's current value (declared on first use in a trace). */
+  buffer(name: string, shape: number[], init: number): Value {
+    return this.lookup({ kind: 'buffer', name, shape, init });
+  }
+
+  /** The input of a quantized GEMM layer: per tensor, with its running range (`<layer>.input_range`). */
+  private quantizeInput(name: string, x: Value): Value {
+    const rangeName = `${name}.input_range`;
+    const out = quantizeActivationsTracked(this.g, x, this.q.bitsActivations, this.q.mode, this.buffer(rangeName, RANGE_SHAPE, 0));
+    if (out.running) this.q.setBuffer(rangeName, out.running);
+    return out.y;
+  }
+
+  /** Whether the next GEMM layer stays at full precision, and its index. */
+  private nextGemm(): boolean {
+    return isFullPrecision(this.fpLayers, this.gemmIndex++, this.gemmCount);
+  }
+
+  /** x [batch, in] → [batch, out]: `x · weight + bias`, weight [in, out]. */
+  linear(name: string, x: Value, outFeatures: number, o: LinearOptions = {}): Value {
+    const inFeatures = x.shape?.[1];
+    if (typeof inFeatures !== 'number' || x.shape!.length !== 2) throw new Error(`layer ${name}: input ${x.name} must be [batch, features]`);
+    const weight = this.param(`${name}.weight`, [inFeatures, outFeatures], o.init ?? uniformFanIn(inFeatures), true);
+    const bias = o.bias === false ? null : this.param(`${name}.bias`, [outFeatures], uniformFanIn(inFeatures), false);
+    const fp = this.nextGemm();
+    this.g.recordLayer({ ...linearShapeOf(name, x, weight), ...(fp ? { fullPrecision: true } : {}) });
+    const gemm = (xx: Value, ww: Value) => {
+      const y = matmul(this.g, xx, ww);
+      return bias ? add(this.g, y, bias) : y;
+    };
+    if (fp) return gemm(x, weight);
+    const xq = this.quantizeInput(name, x);
+    const wq = quantizeWeights(this.g, weight, this.q.bitsWeights, [0]);
+    return this.q.errors(gemm(xq, wq));
+  }
+
+  /** x [batch, Cin, H, W] → [batch, Cout, Ho, Wo]; weight [Cout, Cin/groups, k, k]. */
+  conv(name: string, x: Value, outChannels: number, o: ConvOptions): Value {
+    const inChannels = x.shape?.[1];
+    if (typeof inChannels !== 'number' || x.shape!.length !== 4) throw new Error(`layer ${name}: input ${x.name} must be [batch, channels, height, width]`);
+    const { kernel } = o;
+    const stride = o.stride ?? 1;
+    const pad = o.pad ?? Math.floor(kernel / 2);
+    const groups = o.groups ?? 1;
+    const fanIn = (inChannels / groups) * kernel * kernel;
+    const init = o.init === 'he-fan-out' ? heFanOut(kernel * kernel * outChannels) : uniformFanIn(fanIn);
+    const weight = this.param(`${name}.weight`, [outChannels, inChannels / groups, kernel, kernel], init, true);
+    const bias = o.bias ? this.param(`${name}.bias`, [outChannels], uniformFanIn(fanIn), false) : null;
+    const fp = this.nextGemm();
+    this.g.recordLayer({ ...convShapeOf(name, x, weight, { stride, pad, groups }), ...(fp ? { fullPrecision: true } : {}) });
+    const attrs = { stride, pad, groups };
+    if (fp) return conv2d(this.g, x, weight, bias, attrs);
+    const xq = this.quantizeInput(name, x);
+    const wq = quantizeWeights(this.g, weight, this.q.bitsWeights, [1, 2, 3]);
+    return this.q.errors(conv2d(this.g, xq, wq, bias, attrs));
+  }
+
+  /** Batch norm over the channels of [batch, C, …], full precision; γ = 1, β = 0 at the start. */
+  batchNorm(name: string, x: Value): Value {
+    const channels = x.shape?.[1];
+    if (typeof channels !== 'number') throw new Error(`layer ${name}: input ${x.name} has no static channel count`);
+    const gamma = this.param(`${name}.weight`, [channels], { kind: 'constant', value: 1 }, false);
+    const beta = this.param(`${name}.bias`, [channels], { kind: 'constant', value: 0 }, false);
+    const mean = this.buffer(`${name}.running_mean`, [channels], 0);
+    const variance = this.buffer(`${name}.running_var`, [channels], 1);
+    if (this.q.mode === 'eval') return batchNormEval(this.g, x, gamma, beta, mean, variance, {});
+    const out = batchNormTrain(this.g, x, gamma, beta, mean, variance, {});
+    this.q.setBuffer(`${name}.running_mean`, out.mean);
+    this.q.setBuffer(`${name}.running_var`, out.variance);
+    return out.y;
+  }
+}
+
+export interface ModelMeta {
+  name: string;
+  id: string;
+  description: string;
+  inputShape: readonly number[];
+  classes: number;
+  fpLayers: FpLayers;
+}
+
+type Declaration = { kind: 'param'; name: string; shape: number[]; init: Init; decay: boolean } | { kind: 'buffer'; name: string; shape: number[]; init: number };
+type Lookup = (d: Declaration) => Value;
+
+interface Trace {
+  params: ParamSpec[];
+  buffers: BufferSpec[];
+  gemms: number;
+}
+
+/** Run `body` on a throwaway float32 graph to collect its parameters, buffers and GEMM count. */
+function trace(meta: ModelMeta, body: (net: Net, x: Value) => Value, gemmCount: number): Trace {
+  const g = new Graph(`${meta.id}_trace`, 'float32');
+  const x = g.input('x', 'float32', ['batch', ...meta.inputShape]);
+  const params: ParamSpec[] = [];
+  const buffers: BufferSpec[] = [];
+  const declared = new Set<string>();
+  const q: QuantContext = {
+    mode: 'train',
+    bitsWeights: g.input('bits_w', 'float32', []),
+    bitsActivations: g.input('bits_a', 'float32', []),
+    errors: (v) => v,
+    buffer: () => {
+      throw new Error('a model body reads buffers through net.buffer');
+    },
+    setBuffer() {},
+  };
+  const lookup: Lookup = (d) => {
+    if (declared.has(d.name)) throw new Error(`model ${meta.id}: ${d.name} declared twice`);
+    declared.add(d.name);
+    if (d.kind === 'param') params.push({ name: d.name, shape: d.shape, init: d.init, decay: d.decay });
+    else buffers.push({ name: d.name, shape: d.shape, init: d.init });
+    return g.input(d.name, 'float32', d.shape);
+  };
+  body(new Net(g, q, lookup, gemmCount, meta.fpLayers), x);
+  return { params, buffers, gemms: g.layers.length };
+}
+
+/** A ModelDef from a body that declares its parameters and buffers as it goes. */
+export function defineModel(meta: ModelMeta, body: (net: Net, x: Value) => Value): ModelDef {
+  let traced: Trace | null = null;
+  const specs = (): Trace => {
+    if (!traced) {
+      const counted = trace(meta, body, Number.MAX_SAFE_INTEGER);
+      traced = trace(meta, body, counted.gemms);
+    }
+    return traced;
+  };
+  return {
+    ...meta,
+    params: () => specs().params.map((p) => ({ ...p, shape: [...p.shape] })),
+    buffers: () => specs().buffers.map((b) => ({ ...b, shape: [...b.shape] })),
+    forward(g, x, params, q) {
+      const { gemms } = specs();
+      const lookup: Lookup = ({ kind, name, shape }) => {
+        const v = kind === 'param' ? params.get(name) : q.buffer(name);
+        if (!v) throw new Error(`model ${meta.id}: no parameter ${name}`);
+        if (v.shape?.join(',') !== shape.join(',')) throw new Error(`model ${meta.id}: ${name} is [${v.shape?.join(', ')}], the layer wants [${shape.join(', ')}]`);
+        return v;
+      };
+      return body(new Net(g, q, lookup, gemms, meta.fpLayers), x);
+    },
+  };
+}
