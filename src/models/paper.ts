@@ -17,6 +17,9 @@ import { modelLayers } from './layers.js';
 import { mlp } from './mlp.js';
 import { resnet } from './resnet.js';
 import { UsageError } from '../errors.js';
+import { DATASETS } from '../data/index.js';
+import { createModel } from './registry.js';
+import { MODEL_NAMES, type ModelName, parseModelSpec } from './spec.js';
 import { type LayerShape, convShape, linearShape, macsPerSample } from './shapes.js';
 
 export interface ShapeModel {
@@ -168,10 +171,38 @@ export function getModelLayers(name: string, option = '--model'): LayerShape[] {
   return getShapeModel(name, option).layers();
 }
 
-export function getShapeModel(name: string, option = '--model'): ShapeModel {
+/** The data set a trainable model spec is estimated on unless `--dataset` says otherwise. */
+const DEFAULT_ESTIMATE_DATASET: Record<ModelName, string> = { mlp: 'digits', cnn: 'fashion-mnist', resnet: 'cifar10' };
+
+/**
+ * A model for `estimate`: a shape-only model by name, or any trainable model spec (`cnn`,
+ * `resnet:depth=20`, `mlp:hidden=256`) built for a data set's geometry (`dataset`, default by
+ * model). Trainable specs default to 64k iterations on CIFAR-10 (CPT's runs), 10 epochs at batch
+ * 128 elsewhere. Throws UsageError naming what is allowed.
+ */
+export function getShapeModel(name: string, option = '--model', dataset?: string): ShapeModel {
   const model = Object.hasOwn(paperModels, name) ? paperModels[name] : undefined;
-  if (!model) throw new UsageError(option, `unknown model "${name}" (known: ${modelNames().join(', ')})`);
-  return model;
+  if (model) {
+    if (dataset !== undefined) throw new UsageError('--dataset', `${name} is defined for ${model.dataset}; --dataset goes with trainable model specs (${MODEL_NAMES.join(', ')})`);
+    return model;
+  }
+  if (!MODEL_NAMES.includes(name.split(':')[0] as ModelName)) throw new UsageError(option, `unknown model "${name}" (known: ${modelNames().join(', ')}, or a trainable spec: ${MODEL_NAMES.join(', ')})`);
+  const spec = parseModelSpec(name, option);
+  const datasetName = dataset ?? DEFAULT_ESTIMATE_DATASET[spec.name];
+  const geometry = Object.hasOwn(DATASETS, datasetName) ? DATASETS[datasetName]!.geometry : undefined;
+  if (!geometry) {
+    const known = Object.entries(DATASETS).filter(([, d]) => d.geometry).map(([n]) => n);
+    throw new UsageError('--dataset', `estimate knows the shapes of ${known.join(', ')}, not "${datasetName}"`);
+  }
+  const trainable = createModel(spec, geometry.inputShape, geometry.classes, 'none', option);
+  return {
+    description: `${trainable.description} on ${datasetName}`,
+    dataset: datasetName,
+    trainSamples: geometry.trainSamples,
+    inputShape: geometry.inputShape,
+    defaultIterations: datasetName === 'cifar10' ? 64_000 : 10 * Math.floor(geometry.trainSamples / 128),
+    layers: () => modelLayers(trainable),
+  };
 }
 
 /** MACs of one sample's forward pass. */

@@ -6,6 +6,7 @@ import { DEFAULT_BITS_GRAD, DEFAULT_PROFILE } from '../../hw/defaults.js';
 import { savingsPct } from '../../hw/savings.js';
 import type { ScheduleEstimate } from '../../hw/tally.js';
 import { getShapeModel, modelMacsPerSample, modelNames } from '../../models/paper.js';
+import { MODEL_NAMES } from '../../models/spec.js';
 import { withFpLayers } from '../../models/layers.js';
 import { DEFAULT_FP_LAYERS, FP_LAYERS } from '../../models/model.js';
 import { parseFpLayers } from '../train-options.js';
@@ -16,6 +17,7 @@ import { PROFILES_DIR_HELP, PROFILES_ENV_HELP } from './profile.js';
 
 interface EstimateOptions {
   fpLayers: string;
+  dataset?: string;
   model: string;
   schedule: string;
   gradBits: string;
@@ -77,7 +79,8 @@ export function register(program: Command): void {
   program
     .command('estimate')
     .description('estimate the energy, latency and BitOPs of training a model with a precision schedule on a hardware profile, against a static baseline')
-    .option('--model <name>', `model by layer shapes (${modelNames().join(', ')})`, 'resnet-74')
+    .option('--model <name|spec>', `model by layer shapes (${modelNames().join(', ')}) or a trainable spec (${MODEL_NAMES.join(', ')}, e.g. resnet:depth=20)`, 'resnet-74')
+    .option('--dataset <name>', 'data set whose input shape a trainable spec is built for (default: mlp digits, cnn fashion-mnist, resnet cifar10)')
     .option('--schedule <spec>', 'precision schedule of weights and activations', 'cpt:3-8')
     .option('--grad-bits <bits|spec>', 'bit-width of the errors (gradients): a number or a schedule spec, as for train', String(DEFAULT_BITS_GRAD))
     .option('--iterations <n>', 'training iterations (default: the model\'s reference run, 64000 for CIFAR-10)')
@@ -92,7 +95,7 @@ export function register(program: Command): void {
     .addHelpText('after', PROFILES_ENV_HELP)
     .action(async (opts: EstimateOptions) => {
       const { createCostModel, estimateSchedule, loadProfile, profileDirs, requireOperandBits, FULL_PRECISION_BITS } = await import('../../hw/index.js');
-      const shapeModel = getShapeModel(opts.model);
+      const shapeModel = getShapeModel(opts.model, '--model', opts.dataset);
       const precision = precisionPolicy({ schedule: opts.schedule, gradBits: opts.gradBits, baseline: opts.baseline });
       const { weightsActivations: schedule, baseline } = precision;
       const bitsGrad = precision.errors.spec.kind === 'static' ? precision.errors.spec.bits : precision.errors;
