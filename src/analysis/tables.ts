@@ -8,7 +8,7 @@
  * raw values (JSON escapes control characters itself).
  */
 import { fit, fmtAcc, fmtCount, fmtPct, fmtSI, fmtTime } from '../format.js';
-import { formatModelSpec } from '../models/spec.js';
+import { formatModelSpec, shortModelLabel } from '../models/spec.js';
 import { nextCommand, type RunEntry, type RunInfo } from '../runs/read.js';
 import type { RunJson } from '../runs/run-format.js';
 import { sanitizeShort } from '../util/text.js';
@@ -47,7 +47,7 @@ export function toRow(entry: RunEntry): RunRow {
     dir: entry.dir,
     name: clean(entry.name),
     damaged: false,
-    model: clean(r.config.model.name),
+    model: clean(shortModelLabel(r.config.model)),
     dataset: clean(r.config.dataset),
     schedule: clean(r.config.schedule),
     profile: clean(r.cost?.profile ?? r.config.profile),
@@ -101,7 +101,7 @@ export function scatterPoint(entry: RunEntry): ScatterRun | null {
 export function runsTable(entries: readonly RunEntry[], runsDir?: string): string {
   const rows = entries.map(toRow);
   const nameWidth = Math.max(4, ...rows.map((r) => r.name.length));
-  const widths = [nameWidth, 7, 9, 10, 18, 8, 10, 8, 11];
+  const widths = [nameWidth, 10, 13, 10, 18, 8, 10, 8, 11];
   const align = ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'left'] as const;
   const line = (cells: string[]) => cells.map((c, i) => fit(c, widths[i]!, align[i]!)).join('  ').trimEnd();
   const out = [line(['run', 'model', 'dataset', 'schedule', 'profile', 'test acc', 'energy', 'savings', 'status'])];

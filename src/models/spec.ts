@@ -119,3 +119,8 @@ export function parseModelSpec(text: string, option = '--model'): ModelSpec {
 export function formatModelSpec(spec: ModelSpec): string {
   return [spec.name, ...(GRAMMARS[spec.name] as unknown as ModelGrammar).format(spec)].join(':');
 }
+
+/** A short label for narrow table columns: `mlp`, `cnn`, `resnet-20`. */
+export function shortModelLabel(spec: ModelSpec): string {
+  return spec.name === 'resnet' ? `resnet-${spec.depth}` : spec.name;
+}

@@ -9,7 +9,7 @@ import type { Divergence, EvalRecord, RunSummary, StepRecord } from '../engine/e
 import type { TrainingHyperparameters } from '../engine/trainer.js';
 import type { RunCost, StepCost } from '../hw/tally.js';
 import type { LayerShape } from '../models/shapes.js';
-import { MAX_RESNET_DEPTH, MAX_WIDTH, type ModelSpec } from '../models/spec.js';
+import { MAX_RESNET_DEPTH, MAX_WIDTH, type ModelSpec, shortModelLabel } from '../models/spec.js';
 import { FP_LAYERS, type FpLayers } from '../models/model.js';
 
 import { MAX_EPOCHS, MAX_STEPS_PER_EPOCH } from './limits.js';
@@ -250,5 +250,5 @@ function slug(text: string): string {
 /** `20261124-061502-mlp-digits-cpt38-s1`: creation time, model, data set, schedule, seed. */
 export function makeRunId(config: RunConfig, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${config.model.name}-${config.dataset}-${slug(config.schedule)}-s${config.seed}`;
+  return `${stamp}-${shortModelLabel(config.model)}-${config.dataset}-${slug(config.schedule)}-s${config.seed}`;
 }

@@ -205,7 +205,7 @@ function EndLine({ state }: { state: LiveState }) {
   );
 }
 
-const COLS = [14, 12, 8, 12, 9];
+const COLS = [15, 12, 8, 12, 9];
 const ALIGN = ['left', 'right', 'right', 'right', 'right'] as const;
 
 function CostPanel({ state, width, layerRows }: { state: LiveState; width: number; layerRows: number }) {

@@ -236,16 +236,23 @@ export function DetailScreen({ state, width }: { state: ReviewState; width: numb
   );
 }
 
-const COST_COLS = [12, 11, 6, 11, 9];
+const COST_COLS = [15, 11, 6, 11, 9];
 const COST_ALIGN = ['left', 'right', 'right', 'right', 'right'] as const;
+
+/** Most rows of a breakdown; a deeper model's further layers are summed up in one line. */
+const BREAKDOWN_ROWS = 16;
 
 function breakdownLines(title: string, groups: { label: string; run: PartsCost; base?: PartsCost }[]): string[] {
   const total = groups.reduce((a, g) => a + g.run.energyJ, 0);
+  const share = (energy: number) => fmtPct(total > 0 ? (100 * energy) / total : null, 0);
+  const shown = groups.length > BREAKDOWN_ROWS ? groups.slice(0, BREAKDOWN_ROWS - 1) : groups;
+  const rest = groups.slice(shown.length);
+  const restEnergy = rest.reduce((a, g) => a + g.run.energyJ, 0);
+  const restBase = rest.reduce((a, g) => a + (g.base?.energyJ ?? 0), 0);
   return [
     row([title, 'energy', 'share', 'baseline', 'savings'], COST_COLS, COST_ALIGN),
-    ...groups.map((g) =>
-      row([g.label, fmtSI(g.run.energyJ, 'J'), fmtPct(total > 0 ? (100 * g.run.energyJ) / total : null, 0), fmtSI(g.base?.energyJ, 'J'), fmtPct(g.base ? savingPct(g.run.energyJ, g.base.energyJ) : null)], COST_COLS, COST_ALIGN),
-    ),
+    ...shown.map((g) => row([g.label, fmtSI(g.run.energyJ, 'J'), share(g.run.energyJ), fmtSI(g.base?.energyJ, 'J'), fmtPct(g.base ? savingPct(g.run.energyJ, g.base.energyJ) : null)], COST_COLS, COST_ALIGN)),
+    ...(rest.length > 0 ? [row([`+${rest.length} layers`, fmtSI(restEnergy, 'J'), share(restEnergy), fmtSI(restBase, 'J'), fmtPct(savingPct(restEnergy, restBase))], COST_COLS, COST_ALIGN)] : []),
   ];
 }
 
