@@ -130,6 +130,8 @@ describe('bitcycle train', () => {
     [['--schedule', 'static:0'], /B must be an integer in 1\.\.32, got 0/],
     [['--eval-bits', '64'], /--eval-bits: expected an integer in 1\.\.32, got 64/],
     [['--dataset', 'digits', '--data-dir', '/nonexistent'], /\/nonexistent\/digits\.csv\.gz: file not found/],
+    [['--fp-layers', 'first'], /--fp-layers: expected none, last, first,last, got "first"/],
+    [['--model', 'cnn'], /--model: cnn needs image data/],
     [['--dataset', 'cifar'], /--dataset: unknown data set "cifar" \(allowed: digits, fashion-mnist, idx, cifar10\)/],
     [['--epochs', '0'], /--epochs: expected an integer in 1\.\./],
     [['--lr', 'fast'], /--lr: expected a number, got "fast"/],

@@ -29,10 +29,11 @@ export interface TrainFlags {
   fpLayers?: string;
 }
 
-/** --model, --dataset, --data-dir (train, demo, prt, export). */
+/** --model, --fp-layers, --dataset, --data-dir (train, demo, prt, export). */
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .option('--model <spec>', `trainable model spec: ${MODEL_NAMES.join(', ')}; e.g. mlp:hidden=256,128 (default hidden=128)`, 'mlp')
+    .option('--model <spec>', `trainable model spec: ${MODEL_NAMES.join(', ')}; e.g. mlp:hidden=256,128, resnet:depth=20`, 'mlp')
+    .option('--fp-layers <layers>', `GEMM layers kept at full precision: ${FP_LAYERS.join(' | ')} (default: the classifier, as CPT)`, DEFAULT_FP_LAYERS)
     .option('--dataset <name>', `data set (${Object.keys(DATASETS).join(', ')})`, 'digits')
     .option('--data-dir <dir>', 'read the data set from this directory');
 }
@@ -62,8 +63,7 @@ export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epo
     .option('--lr-schedule <kind>', 'learning-rate schedule: constant | cosine', 'constant')
     .option('--profile <name|file>', 'hardware profile for the cost tally (a shipped name, a JSON file, or none)', 'bit-fusion-45nm')
     .option('--baseline <spec>', 'static-precision counterfactual for the cost tally (default: static:<schedule max>)')
-    .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)')
-    .option('--fp-layers <layers>', `GEMM layers kept at full precision: ${FP_LAYERS.join(' | ')} (the classifier, as CPT)`, DEFAULT_FP_LAYERS);
+    .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)');
 }
 
 /** --fp-layers: `first,last` (either order), `last` or `none`. */

@@ -5,7 +5,7 @@ import { createModel } from '../../models/registry.js';
 import { parseModelSpec } from '../../models/spec.js';
 import { prepareOutputDirectory } from '../../util/fs.js';
 import { parseIntOption, printJson } from '../output.js';
-import { addModelOptions, parseDatasetOption } from '../train-options.js';
+import { addModelOptions, parseDatasetOption, parseFpLayers } from '../train-options.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -14,11 +14,11 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the initial parameters in the checkpoint', '1')
     .requiredOption('--out <dir>', 'output directory')
     .option('--json', 'print one JSON object');
-  addModelOptions(cmd).action((flags: { model: string; dataset: string; dataDir?: string; seed: string; out: string; json?: boolean }) => {
+  addModelOptions(cmd).action((flags: { model: string; fpLayers: string; dataset: string; dataDir?: string; seed: string; out: string; json?: boolean }) => {
     const seed = parseIntOption('--seed', flags.seed, 0, 0xffffffff);
     const spec = parseModelSpec(flags.model);
     const dataset = loadDataset(parseDatasetOption(flags.dataset), { dataDir: flags.dataDir });
-    const model = createModel(spec, dataset.inputShape, dataset.classes);
+    const model = createModel(spec, dataset.inputShape, dataset.classes, parseFpLayers(flags.fpLayers));
     prepareOutputDirectory(flags.out, '--out');
     const result = exportArtifacts(model, flags.out, seed);
     if (flags.json) printJson({ model: model.id, ...result });

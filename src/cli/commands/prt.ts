@@ -5,10 +5,11 @@ import { createModel } from '../../models/registry.js';
 import { parseModelSpec } from '../../models/spec.js';
 import { errorSchedule } from '../../schedule/precision.js';
 import { parseFloatOption, parseIntOption, printJson } from '../output.js';
-import { addModelOptions, addOptimizerOptions, parseDatasetOption } from '../train-options.js';
+import { addModelOptions, addOptimizerOptions, parseDatasetOption, parseFpLayers } from '../train-options.js';
 
 interface Flags {
   model: string;
+  fpLayers: string;
   dataset: string;
   dataDir?: string;
   from: string;
@@ -41,7 +42,7 @@ export function register(program: Command): void {
     const spec = parseModelSpec(f.model);
     const gradSchedule = errorSchedule(f.gradBits);
     const dataset = loadDataset(parseDatasetOption(f.dataset), { dataDir: f.dataDir });
-    const model = createModel(spec, dataset.inputShape, dataset.classes);
+    const model = createModel(spec, dataset.inputShape, dataset.classes, parseFpLayers(f.fpLayers));
     const { precisionRangeTest } = await import('../../engine/prt.js');
     const log = (line: string) => (f.json ? process.stderr : process.stdout).write(line + '\n');
     const result = await precisionRangeTest({
