@@ -211,3 +211,21 @@ describe('batchNormTrain running statistics', () => {
     }
   });
 });
+
+describe('maxPool2d ties', () => {
+  it('a window with several maxima passes the gradient to the first in row-major order only', async () => {
+    // 1×1×4×4 with tied maxima: window (0,0) all 1; window (0,1) max 5 at (0,3) and (1,2); windows below untied
+    const x = [1, 1, 2, 5, 1, 1, 5, 0, 0, 3, 4, 4, 7, 0, 4, 4];
+    const expected = [1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0].map((v, i) => v * [10, 10, 20, 20, 10, 10, 20, 20, 30, 30, 40, 40, 30, 30, 40, 40][i]!);
+    const g = new Graph('ties', 'float32');
+    const xv = g.input('x', 'float32', [1, 1, 4, 4]);
+    const up = g.input('up', 'float32', [1, 1, 2, 2]);
+    const y = maxPool2d(g, xv, { kernel: 2, stride: 2 });
+    const [dx] = gradients(g, y, [xv], { seed: up });
+    g.output(y, 'y');
+    g.output(dx!, 'dx');
+    const out = await (await session(g)).run({ x: f32([1, 1, 4, 4], x), up: f32([1, 1, 2, 2], [10, 20, 30, 40]) });
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([1, 5, 7, 4]);
+    expect(Array.from(out.dx!.data as Float32Array)).toEqual(expected);
+  });
+});

@@ -6,6 +6,12 @@
  *   indices with ScatterElements(reduction = 'add'), so an element that is the maximum of several
  *   overlapping windows collects every window's gradient, and ties go to the one element MaxPool
  *   reported. MaxPool and ScatterElements both run in float64.
+ *   Non-overlapping windows (kernel = stride, no padding: the usual 2×2/2) take a faster path:
+ *   MaxPool without `Indices` (onnxruntime's MaxPool with Indices is a slow generic kernel: 17 ms
+ *   of the MNIST CNN's step at batch 128, plus 6 ms of ScatterElements), and a gradient from the
+ *   k² strided taps of x: each tap equal to the window's max takes dy, the first such tap in
+ *   row-major order only (MaxPool's and PyTorch's tie-break), and the k² tap gradients are
+ *   interleaved back (Concat, Transpose, Reshape; rows and columns past the last window get 0).
  * - avgPool2d: count_include_pad = 1 (PyTorch's default: the divisor is always k², padded zeros
  *   count), which also keeps the gradient a constant-weight col2im. Forward: ONNX AveragePool in
  *   float32 graphs; onnxruntime has no float64 AveragePool, so float64 graphs sum the k² strided
@@ -52,9 +58,40 @@ const MaxPoolOp: OpDef<{ win: SlidingWindow }> = {
   },
 };
 
+/** Max over non-overlapping k×k windows (kernel = stride, no padding). */
+const MaxPoolTilesOp: OpDef<{ win: SlidingWindow }> = {
+  name: 'MaxPoolTiles',
+  forward(g, [x], { win }) {
+    return [g.emit1('MaxPool', [x!], windowAttrs(win), x!.dtype, pooledShape(x!, win), 'maxpool')];
+  },
+  backward(g, { inputs: [x], outputs: [y], attrs: { win } }, [dy]) {
+    const dtype = dy!.dtype;
+    const k = win.kernel;
+    const [n, c] = x!.shape! as [Dim, Dim];
+    const pooled = pooledShape(x!, win);
+    const zero = g.scalar(0);
+    let rest = dy!; // the gradient no earlier tap has taken
+    const taps: Value[] = [];
+    for (let t = 0; t < k * k; t++) {
+      const hit = g.emit1('Equal', [tapSlice(g, x!, win, Math.floor(t / k), t % k), y!], {}, 'bool', pooled, 'is_max');
+      taps.push(g.emit1('Unsqueeze', [g.emit1('Where', [hit, rest, zero], {}, dtype, pooled, 'tap_grad'), g.ints([4])], {}, dtype, [...pooled, 1], 'tap_grad'));
+      if (t < k * k - 1) rest = g.emit1('Where', [hit, zero, rest], {}, dtype, pooled, 'grad_left');
+    }
+    const { outHeight: ho, outWidth: wo } = win;
+    const stacked = g.emit1('Concat', taps, { axis: 4 }, dtype, [n, c, ho, wo, k * k], 'tap_grads');
+    const split = g.emit1('Reshape', [stacked, g.ints([0, 0, ho, wo, k, k])], {}, dtype, [n, c, ho, wo, k, k], 'tap_grads');
+    const tiles = g.emit1('Transpose', [split], { perm: [0, 1, 2, 4, 3, 5] }, dtype, [n, c, ho, k, wo, k], 'tiles');
+    const dx = g.emit1('Reshape', [tiles, g.ints([0, 0, ho * k, wo * k])], {}, dtype, [n, c, ho * k, wo * k], 'grad_maxpool');
+    const [h, w] = spatialDims(x!);
+    if (h === ho * k && w === wo * k) return [dx];
+    return [g.emit1('Pad', [dx, g.ints([0, 0, 0, 0, 0, 0, h - ho * k, w - wo * k])], { mode: 'constant' }, dtype, x!.shape, 'grad_maxpool')];
+  },
+};
+
 /** Max over k×k windows; returns [N, C, Ho, Wo]. */
 export function maxPool2d(g: Graph, x: Value, o: PoolOptions): Value {
-  return g.apply1(MaxPoolOp, [x], { win: windowOf(x, o.kernel, o.stride, o.pad ?? 0) });
+  const win = windowOf(x, o.kernel, o.stride, o.pad ?? 0);
+  return g.apply1(win.kernel === win.stride && win.pad === 0 ? MaxPoolTilesOp : MaxPoolOp, [x], { win });
 }
 
 const AvgPoolOp: OpDef<{ win: SlidingWindow }> = {
