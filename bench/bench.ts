@@ -1,10 +1,15 @@
 /**
- * `npm run bench [training] [estimate] [dashboard]` (all sections by default), one JSON line per
- * figure:
+ * `npm run bench [training] [estimate] [dashboard] [conv] [noise] [cnn]` (all sections by default),
+ * one JSON line per figure:
  * - training: steps/s of the digits MLP (64-128-10, batch 64) with the whole engine bookkeeping
  *   (events, cost tally, run store writes), medians over BENCH_REPEATS rounds (default 5);
  * - estimate: the 64k-iteration ResNet-74 cost estimate;
- * - dashboard: training throughput with and without the live dashboard.
+ * - dashboard: training throughput with and without the live dashboard;
+ * - conv: forward Conv and the two gradient formulations per conv layer shape (bench/conv.ts);
+ * - noise: in-graph stochastic-rounding noise against the host-fed table (bench/noise.ts);
+ * - cnn: steps/s and peak RSS of the CNN and ResNet-20 on Fashion-MNIST, 1 and 2 threads, one
+ *   child process per run, medians over BENCH_REPEATS rounds; BENCH_CNN_STEPS sets the CNN's
+ *   training steps (default 60, ResNet-20 a third of it) (bench/cnn.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +17,10 @@ import { join } from 'node:path';
 import { loadDataset } from '../src/data/index.js';
 import { runSession } from '../src/runs/session.js';
 import type { RunConfig } from '../src/runs/run-format.js';
+import { benchCnnTraining } from './cnn.js';
+import { benchConvGradients } from './conv.js';
 import { benchEstimate } from './hw.js';
+import { benchNoise } from './noise.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 
@@ -142,3 +150,7 @@ async function benchDashboard(): Promise<void> {
   );
 }
 if (want('dashboard')) await benchDashboard();
+
+if (want('conv')) await benchConvGradients();
+if (want('noise')) await benchNoise();
+if (want('cnn')) await benchCnnTraining();
