@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/artifacts/checkpoint.js';
+import { exportArtifacts } from '../src/artifacts/export.js';
+import { createModel } from '../src/models/registry.js';
+import { parseModelSpec } from '../src/models/spec.js';
 import { runCli } from './helpers/cli.js';
 import { PYTHON_ONNX, pythonWithOnnx, systemIt } from './helpers/system.js';
 
@@ -23,10 +26,17 @@ describe('bitcycle export', () => {
     expect(manifest.buffers.map((b: { name: string }) => b.name)).toEqual(['fc1.input_range']);
   });
 
-  systemIt(PYTHON_ONNX, 'passes the ONNX checker with full_check', () => {
+  systemIt(PYTHON_ONNX, 'passes the ONNX checker with full_check, CNNs included (If branches, conv gradients, noise hash)', () => {
     const py = pythonWithOnnx()!;
+    const dirs = [out];
+    for (const spec of ['cnn', 'resnet:depth=8']) {
+      const dir = mkdtempSync(join(tmpdir(), 'bitcycle-export-'));
+      exportArtifacts(createModel(parseModelSpec(spec), [1, 28, 28], 10), dir, 1);
+      dirs.push(dir);
+    }
+    const files = dirs.flatMap((d) => [join(d, 'training_model.onnx'), join(d, 'eval_model.onnx')]);
     const script = `import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\nprint('ok')`;
-    const stdout = execFileSync(py, ['-c', script, join(out, 'training_model.onnx'), join(out, 'eval_model.onnx')], { encoding: 'utf8' });
+    const stdout = execFileSync(py, ['-c', script, ...files], { encoding: 'utf8' });
     expect(stdout.trim()).toBe('ok');
   });
 

@@ -13,7 +13,7 @@
  * Gradients use the straight-through estimator: the quantizer's backward rule is the identity
  * (min/max scaling never clips, so no clipping mask is needed).
  */
-import type { Attrs, Graph, OpDef, Value } from '../graph/builder.js';
+import { type Attrs, Graph, type OpDef, type Value } from '../graph/builder.js';
 
 const EPSILON = 1e-12;
 export const PASS_THROUGH_BITS = 32;
@@ -44,11 +44,35 @@ function bitsTerms(g: Graph, bits: Value): { levels: Value; exact: Value } {
   return terms;
 }
 
+/**
+ * Tensors with at least this many elements per sample skip the quantizer at b ≥ 32 with an `If`
+ * (no work at all, and one elementwise pass less than `Where(b >= 32, x, q)` at low precision);
+ * smaller ones use the `Where`, cheaper than an `If`'s fixed cost.
+ */
+export const IF_MIN_ELEMENTS = 4096;
+
 /** Emit the quantization of `x` at `bits` (a scalar of x's float type). Not on the tape. */
 export function emitQuantize(g: Graph, x: Value, bits: Value, options: QuantizeOptions): Value {
   const dt = x.dtype;
   const shape = x.shape;
   const { levels, exact } = bitsTerms(g, bits);
+  const perSample = shape === null ? 0 : shape.slice(1).reduce<number>((n, d) => (typeof d === 'number' ? n * d : 0), 1);
+  if (perSample < IF_MIN_ELEMENTS || (dt !== 'float32' && dt !== 'float64')) {
+    return g.emit1('Where', [exact, x, emitGrid(g, x, levels, options)], {}, dt, shape, 'quantized');
+  }
+  const prefix = `${g.fresh('q_if')}/`;
+  const low = new Graph(`${prefix}quantize`, dt, `${prefix}q/`);
+  low.output(emitGrid(low, x, levels, options));
+  const exactBranch = new Graph(`${prefix}exact`, dt, `${prefix}x/`);
+  exactBranch.output(exactBranch.emit1('Identity', [x], {}, dt, shape, 'pass'));
+  const branch = (b: Graph) => ({ kind: 'graph' as const, value: b.toGraphData() });
+  return g.emit1('If', [exact], { then_branch: branch(exactBranch), else_branch: branch(low) }, dt, shape, 'quantized');
+}
+
+/** x on the grid of `levels` steps (emitted into `g`, which may be a branch of an `If`). */
+function emitGrid(g: Graph, x: Value, levels: Value, options: QuantizeOptions): Value {
+  const dt = x.dtype;
+  const shape = x.shape;
   const reduceAttrs: Attrs = options.reduceAxes === null ? { keepdims: 0 } : { axes: options.reduceAxes, keepdims: 1 };
   const statShape = options.reduceAxes === null ? [] : shape!.map((d, i) => (options.reduceAxes!.includes(i) ? 1 : d));
   const mn = options.range?.min ?? g.emit1('ReduceMin', [x], reduceAttrs, dt, statShape, 'q_min');
@@ -60,8 +84,7 @@ export function emitQuantize(g: Graph, x: Value, bits: Value, options: QuantizeO
   const rounded = options.noise
     ? g.emit1('Floor', [g.emit1('Add', [v, options.noise], {}, dt, shape, 'q_dither')], {}, dt, shape, 'q_floor')
     : g.emit1('Round', [v], {}, dt, shape, 'q_round');
-  const q = g.emit1('Add', [g.emit1('Mul', [rounded, scale], {}, dt, shape, 'q_rescale'), mn], {}, dt, shape, 'q');
-  return g.emit1('Where', [exact, x, q], {}, dt, shape, 'quantized');
+  return g.emit1('Add', [g.emit1('Mul', [rounded, scale], {}, dt, shape, 'q_rescale'), mn], {}, dt, shape, 'q');
 }
 
 /**
