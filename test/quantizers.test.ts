@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Graph } from '../src/graph/builder.js';
+import { Graph, type Value } from '../src/graph/builder.js';
 import { gradients } from '../src/graph/autodiff.js';
-import { IF_MIN_ELEMENTS, quantizeActivations, quantizeErrors, quantizeWeights } from '../src/quant/quantizers.js';
+import { FakeQuantOp, IF_MIN_ELEMENTS, quantizeErrors, quantizeWeights } from '../src/quant/quantizers.js';
+
+/** Per-tensor activation quantization with the tensor's own min/max (the training graph's). */
+const quantizeActivations = (g: Graph, x: Value, bits: Value) => g.apply1(FakeQuantOp, [x, bits], { reduceAxes: null });
 import { f32, randomValues, session } from './helpers/onnx.js';
 
 async function forward(kind: 'weights' | 'activations', shape: number[], values: number[], bits: number): Promise<Float32Array> {

@@ -13,6 +13,7 @@ import { type Dim, Graph, type Value } from '../graph/builder.js';
 import { gradients } from '../graph/autodiff.js';
 import { correctCount, softmaxCrossEntropy } from '../graph/ops/loss.js';
 import { encodeModel } from '../graph/proto.js';
+import { bufferValue, forwardEval } from '../models/layers.js';
 import type { ModelDef, QuantContext } from '../models/model.js';
 import type { LayerShape } from '../models/shapes.js';
 import { StepNoise } from '../quant/noise.js';
@@ -185,12 +186,6 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   };
 }
 
-function bufferValue(buffers: ReadonlyMap<string, Value>, name: string, model: ModelDef): Value {
-  const v = buffers.get(name);
-  if (!v) throw new Error(`model ${model.id}: no buffer ${name} (declare it in buffers())`);
-  return v;
-}
-
 /**
  * The eval model: quantized forward pass (no error quantizers; batch norm and activation ranges
  * from the running buffers), mean loss and correct count.
@@ -199,21 +194,7 @@ export function buildEvalModel(model: ModelDef, floatType: 'float32' | 'float64'
   const g = new Graph('bitcycle_eval', floatType);
   const x = g.input(INPUT.x, floatType, ['batch', ...model.inputShape]);
   const labels = g.input(INPUT.labels, 'int64', ['batch']);
-  const bitsW = g.input(INPUT.bitsWeights, floatType, []);
-  const bitsA = g.input(INPUT.bitsActivations, floatType, []);
-  const specs = model.params();
-  const params = new Map(specs.map((p) => [p.name, g.input(p.name, floatType, p.shape)]));
-  const buffers = new Map(model.buffers().map((b) => [b.name, g.input(b.name, floatType, b.shape)]));
-  const logits = model.forward(g, x, params, {
-    mode: 'eval',
-    bitsWeights: bitsW,
-    bitsActivations: bitsA,
-    errors: (v) => v,
-    buffer: (name) => bufferValue(buffers, name, model),
-    setBuffer: () => {
-      throw new Error('the eval model does not update buffers');
-    },
-  });
+  const logits = forwardEval(g, model, x, g.input(INPUT.bitsWeights, floatType, []), g.input(INPUT.bitsActivations, floatType, []));
   const { loss } = softmaxCrossEntropy(g, logits, labels, model.classes);
   const correct = correctCount(g, logits, labels);
   g.output(loss, OUTPUT.loss);

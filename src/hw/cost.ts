@@ -103,6 +103,11 @@ export function requireOperandBits(profile: HardwareProfile, uses: readonly { wh
   for (const use of uses) if (use.bits > widest) throw rejectedOperand(profile, use.bits, use.what);
 }
 
+/** The operand width `--fp-layers` asks of a profile, for `requireOperandBits` (none for `none`). */
+export function fullPrecisionUses(fpLayers: string): { what: string; bits: number }[] {
+  return fpLayers === 'none' ? [] : [{ what: `--fp-layers ${fpLayers} (full precision is ${FULL_PRECISION_BITS} bits)`, bits: FULL_PRECISION_BITS }];
+}
+
 /** Which formats and how many passes a MAC of a `bitsA`-bit by `bitsB`-bit operand uses. */
 export function placeOperands(profile: HardwareProfile, bitsA: number, bitsB: number): OperandPlacement {
   checkBits(bitsA, 'operand bit-width');

@@ -4,26 +4,42 @@
  * callers that need only shapes (the cost model, `estimate`); the training artifacts carry the
  * layers recorded while building the training step itself (`Artifacts.layers`).
  */
-import { Graph } from '../graph/builder.js';
+import { Graph, type Value } from '../graph/builder.js';
 import { type FpLayers, type ModelDef, isFullPrecision } from './model.js';
 import type { LayerShape } from './shapes.js';
 
 export function modelLayers(model: ModelDef): LayerShape[] {
   const g = new Graph(`${model.id}_layers`, 'float32');
   const x = g.input('x', 'float32', ['batch', ...model.inputShape]);
-  const bitsWeights = g.input('bits_w', 'float32', []);
-  const bitsActivations = g.input('bits_a', 'float32', []);
-  const params = new Map(model.params().map((p) => [p.name, g.input(p.name, 'float32', p.shape)]));
-  const buffers = new Map(model.buffers().map((b) => [b.name, g.input(b.name, 'float32', b.shape)]));
-  model.forward(g, x, params, {
+  forwardEval(g, model, x, g.input('bits_w', 'float32', []), g.input('bits_a', 'float32', []));
+  return [...g.layers];
+}
+
+/** A buffer's graph value by name; throws naming the model if it did not declare it. */
+export function bufferValue(buffers: ReadonlyMap<string, Value>, name: string, model: ModelDef): Value {
+  const v = buffers.get(name);
+  if (!v) throw new Error(`model ${model.id}: no buffer ${name} (declare it in buffers())`);
+  return v;
+}
+
+/**
+ * The eval-mode forward pass (no error quantizers; batch norm and activation ranges read from the
+ * buffers): declares every parameter, then every buffer, as graph inputs and returns the logits.
+ * Shared by the eval model (src/artifacts/build.ts) and `modelLayers`.
+ */
+export function forwardEval(g: Graph, model: ModelDef, x: Value, bitsWeights: Value, bitsActivations: Value): Value {
+  const params = new Map(model.params().map((p) => [p.name, g.input(p.name, g.floatType, p.shape)]));
+  const buffers = new Map(model.buffers().map((b) => [b.name, g.input(b.name, g.floatType, b.shape)]));
+  return model.forward(g, x, params, {
     mode: 'eval',
     bitsWeights,
     bitsActivations,
     errors: (v) => v,
-    buffer: (name) => buffers.get(name)!,
-    setBuffer: () => {},
+    buffer: (name) => bufferValue(buffers, name, model),
+    setBuffer: () => {
+      throw new Error('the eval forward pass does not update buffers');
+    },
   });
-  return [...g.layers];
 }
 
 /** Layers with `fullPrecision` set as `fp` says (the rule trainable models apply while emitting). */

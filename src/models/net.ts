@@ -6,7 +6,7 @@
  * no shape is written twice; building the real graphs then looks the same names up.
  *
  * Quantization (CPT's QConv2d / nn.Linear, see docs/models.md): a quantized GEMM layer quantizes
- * its input per tensor with a running range (`quantizeActivationsTracked`), its weight per output
+ * its input per tensor with a running range (`quantizeActivations`), its weight per output
  * channel, and the error flowing back into its output (stochastic rounding, `q.errors`). Layers
  * the model's `fpLayers` keeps at full precision do none of this, and their recorded shape says
  * so (`fullPrecision`), so the cost model counts them at 32 bits. Batch norm stays in full
@@ -16,9 +16,9 @@ import { Graph, type Value } from '../graph/builder.js';
 import { add, matmul } from '../graph/ops/math.js';
 import { conv2d } from '../graph/ops/conv.js';
 import { batchNormEval, batchNormTrain } from '../graph/ops/norm.js';
-import { RANGE_SHAPE, quantizeActivationsTracked, quantizeWeights } from '../quant/quantizers.js';
+import { RANGE_SHAPE, quantizeActivations, quantizeWeights } from '../quant/quantizers.js';
 import { type BufferSpec, type FpLayers, type Init, type ModelDef, type ParamSpec, type QuantContext, isFullPrecision } from './model.js';
-import { convShapeOf, linearShapeOf } from './shapes.js';
+import { type LayerShape, convShapeOf, linearShapeOf } from './shapes.js';
 
 /** PyTorch's default for Linear/Conv weights and biases: U(−1/√fanIn, 1/√fanIn). */
 export const uniformFanIn = (fanIn: number): Init => ({ kind: 'uniform', bound: 1 / Math.sqrt(fanIn) });
@@ -63,17 +63,19 @@ export class Net {
     return this.lookup({ kind: 'buffer', name, shape, init });
   }
 
-  /** The input of a quantized GEMM layer: per tensor, with its running range (`<layer>.input_range`). */
-  private quantizeInput(name: string, x: Value): Value {
+  /**
+   * A GEMM layer `gemm(x, weight)` with its recorded shape: at full precision as it is, else with
+   * its input quantized per tensor with a running range (`<layer>.input_range`), its weight per
+   * output channel (min/max over `weightAxes`) and the error flowing back into its output.
+   */
+  private gemmLayer(name: string, x: Value, weight: Value, weightAxes: number[], shape: LayerShape, gemm: (x: Value, w: Value) => Value): Value {
+    const fp = isFullPrecision(this.fpLayers, this.gemmIndex++, this.gemmCount);
+    this.g.recordLayer(fp ? { ...shape, fullPrecision: true } : shape);
+    if (fp) return gemm(x, weight);
     const rangeName = `${name}.input_range`;
-    const out = quantizeActivationsTracked(this.g, x, this.q.bitsActivations, this.q.mode, this.buffer(rangeName, RANGE_SHAPE, 0));
-    if (out.running) this.q.setBuffer(rangeName, out.running);
-    return out.y;
-  }
-
-  /** Whether the next GEMM layer stays at full precision, and its index. */
-  private nextGemm(): boolean {
-    return isFullPrecision(this.fpLayers, this.gemmIndex++, this.gemmCount);
+    const input = quantizeActivations(this.g, x, this.q.bitsActivations, this.q.mode, this.buffer(rangeName, RANGE_SHAPE, 0));
+    if (input.running) this.q.setBuffer(rangeName, input.running);
+    return this.q.errors(gemm(input.y, quantizeWeights(this.g, weight, this.q.bitsWeights, weightAxes)));
   }
 
   /** x [batch, in] → [batch, out]: `x · weight + bias`, weight [in, out]. */
@@ -82,16 +84,10 @@ export class Net {
     if (typeof inFeatures !== 'number' || x.shape!.length !== 2) throw new Error(`layer ${name}: input ${x.name} must be [batch, features]`);
     const weight = this.param(`${name}.weight`, [inFeatures, outFeatures], o.init ?? uniformFanIn(inFeatures), true);
     const bias = o.bias === false ? null : this.param(`${name}.bias`, [outFeatures], uniformFanIn(inFeatures), false);
-    const fp = this.nextGemm();
-    this.g.recordLayer({ ...linearShapeOf(name, x, weight), ...(fp ? { fullPrecision: true } : {}) });
-    const gemm = (xx: Value, ww: Value) => {
+    return this.gemmLayer(name, x, weight, [0], linearShapeOf(name, x, weight), (xx, ww) => {
       const y = matmul(this.g, xx, ww);
       return bias ? add(this.g, y, bias) : y;
-    };
-    if (fp) return gemm(x, weight);
-    const xq = this.quantizeInput(name, x);
-    const wq = quantizeWeights(this.g, weight, this.q.bitsWeights, [0]);
-    return this.q.errors(gemm(xq, wq));
+    });
   }
 
   /** x [batch, Cin, H, W] → [batch, Cout, Ho, Wo]; weight [Cout, Cin/groups, k, k]. */
@@ -106,13 +102,8 @@ export class Net {
     const init = o.init === 'he-fan-out' ? heFanOut(kernel * kernel * outChannels) : uniformFanIn(fanIn);
     const weight = this.param(`${name}.weight`, [outChannels, inChannels / groups, kernel, kernel], init, true);
     const bias = o.bias ? this.param(`${name}.bias`, [outChannels], uniformFanIn(fanIn), false) : null;
-    const fp = this.nextGemm();
-    this.g.recordLayer({ ...convShapeOf(name, x, weight, { stride, pad, groups }), ...(fp ? { fullPrecision: true } : {}) });
     const attrs = { stride, pad, groups };
-    if (fp) return conv2d(this.g, x, weight, bias, attrs);
-    const xq = this.quantizeInput(name, x);
-    const wq = quantizeWeights(this.g, weight, this.q.bitsWeights, [1, 2, 3]);
-    return this.q.errors(conv2d(this.g, xq, wq, bias, attrs));
+    return this.gemmLayer(name, x, weight, [1, 2, 3], convShapeOf(name, x, weight, attrs), (xx, ww) => conv2d(this.g, xx, ww, bias, attrs));
   }
 
   /** Batch norm over the channels of [batch, C, …], full precision; γ = 1, β = 0 at the start. */

@@ -120,10 +120,6 @@ export function quantizeWeights(g: Graph, w: Value, bits: Value, reduceAxes: rea
   return g.apply1(FakeQuantOp, [w, bits], { reduceAxes });
 }
 
-export function quantizeActivations(g: Graph, x: Value, bits: Value): Value {
-  return g.apply1(FakeQuantOp, [x, bits], { reduceAxes: null });
-}
-
 /** Momentum of the running activation ranges (CPT's QuantMeasure: r ← 0.9·r + 0.1·batch). */
 export const RANGE_MOMENTUM = 0.9;
 
@@ -139,7 +135,7 @@ export const RANGE_SHAPE = [3];
  * equal to CPT's after a few hundred steps); before any training step (weight 0) the eval graph
  * falls back to the batch's min/max.
  */
-export function quantizeActivationsTracked(g: Graph, x: Value, bits: Value, mode: 'train' | 'eval', running: Value): { y: Value; running?: Value } {
+export function quantizeActivations(g: Graph, x: Value, bits: Value, mode: 'train' | 'eval', running: Value): { y: Value; running?: Value } {
   const dt = x.dtype;
   const mn = g.emit1('ReduceMin', [x], { keepdims: 0 }, dt, [], 'act_min');
   const mx = g.emit1('ReduceMax', [x], { keepdims: 0 }, dt, [], 'act_max');

@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
-import { FULL_PRECISION_BITS, requireOperandBits } from '../hw/cost.js';
+import { fullPrecisionUses, requireOperandBits } from '../hw/cost.js';
 import { compileProfileText, profileDigest, readProfileSource } from '../hw/load.js';
 import type { HardwareProfile } from '../hw/profile.js';
 import type { ModelDef } from '../models/model.js';
@@ -79,7 +79,7 @@ export function resolveRun(given: RunConfig, options: { dataset?: Dataset; store
     { what: `--schedule ${config.schedule}`, bits: precision.weightsActivations.bitsMax },
     { what: `the baseline ${config.baseline}`, bits: precision.baseline.bitsMax },
     { what: `--grad-bits ${config.gradBits}`, bits: precision.errors.bitsMax },
-    ...(fpLayers === 'none' ? [] : [{ what: `--fp-layers ${fpLayers} (full precision is ${FULL_PRECISION_BITS} bits)`, bits: FULL_PRECISION_BITS }]),
+    ...fullPrecisionUses(fpLayers),
   ]);
   return { config, dataset, model, precision, stepsPerEpoch, totalSteps, profile, profileSource: source ? { text: source.text, sha256: source.digest, name: source.profile.name } : null };
 }

@@ -94,7 +94,7 @@ export function register(program: Command): void {
     .option('--fp-layers <layers>', `GEMM layers counted at full precision (32 bits): ${FP_LAYERS.join(' | ')}, as train's --fp-layers`, DEFAULT_FP_LAYERS)
     .addHelpText('after', PROFILES_ENV_HELP)
     .action(async (opts: EstimateOptions) => {
-      const { createCostModel, estimateSchedule, loadProfile, profileDirs, requireOperandBits, FULL_PRECISION_BITS } = await import('../../hw/index.js');
+      const { createCostModel, estimateSchedule, loadProfile, profileDirs, requireOperandBits, fullPrecisionUses } = await import('../../hw/index.js');
       const shapeModel = getShapeModel(opts.model, '--model', opts.dataset);
       const precision = precisionPolicy({ schedule: opts.schedule, gradBits: opts.gradBits, baseline: opts.baseline });
       const { weightsActivations: schedule, baseline } = precision;
@@ -114,7 +114,7 @@ export function register(program: Command): void {
         { what: `--schedule ${opts.schedule}`, bits: schedule.bitsMax },
         { what: opts.baseline === undefined ? `the baseline ${baseline.name}` : `--baseline ${opts.baseline}`, bits: baseline.bitsMax },
         { what: `--grad-bits ${opts.gradBits}`, bits: precision.errors.bitsMax },
-        ...(fpLayers === 'none' ? [] : [{ what: `--fp-layers ${fpLayers} (full precision is ${FULL_PRECISION_BITS} bits)`, bits: FULL_PRECISION_BITS }]),
+        ...fullPrecisionUses(fpLayers),
       ]);
       const layers = withFpLayers(shapeModel.layers(), fpLayers);
       const costModel = createCostModel(profile, layers, batchSize);
