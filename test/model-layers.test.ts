@@ -58,7 +58,7 @@ describe('artifact interface derived from the graphs', () => {
   // The manifest of mlp 64-128-10 (classifier at full precision), written out by hand.
   const f = 'float32' as const;
   const expectedManifest = {
-    formatVersion: 2,
+    formatVersion: 3,
     model: { name: 'mlp', id: 'mlp-64-128-10', inputShape: [64], classes: 10 },
     floatType: 'float32',
     opset: 17,
@@ -74,6 +74,7 @@ describe('artifact interface derived from the graphs', () => {
         { name: 'noise_key', dtype: 'uint32', shape: ['steps'] },
         { name: 'momentum', dtype: f, shape: [] },
         { name: 'weight_decay', dtype: f, shape: [] },
+        { name: 'int_kernels', dtype: 'int64', shape: [] },
       ],
       params: [
         { name: 'fc1.weight', dtype: f, shape: [64, 128] },
@@ -102,6 +103,7 @@ describe('artifact interface derived from the graphs', () => {
         'correct',
       ],
       errorQuantizers: 1,
+      integerLayers: 1,
     },
     eval: {
       file: 'eval_model.onnx',

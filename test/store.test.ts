@@ -74,7 +74,7 @@ describe('run store', () => {
     expect(b.id).toBe(`${a.id}-2`);
     a.release();
     const opened = RunStore.open(a.dir);
-    expect(opened.run.config).toEqual({ ...config, fpLayers: config.fpLayers ?? 'none' });
+    expect(opened.run.config).toEqual({ ...config, fpLayers: config.fpLayers ?? 'none', kernels: config.kernels ?? 'fake' });
     opened.release();
   });
 

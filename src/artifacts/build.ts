@@ -9,13 +9,14 @@
  * precision schedule. Input/output names come from ./interface.ts (shared with the engine).
  */
 import { VERSION } from '../version.js';
-import { type Dim, Graph, type Value } from '../graph/builder.js';
+import { type Dim, Graph, ONNX_TYPE, type Value } from '../graph/builder.js';
 import { gradients } from '../graph/autodiff.js';
 import { correctCount, softmaxCrossEntropy } from '../graph/ops/loss.js';
 import { encodeModel } from '../graph/proto.js';
 import { bufferValue, forwardEval } from '../models/layers.js';
 import type { ModelDef, QuantContext } from '../models/model.js';
 import type { LayerShape } from '../models/shapes.js';
+import { IntLinearOp } from '../quant/integer.js';
 import { StepNoise } from '../quant/noise.js';
 import { quantizeErrors } from '../quant/quantizers.js';
 import { INPUT, OUTPUT, newName, velocityName } from './interface.js';
@@ -31,7 +32,7 @@ export interface TensorSpec {
 }
 
 export interface TrainingManifest {
-  formatVersion: 2;
+  formatVersion: 3;
   model: { name: string; id: string; inputShape: number[]; classes: number };
   floatType: 'float32' | 'float64';
   opset: number;
@@ -49,6 +50,8 @@ export interface TrainingManifest {
     outputs: string[];
     /** Error quantizers in one step (each draws its stochastic-rounding noise from the step's key). */
     errorQuantizers: number;
+    /** Quantized layers the `int_kernels` path runs on integer GEMMs (0: that input is ignored). */
+    integerLayers: number;
   };
   eval: { file: string; inputs: TensorSpec[]; outputs: string[] };
   checkpoint: string;
@@ -67,6 +70,8 @@ export interface BuiltModel {
 export interface BuiltTrainingModel extends BuiltModel {
   /** Error quantizers in one step. */
   errorQuantizers: number;
+  /** Layers the integer-kernel Loop runs on integer GEMMs (0: the model has only the fp32 Loop). */
+  integerLayers: number;
 }
 
 function finish(g: Graph, doc: string): Uint8Array {
@@ -79,36 +84,102 @@ function finish(g: Graph, doc: string): Uint8Array {
   });
 }
 
+/** The graph inputs a training Loop reads (from its enclosing scope). */
+interface LoopInputs {
+  x: Value;
+  labels: Value;
+  bitsW: Value;
+  bitsA: Value;
+  bitsG: Value;
+  lr: Value;
+  noiseKey: Value;
+  momentum: Value;
+  weightDecay: Value;
+  params: Value[];
+  velocities: Value[];
+  buffers: Value[];
+}
+
 /**
- * The training model: an outer graph whose only work node is a Loop over the K batches given.
- * Loop-carried: parameters and velocities. Scan outputs: loss and correct count per step.
+ * The training model: an outer graph whose only work is a Loop over the K batches given.
+ * Loop-carried: parameters, velocities and buffers. Scan outputs: loss and correct count per step.
+ * The Loop exists twice, in the branches of an `If` on the `int_kernels` input: one body runs the
+ * quantized linear layers on integer kernels (src/quant/integer.ts; every bit-width of the chunk
+ * ≤ 8, the engine's choice), the other in fp32 on fake-quantized values. Both compute the same
+ * quantizers with the same codes and noise. A model without an integer-capable layer (or a
+ * float64 graph) has only the fp32 Loop.
  */
 export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'float64' = 'float32'): BuiltTrainingModel {
   const outer = new Graph('bitcycle_training', floatType);
   const K = 'steps';
   const B = 'batch';
-  const x = outer.input(INPUT.x, floatType, [K, B, ...model.inputShape]);
-  const labels = outer.input(INPUT.labels, 'int64', [K, B]);
-  const bitsW = outer.input(INPUT.bitsWeights, floatType, [K]);
-  const bitsA = outer.input(INPUT.bitsActivations, floatType, [K]);
-  const bitsG = outer.input(INPUT.bitsGrad, floatType, [K]);
-  const lr = outer.input(INPUT.lr, floatType, [K]);
-  const noiseKey = outer.input(INPUT.noiseKey, 'uint32', [K]);
-  const momentum = outer.input(INPUT.momentum, floatType, []);
-  const weightDecay = outer.input(INPUT.weightDecay, floatType, []);
   const specs = model.params();
   const bufferSpecs = model.buffers();
-  const params = specs.map((p) => outer.input(p.name, floatType, p.shape));
-  const velocities = specs.map((p) => outer.input(velocityName(p.name), floatType, p.shape));
-  const buffers = bufferSpecs.map((b) => outer.input(b.name, floatType, b.shape));
+  const inputs: LoopInputs = {
+    x: outer.input(INPUT.x, floatType, [K, B, ...model.inputShape]),
+    labels: outer.input(INPUT.labels, 'int64', [K, B]),
+    bitsW: outer.input(INPUT.bitsWeights, floatType, [K]),
+    bitsA: outer.input(INPUT.bitsActivations, floatType, [K]),
+    bitsG: outer.input(INPUT.bitsGrad, floatType, [K]),
+    lr: outer.input(INPUT.lr, floatType, [K]),
+    noiseKey: outer.input(INPUT.noiseKey, 'uint32', [K]),
+    momentum: outer.input(INPUT.momentum, floatType, []),
+    weightDecay: outer.input(INPUT.weightDecay, floatType, []),
+    params: [],
+    velocities: [],
+    buffers: [],
+  };
+  const intKernels = outer.input(INPUT.intKernels, 'int64', []);
+  inputs.params = specs.map((p) => outer.input(p.name, floatType, p.shape));
+  inputs.velocities = specs.map((p) => outer.input(velocityName(p.name), floatType, p.shape));
+  inputs.buffers = bufferSpecs.map((b) => outer.input(b.name, floatType, b.shape));
 
+  const outNames = [...specs.map((p) => newName(p.name)), ...specs.map((p) => newName(velocityName(p.name))), ...bufferSpecs.map((b) => newName(b.name)), OUTPUT.loss, OUTPUT.correct];
+  const fake = new Graph('fp32_kernels', floatType, 'fp/');
+  const fakeLoop = emitTrainingLoop(model, fake, inputs, false, outNames);
+  const integer = floatType === 'float32' ? new Graph('int_kernels', floatType, 'int/') : null;
+  const intLoop = integer ? emitTrainingLoop(model, integer, inputs, true, outNames) : null;
+  const docString = `bitcycle training model for ${model.id}: K steps of forward, backward and SGD-momentum update`;
+  if (!intLoop || intLoop.integerLayers === 0) {
+    // no integer branch: the fp32 Loop's nodes go straight into the outer graph
+    const loop = emitTrainingLoop(model, outer, inputs, false, outNames);
+    loop.outputs.forEach((v, i) => outer.output(v, outNames[i]));
+    return { bytes: finish(outer, docString), graph: outer, layers: loop.layers, errorQuantizers: loop.errorQuantizers, integerLayers: 0 };
+  }
+  fakeLoop.outputs.forEach((v) => fake.output(v));
+  intLoop.outputs.forEach((v) => integer!.output(v));
+  const useInt = outer.emit1('Cast', [intKernels], { to: ONNX_TYPE.bool }, 'bool', [], 'use_int_kernels');
+  const outs = outer.emit(
+    'If',
+    [useInt],
+    { then_branch: { kind: 'graph', value: integer!.toGraphData() }, else_branch: { kind: 'graph', value: fake.toGraphData() } },
+    fakeLoop.outputs.map((v, i) => ({ dtype: v.dtype, shape: v.shape, hint: outNames[i] })),
+  );
+  // Declared under the interface names (throws if a hint above was taken and renamed).
+  outs.forEach((v, i) => outer.output(v, outNames[i]));
+  return { bytes: finish(outer, docString), graph: outer, layers: fakeLoop.layers, errorQuantizers: fakeLoop.errorQuantizers, integerLayers: intLoop.integerLayers };
+}
+
+/** One training Loop emitted into `scope` (the outer graph or a branch of its `If`). */
+function emitTrainingLoop(
+  model: ModelDef,
+  scope: Graph,
+  { x, labels, bitsW, bitsA, bitsG, lr, noiseKey, momentum, weightDecay, params, velocities, buffers }: LoopInputs,
+  integer: boolean,
+  names: readonly string[],
+): { outputs: Value[]; layers: LayerShape[]; errorQuantizers: number; integerLayers: number } {
+  const floatType = scope.floatType;
+  const K = 'steps';
+  const specs = model.params();
+  const bufferSpecs = model.buffers();
   // Loop body: one training step on batch `iter`.
-  const body = new Graph('train_step', floatType, 'step/');
-  const iter = body.input('step/iter', 'int64', []);
-  const condIn = body.input('step/cond_in', 'bool', []);
-  const bodyParams = specs.map((p) => body.input(`step/${p.name}`, floatType, p.shape));
-  const bodyVel = specs.map((p) => body.input(`step/${velocityName(p.name)}`, floatType, p.shape));
-  const bodyBuffers = new Map(bufferSpecs.map((b) => [b.name, body.input(`step/${b.name}`, floatType, b.shape)]));
+  const at = (name: string) => `${scope.prefix}step/${name}`;
+  const body = new Graph('train_step', floatType, at(''));
+  const iter = body.input(at('iter'), 'int64', []);
+  const condIn = body.input(at('cond_in'), 'bool', []);
+  const bodyParams = specs.map((p) => body.input(at(p.name), floatType, p.shape));
+  const bodyVel = specs.map((p) => body.input(at(velocityName(p.name)), floatType, p.shape));
+  const bodyBuffers = new Map(bufferSpecs.map((b) => [b.name, body.input(at(b.name), floatType, b.shape)]));
   const newBuffers = new Map<string, Value>();
   const pick = (v: Value, hint: string) => body.emit1('Gather', [v, iter], { axis: 0 }, v.dtype, v.shape!.slice(1), hint);
   const xb = pick(x, 'x_batch');
@@ -118,7 +189,7 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   const bg = pick(bitsG, 'bits_g_step');
   const lrStep = pick(lr, 'lr_step');
   // stochastic-rounding noise: generated in the graph from the step's key (src/quant/noise.ts)
-  const noise = new StepNoise(outer, noiseKey, body, iter);
+  const noise = new StepNoise(scope, noiseKey, body, iter);
   const q: QuantContext = {
     mode: 'train',
     bitsWeights: bw,
@@ -130,6 +201,7 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
       newBuffers.set(name, value);
     },
     errors: (v) => quantizeErrors(body, v, bg, noise.emit(v)),
+    integer: integer ? { bitsErrors: bg, noise: (like) => noise.emit(like) } : undefined,
   };
   const paramMap = new Map(specs.map((p, i) => [p.name, bodyParams[i]!]));
   const logits = model.forward(body, xb, paramMap, q);
@@ -157,33 +229,26 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   bufferSpecs.forEach((b) => body.output(newBuffers.get(b.name) ?? body.emit1('Identity', [bodyBuffers.get(b.name)!], {}, floatType, b.shape, 'buffer_kept')));
   body.output(loss);
   body.output(correct);
-  const batchDim = outer.emit1('Shape', [x], { start: 1, end: 2 }, 'int64', [1], 'batch_1d');
-  noise.finish(outer.emit1('Squeeze', [batchDim, outer.ints([0])], {}, 'int64', [], 'batch'));
+  const batchDim = scope.emit1('Shape', [x], { start: 1, end: 2 }, 'int64', [1], 'batch_1d');
+  noise.finish(scope.emit1('Squeeze', [batchDim, scope.ints([0])], {}, 'int64', [], 'batch'));
 
-  const tripCount = outer.emit1('Shape', [x], { start: 0, end: 1 }, 'int64', [1], 'trip_count_1d');
-  const trip = outer.emit1('Squeeze', [tripCount, outer.ints([0])], {}, 'int64', [], 'trip_count');
-  const cond = outer.constant('bool', [], [1], 'loop_cond');
-  const outs = outer.emit(
+  const tripCount = scope.emit1('Shape', [x], { start: 0, end: 1 }, 'int64', [1], 'trip_count_1d');
+  const trip = scope.emit1('Squeeze', [tripCount, scope.ints([0])], {}, 'int64', [], 'trip_count');
+  const cond = scope.constant('bool', [], [1], 'loop_cond');
+  const outputs = scope.emit(
     'Loop',
     [trip, cond, ...params, ...velocities, ...buffers],
     { body: { kind: 'graph', value: body.toGraphData() } },
     [
-      ...specs.map((p) => ({ dtype: floatType, shape: p.shape, hint: newName(p.name) })),
-      ...specs.map((p) => ({ dtype: floatType, shape: p.shape, hint: newName(velocityName(p.name)) })),
-      ...bufferSpecs.map((b) => ({ dtype: floatType, shape: b.shape, hint: newName(b.name) })),
-      { dtype: floatType, shape: [K], hint: 'loss' },
-      { dtype: floatType, shape: [K], hint: 'correct' },
-    ],
+      ...specs.map((p) => ({ dtype: floatType, shape: p.shape })),
+      ...specs.map((p) => ({ dtype: floatType, shape: p.shape })),
+      ...bufferSpecs.map((b) => ({ dtype: floatType, shape: b.shape })),
+      { dtype: floatType, shape: [K] },
+      { dtype: floatType, shape: [K] },
+    ].map((o, i) => ({ ...o, hint: names[i] })),
   );
-  // Declared under the interface names (throws if a hint above was taken and renamed).
-  const outNames = [...specs.map((p) => newName(p.name)), ...specs.map((p) => newName(velocityName(p.name))), ...bufferSpecs.map((b) => newName(b.name)), OUTPUT.loss, OUTPUT.correct];
-  outs.forEach((v, i) => outer.output(v, outNames[i]));
-  return {
-    bytes: finish(outer, `bitcycle training model for ${model.id}: K steps of forward, backward and SGD-momentum update`),
-    graph: outer,
-    layers: [...body.layers],
-    errorQuantizers: noise.layers,
-  };
+  const integerLayers = body.tape.filter((e) => e.op === IntLinearOp).length;
+  return { outputs, layers: [...body.layers], errorQuantizers: noise.layers, integerLayers };
 }
 
 /**
@@ -219,7 +284,7 @@ export function buildArtifacts(model: ModelDef): Artifacts {
 }
 
 function tensorSpec(v: Value, file: string): TensorSpec {
-  if (v.dtype === 'bool') throw new Error(`${file}: ${v.name} is bool, which the manifest does not describe`);
+  if (v.dtype === 'bool' || v.dtype === 'uint8' || v.dtype === 'int8') throw new Error(`${file}: ${v.name} is ${v.dtype}, which the manifest does not describe`);
   if (v.shape === null) throw new Error(`${file}: ${v.name} has no build-time shape`);
   return { name: v.name, dtype: v.dtype, shape: [...v.shape] };
 }
@@ -242,7 +307,7 @@ export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, 
   const bufferSpecs = model.buffers();
   const stateNames = new Set([...specs.flatMap((p) => [p.name, velocityName(p.name)]), ...bufferSpecs.map((b) => b.name)]);
   return {
-    formatVersion: 2,
+    formatVersion: 3,
     model: { name: model.name, id: model.id, inputShape: [...model.inputShape], classes: model.classes },
     floatType: training.graph.floatType,
     opset: OPSET,
@@ -254,6 +319,7 @@ export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, 
       buffers: bufferSpecs.map((b) => input(b.name)),
       outputs: training.graph.outputs.map((v) => v.name),
       errorQuantizers: training.errorQuantizers,
+      integerLayers: training.integerLayers,
     },
     eval: {
       file: evalFile,

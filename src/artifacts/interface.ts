@@ -5,7 +5,7 @@
  * as the built graphs have them, and the engine (src/engine/trainer.ts) feeds and fetches by them.
  *
  * Training model inputs, in order: x, labels, bits_w, bits_a, bits_g, lr, noise_key, momentum,
- * weight_decay, every parameter, every `velocityName(parameter)`, every model buffer; outputs:
+ * weight_decay, int_kernels, every parameter, every `velocityName(parameter)`, every model buffer; outputs:
  * `newName(...)` of each parameter, velocity and buffer, then loss and correct. Eval model inputs:
  * x, labels, bits_w, bits_a, every parameter, every buffer; outputs: loss, correct, logits.
  */
@@ -26,6 +26,11 @@ export const INPUT = {
   momentum: 'momentum',
   /** Weight decay (scalar, weights only); training only. */
   weightDecay: 'weight_decay',
+  /**
+   * int64 scalar; training only. 1: run the chunk's quantized linear layers on integer kernels
+   * (every bit-width of the chunk must be ≤ 8); 0: fp32 on fake-quantized values.
+   */
+  intKernels: 'int_kernels',
 } as const;
 
 export const OUTPUT = {

@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { DATASETS } from '../data/index.js';
 import { MODEL_NAMES, parseModelSpec } from '../models/spec.js';
 import { DEFAULT_FP_LAYERS, FP_LAYERS, type FpLayers } from '../models/model.js';
+import { DEFAULT_KERNELS, INT_KERNEL_MAX_BITS, KERNELS, type Kernels } from '../engine/kernels.js';
 import { MAX_EPOCHS } from '../runs/limits.js';
 import type { RunConfig } from '../runs/run-format.js';
 import { precisionPolicy } from '../schedule/precision.js';
@@ -27,6 +28,7 @@ export interface TrainFlags {
   baseline?: string;
   chunkSteps?: string;
   fpLayers?: string;
+  kernels?: string;
 }
 
 /** --model, --fp-layers, --dataset, --data-dir (train, demo, prt, export). */
@@ -63,7 +65,8 @@ export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epo
     .option('--lr-schedule <kind>', 'learning-rate schedule: constant | cosine', 'constant')
     .option('--profile <name|file>', 'hardware profile for the cost tally (a shipped name, a JSON file, or none)', 'bit-fusion-45nm')
     .option('--baseline <spec>', 'static-precision counterfactual for the cost tally (default: static:<schedule max>)')
-    .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)');
+    .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)')
+    .option('--kernels <kind>', `GEMM kernels of quantized layers: int (integer GEMMs for steps whose bit-widths are all ≤ ${INT_KERNEL_MAX_BITS}) | fake (fp32 on fake-quantized values)`, DEFAULT_KERNELS);
 }
 
 /** --fp-layers: `first,last` (either order), `last` or `none`. */
@@ -74,6 +77,13 @@ export function parseFpLayers(text: string, option = '--fp-layers'): FpLayers {
   if (key === 'last') return 'last';
   if (key === 'first,last') return 'first,last';
   throw new UsageError(option, `expected ${FP_LAYERS.join(', ')}, got "${text}"`);
+}
+
+/** --kernels: `int` or `fake`. */
+export function parseKernels(text: string): Kernels {
+  const kind = text.trim();
+  if (kind === 'int' || kind === 'fake') return kind;
+  throw new UsageError('--kernels', `expected ${KERNELS.join(' or ')}, got "${text}"`);
 }
 
 export function trainConfig(flags: TrainFlags): RunConfig {
@@ -98,5 +108,6 @@ export function trainConfig(flags: TrainFlags): RunConfig {
     baseline: precision.baseline.name,
     chunkSteps: flags.chunkSteps === undefined ? undefined : parseIntOption('--chunk-steps', flags.chunkSteps, 1, 100_000),
     fpLayers: parseFpLayers(flags.fpLayers ?? DEFAULT_FP_LAYERS),
+    kernels: parseKernels(flags.kernels ?? DEFAULT_KERNELS),
   };
 }

@@ -4,6 +4,7 @@
  * evaluates after every epoch, checkpoints, and emits events. It knows nothing of files other than
  * the checkpoint it is given, nor of hardware models or terminals.
  */
+import { DEFAULT_KERNELS, INT_KERNEL_MAX_BITS, type Kernels } from './kernels.js';
 import * as ort from 'onnxruntime-node';
 import { type Artifacts, buildArtifacts } from '../artifacts/build.js';
 import { type Checkpoint, initialCheckpoint } from '../artifacts/checkpoint.js';
@@ -27,7 +28,14 @@ export interface TrainingHyperparameters {
   seed: number;
   /** Steps per onnxruntime call (the Loop trip count); default DEFAULT_CHUNK_STEPS, capped at an epoch. */
   chunkSteps?: number;
+  /**
+   * GEMM kernels of quantized layers: `int` (default) runs the steps whose bit-widths are all ≤ 8
+   * on integer kernels (src/quant/integer.ts), `fake` runs every step in fp32 on fake-quantized values.
+   */
+  kernels?: Kernels;
 }
+
+export { type Kernels, KERNELS, DEFAULT_KERNELS, INT_KERNEL_MAX_BITS } from './kernels.js';
 
 export interface TrainOptions extends TrainingHyperparameters {
   runId: string;
@@ -100,6 +108,11 @@ export class Trainer {
     this.totalSteps = this.stepsPerEpoch * options.epochs;
     this.bitsWA = scheduleBits(options.schedule, this.totalSteps);
     this.bitsG = scheduleBits(options.gradSchedule, this.totalSteps);
+  }
+
+  /** Step t runs on integer kernels (kernels `int`, an integer-capable model, every bit-width ≤ 8). */
+  private integerStep(t: number): boolean {
+    return (this.options.kernels ?? DEFAULT_KERNELS) === 'int' && this.artifacts.manifest.training.integerLayers > 0 && this.bitsWA[t]! <= INT_KERNEL_MAX_BITS && this.bitsG[t]! <= INT_KERNEL_MAX_BITS;
   }
 
   on(listener: EngineListener): void {
@@ -201,6 +214,8 @@ export class Trainer {
     const lrExact = new Float64Array(maxChunk); // the records keep the rate as computed, not its float32 feed
     const momentum = new ort.Tensor('float32', Float32Array.of(o.momentum), []);
     const weightDecay = new ort.Tensor('float32', Float32Array.of(o.weightDecay), []);
+    const intKernelsOn = new ort.Tensor('int64', BigInt64Array.of(1n), []);
+    const intKernelsOff = new ort.Tensor('int64', BigInt64Array.of(0n), []);
     const stateNames = this.stateSpecs().map((p) => p.name);
     const augment = o.dataset.augment;
     const startStep = this.step;
@@ -229,7 +244,15 @@ export class Trainer {
         permEpoch = epoch;
       }
       const inEpoch = this.step - epoch * this.stepsPerEpoch;
-      const K = Math.min(maxChunk, this.stepsPerEpoch - inEpoch);
+      // a chunk runs on one kernel path: it ends where the path changes
+      const integer = this.integerStep(this.step);
+      let K = Math.min(maxChunk, this.stepsPerEpoch - inEpoch);
+      for (let k = 1; k < K; k++) {
+        if (this.integerStep(this.step + k) !== integer) {
+          K = k;
+          break;
+        }
+      }
       for (let k = 0; k < K; k++) {
         const t = this.step + k;
         const base = (inEpoch + k) * B;
@@ -257,6 +280,7 @@ export class Trainer {
         [INPUT.noiseKey]: new ort.Tensor('uint32', noiseKeys.subarray(0, K), [K]),
         [INPUT.momentum]: momentum,
         [INPUT.weightDecay]: weightDecay,
+        [INPUT.intKernels]: integer ? intKernelsOn : intKernelsOff,
       };
       for (const name of stateNames) feeds[name] = this.state.get(name)!;
       const chunkStart = performance.now() - started;

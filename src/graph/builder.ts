@@ -17,7 +17,7 @@ import {
   TensorDataType,
 } from './proto.js';
 
-export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint32' | 'bool';
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint32' | 'uint8' | 'int8' | 'bool';
 export type { Dim };
 
 export const ONNX_TYPE: Record<DType, TensorDataType> = {
@@ -26,6 +26,8 @@ export const ONNX_TYPE: Record<DType, TensorDataType> = {
   int64: TensorDataType.INT64,
   int32: TensorDataType.INT32,
   uint32: TensorDataType.UINT32,
+  uint8: TensorDataType.UINT8,
+  int8: TensorDataType.INT8,
   bool: TensorDataType.BOOL,
 };
 
@@ -82,6 +84,10 @@ function rawBytes(dtype: DType, values: ArrayLike<number> | readonly bigint[]): 
       return new Uint8Array(Int32Array.from(values as ArrayLike<number>).buffer);
     case 'uint32':
       return new Uint8Array(Uint32Array.from(values as ArrayLike<number>).buffer);
+    case 'uint8':
+      return Uint8Array.from(values as ArrayLike<number>);
+    case 'int8':
+      return new Uint8Array(Int8Array.from(values as ArrayLike<number>).buffer);
     case 'bool':
       return Uint8Array.from(values as ArrayLike<number>, (v) => (v ? 1 : 0));
   }
@@ -107,7 +113,7 @@ export class Graph {
   constructor(
     readonly name: string,
     readonly floatType: 'float32' | 'float64' = 'float32',
-    private readonly prefix = '',
+    readonly prefix = '',
   ) {}
 
   /** A fresh tensor name based on `hint`. */

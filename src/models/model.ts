@@ -52,6 +52,12 @@ export interface QuantContext {
   buffer(name: string): Value;
   /** Set a buffer's value after this step (training graph; each buffer at most once). */
   setBuffer(name: string, value: Value): void;
+  /**
+   * Present in the training graph's integer-kernel body (src/quant/integer.ts): quantized linear
+   * layers run their GEMMs on integer codes, quantizing their output's error themselves with the
+   * errors' bit-width and the noise of the next error quantizer (in the same order as `errors`).
+   */
+  integer?: { bitsErrors: Value; noise(like: Value): Value };
 }
 
 export interface ModelDef {

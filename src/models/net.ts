@@ -16,7 +16,8 @@ import { Graph, type Value } from '../graph/builder.js';
 import { add, matmul } from '../graph/ops/math.js';
 import { conv2d } from '../graph/ops/conv.js';
 import { batchNormEval, batchNormTrain } from '../graph/ops/norm.js';
-import { RANGE_SHAPE, quantizeActivations, quantizeWeights } from '../quant/quantizers.js';
+import { IntLinearOp } from '../quant/integer.js';
+import { RANGE_SHAPE, activationRange, quantizeActivations, quantizeWeights } from '../quant/quantizers.js';
 import { type BufferSpec, type FpLayers, type Init, type ModelDef, type ParamSpec, type QuantContext, isFullPrecision } from './model.js';
 import { type LayerShape, convShapeOf, linearShapeOf } from './shapes.js';
 
@@ -66,13 +67,21 @@ export class Net {
   /**
    * A GEMM layer `gemm(x, weight)` with its recorded shape: at full precision as it is, else with
    * its input quantized per tensor with a running range (`<layer>.input_range`), its weight per
-   * output channel (min/max over `weightAxes`) and the error flowing back into its output.
+   * output channel (min/max over `weightAxes`) and the error flowing back into its output. A layer
+   * that can run on integer kernels (`integer`: linear layers) does so in the integer-kernel body
+   * of the training graph (`q.integer`), with the same quantizers and the same codes.
    */
-  private gemmLayer(name: string, x: Value, weight: Value, weightAxes: number[], shape: LayerShape, gemm: (x: Value, w: Value) => Value): Value {
+  private gemmLayer(name: string, x: Value, weight: Value, weightAxes: number[], shape: LayerShape, gemm: (x: Value, w: Value) => Value, integer?: { bias: Value[] }): Value {
     const fp = isFullPrecision(this.fpLayers, this.gemmIndex++, this.gemmCount);
     this.g.recordLayer(fp ? { ...shape, fullPrecision: true } : shape);
     if (fp) return gemm(x, weight);
     const rangeName = `${name}.input_range`;
+    if (integer && this.q.integer && this.q.mode === 'train') {
+      const range = activationRange(this.g, x, 'train', this.buffer(rangeName, RANGE_SHAPE, 0));
+      this.q.setBuffer(rangeName, range.running!);
+      const { bitsErrors, noise } = this.q.integer;
+      return this.g.apply1(IntLinearOp, [x, weight, this.q.bitsActivations, this.q.bitsWeights, bitsErrors, range.min, range.max, ...integer.bias], { noise });
+    }
     const input = quantizeActivations(this.g, x, this.q.bitsActivations, this.q.mode, this.buffer(rangeName, RANGE_SHAPE, 0));
     if (input.running) this.q.setBuffer(rangeName, input.running);
     return this.q.errors(gemm(input.y, quantizeWeights(this.g, weight, this.q.bitsWeights, weightAxes)));
@@ -84,10 +93,18 @@ export class Net {
     if (typeof inFeatures !== 'number' || x.shape!.length !== 2) throw new Error(`layer ${name}: input ${x.name} must be [batch, features]`);
     const weight = this.param(`${name}.weight`, [inFeatures, outFeatures], o.init ?? uniformFanIn(inFeatures), true);
     const bias = o.bias === false ? null : this.param(`${name}.bias`, [outFeatures], uniformFanIn(inFeatures), false);
-    return this.gemmLayer(name, x, weight, [0], linearShapeOf(name, x, weight), (xx, ww) => {
-      const y = matmul(this.g, xx, ww);
-      return bias ? add(this.g, y, bias) : y;
-    });
+    return this.gemmLayer(
+      name,
+      x,
+      weight,
+      [0],
+      linearShapeOf(name, x, weight),
+      (xx, ww) => {
+        const y = matmul(this.g, xx, ww);
+        return bias ? add(this.g, y, bias) : y;
+      },
+      { bias: bias ? [bias] : [] },
+    );
   }
 
   /** x [batch, Cin, H, W] → [batch, Cout, Ho, Wo]; weight [Cout, Cin/groups, k, k]. */

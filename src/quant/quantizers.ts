@@ -3,10 +3,14 @@
  * every precision). Asymmetric min/max quantization onto 2^b − 1 steps:
  *
  *   scale = max(max − min, ε) / (2^b − 1)
- *   q     = round((x − min) / scale) · scale + min          (nearest, half to even)
- *   q     = floor((x − min) / scale + u) · scale + min      (stochastic, u ~ U[0,1))
+ *   k     = round((x − min) / scale)                        (nearest, half to even)
+ *   k     = round((x − (min + scale/2)) / scale + u)        (stochastic, u ~ U[0,1): CPT's
+ *                                                            round(v + U(−½, ½)))
+ *   q     = k · scale + min
  *
- * At b ≥ 32 the quantizer is an exact pass-through (`Where(b >= 32, x, q)`).
+ * The integer codes k are what the integer kernels (./integer.ts) multiply; `QuantizeLinear`
+ * computes the same round-half-to-even of the same quotient, so both paths agree code for code.
+ * At b ≥ 32 the quantizer is an exact pass-through (an `If` on the step's bit-width: no work).
  * - weights: per output channel (min/max over the reduction axes), nearest rounding;
  * - activations: per tensor, nearest rounding;
  * - errors (back-propagated gradients): per tensor, stochastic rounding, own bit-width.
@@ -31,7 +35,7 @@ export interface QuantizeOptions {
 
 /** `2^b − 1` and `b ≥ 32` for a bit-width input, emitted once per graph and shared by its quantizers. */
 const perBits = new WeakMap<Graph, Map<string, { levels: Value; exact: Value }>>();
-function bitsTerms(g: Graph, bits: Value): { levels: Value; exact: Value } {
+export function bitsTerms(g: Graph, bits: Value): { levels: Value; exact: Value } {
   let byName = perBits.get(g);
   if (!byName) perBits.set(g, (byName = new Map()));
   let terms = byName.get(bits.name);
@@ -44,22 +48,30 @@ function bitsTerms(g: Graph, bits: Value): { levels: Value; exact: Value } {
   return terms;
 }
 
-/**
- * Tensors with at least this many elements per sample skip the quantizer at b ≥ 32 with an `If`
- * (no work at all, and one elementwise pass less than `Where(b >= 32, x, q)` at low precision);
- * smaller ones use the `Where`, cheaper than an `If`'s fixed cost.
- */
-export const IF_MIN_ELEMENTS = 4096;
+/** The grid's step: max(max − min, ε) / levels (of the shape of min and max). */
+export function gridScale(g: Graph, mn: Value, mx: Value, levels: Value): Value {
+  const dt = mn.dtype;
+  const range = g.emit1('Max', [g.emit1('Sub', [mx, mn], {}, dt, mn.shape, 'q_span'), g.scalar(EPSILON)], {}, dt, mn.shape, 'q_range');
+  return g.emit1('Div', [range, levels], {}, dt, mn.shape, 'q_scale');
+}
 
-/** Emit the quantization of `x` at `bits` (a scalar of x's float type). Not on the tape. */
+/**
+ * `(x − min)/scale` rounded stochastically is `round((x − min')/scale + u)` with min' = min +
+ * scale/2: the offset grid point both paths subtract before adding the noise.
+ */
+export function ditherOrigin(g: Graph, mn: Value, scale: Value): Value {
+  return g.emit1('Add', [mn, g.emit1('Mul', [scale, g.scalar(0.5)], {}, scale.dtype, scale.shape, 'q_half')], {}, mn.dtype, mn.shape, 'q_origin');
+}
+
+/**
+ * Emit the quantization of `x` at `bits` (a scalar of x's float type). Not on the tape. At b ≥ 32
+ * an `If` skips the quantizer (the choice is per step, so no `Where` over the whole tensor).
+ */
 export function emitQuantize(g: Graph, x: Value, bits: Value, options: QuantizeOptions): Value {
   const dt = x.dtype;
+  if (dt !== 'float32' && dt !== 'float64') throw new Error(`quantize ${x.name}: ${dt} is not a float type`);
   const shape = x.shape;
   const { levels, exact } = bitsTerms(g, bits);
-  const perSample = shape === null ? 0 : shape.slice(1).reduce<number>((n, d) => (typeof d === 'number' ? n * d : 0), 1);
-  if (perSample < IF_MIN_ELEMENTS || (dt !== 'float32' && dt !== 'float64')) {
-    return g.emit1('Where', [exact, x, emitGrid(g, x, levels, options)], {}, dt, shape, 'quantized');
-  }
   const prefix = `${g.fresh('q_if')}/`;
   const low = new Graph(`${prefix}quantize`, dt, `${prefix}q/`);
   low.output(emitGrid(low, x, levels, options));
@@ -77,13 +89,12 @@ function emitGrid(g: Graph, x: Value, levels: Value, options: QuantizeOptions): 
   const statShape = options.reduceAxes === null ? [] : shape!.map((d, i) => (options.reduceAxes!.includes(i) ? 1 : d));
   const mn = options.range?.min ?? g.emit1('ReduceMin', [x], reduceAttrs, dt, statShape, 'q_min');
   const mx = options.range?.max ?? g.emit1('ReduceMax', [x], reduceAttrs, dt, statShape, 'q_max');
-  const range = g.emit1('Max', [g.emit1('Sub', [mx, mn], {}, dt, statShape, 'q_span'), g.scalar(EPSILON)], {}, dt, statShape, 'q_range');
-  const scale = g.emit1('Div', [range, levels], {}, dt, statShape, 'q_scale');
-  let v = g.emit1('Div', [g.emit1('Sub', [x, mn], {}, dt, shape, 'q_shift'), scale], {}, dt, shape, 'q_v');
+  const scale = gridScale(g, mn, mx, levels);
+  const origin = options.noise ? ditherOrigin(g, mn, scale) : mn;
+  let v = g.emit1('Div', [g.emit1('Sub', [x, origin], {}, dt, shape, 'q_shift'), scale], {}, dt, shape, 'q_v');
+  if (options.noise) v = g.emit1('Add', [v, options.noise], {}, dt, shape, 'q_dither');
   if (options.clip) v = g.emit1('Clip', [v, g.scalar(0), levels], {}, dt, shape, 'q_clipped');
-  const rounded = options.noise
-    ? g.emit1('Floor', [g.emit1('Add', [v, options.noise], {}, dt, shape, 'q_dither')], {}, dt, shape, 'q_floor')
-    : g.emit1('Round', [v], {}, dt, shape, 'q_round');
+  const rounded = g.emit1('Round', [v], {}, dt, shape, 'q_round');
   return g.emit1('Add', [g.emit1('Mul', [rounded, scale], {}, dt, shape, 'q_rescale'), mn], {}, dt, shape, 'q');
 }
 
@@ -136,6 +147,20 @@ export const RANGE_SHAPE = [3];
  * falls back to the batch's min/max.
  */
 export function quantizeActivations(g: Graph, x: Value, bits: Value, mode: 'train' | 'eval', running: Value): { y: Value; running?: Value } {
+  const range = activationRange(g, x, mode, running);
+  return { y: g.apply1(FakeQuantOp, [x, bits, range.min, range.max], { reduceAxes: null, clip: range.clip }), running: range.running };
+}
+
+/** The per-tensor range `quantizeActivations` quantizes with (and, training, the new running range). */
+export interface ActivationRange {
+  min: Value;
+  max: Value;
+  /** The eval range may be exceeded: values outside are clipped onto the grid's ends. */
+  clip: boolean;
+  running?: Value;
+}
+
+export function activationRange(g: Graph, x: Value, mode: 'train' | 'eval', running: Value): ActivationRange {
   const dt = x.dtype;
   const mn = g.emit1('ReduceMin', [x], { keepdims: 0 }, dt, [], 'act_min');
   const mx = g.emit1('ReduceMax', [x], { keepdims: 0 }, dt, [], 'act_max');
@@ -145,14 +170,14 @@ export function quantizeActivations(g: Graph, x: Value, bits: Value, mode: 'trai
     const kept = g.emit1('Mul', [running, g.scalar(RANGE_MOMENTUM)], {}, dt, RANGE_SHAPE, 'range_kept');
     const added = g.emit1('Mul', [batch, g.scalar(1 - RANGE_MOMENTUM)], {}, dt, RANGE_SHAPE, 'range_added');
     const next = g.emit1('Add', [kept, added], {}, dt, RANGE_SHAPE, 'range_new');
-    return { y: g.apply1(FakeQuantOp, [x, bits, mn, mx], { reduceAxes: null }), running: next };
+    return { min: mn, max: mx, clip: false, running: next };
   }
   const part = (i: number) => g.emit1('Gather', [running, g.constant('int64', [], [i], 'index')], { axis: 0 }, dt, [], 'range_part');
   const weight = part(2);
   const seen = g.emit1('Greater', [weight, g.scalar(0)], {}, 'bool', [], 'range_seen');
   const safeWeight = g.emit1('Max', [weight, g.scalar(EPSILON)], {}, dt, [], 'range_weight');
   const pick = (sum: Value, batch: Value) => g.emit1('Where', [seen, g.emit1('Div', [sum, safeWeight], {}, dt, [], 'range_avg'), batch], {}, dt, [], 'range_end');
-  return { y: g.apply1(FakeQuantOp, [x, bits, pick(part(0), mn), pick(part(1), mx)], { reduceAxes: null, clip: true }) };
+  return { min: pick(part(0), mn), max: pick(part(1), mx), clip: true };
 }
 
 export function quantizeErrors(g: Graph, x: Value, bits: Value, noise: Value): Value {

@@ -15,6 +15,7 @@ import type { HardwareProfile } from '../hw/profile.js';
 import type { ModelDef } from '../models/model.js';
 import { createModel } from '../models/registry.js';
 import { DEFAULT_FP_LAYERS } from '../models/model.js';
+import { DEFAULT_KERNELS } from '../engine/kernels.js';
 import { type PrecisionPolicy, precisionPolicy } from '../schedule/precision.js';
 import type { ProfileCopy, RunConfig } from './run-format.js';
 
@@ -63,8 +64,8 @@ export function runGeometry(trainCount: number, batchSize: number, epochs: numbe
  * its config (the file there may have changed, or the run directory came from someone else).
  */
 export function resolveRun(given: RunConfig, options: { dataset?: Dataset; storedProfile?: StoredProfile; profileDirs?: string[] } = {}): ResolvedRun {
-  // the config as stored: every choice spelled out (a config without fpLayers is a new run's)
-  const config: RunConfig = { ...given, fpLayers: given.fpLayers ?? DEFAULT_FP_LAYERS };
+  // the config as stored: every choice spelled out (a config without fpLayers or kernels is a new run's)
+  const config: RunConfig = { ...given, fpLayers: given.fpLayers ?? DEFAULT_FP_LAYERS, kernels: given.kernels ?? DEFAULT_KERNELS };
   if (!Number.isInteger(config.evalBits) || config.evalBits < 1 || config.evalBits > 32) throw new UsageError('--eval-bits', `expected an integer in 1..32, got ${config.evalBits}`);
   const precision = precisionPolicy(config);
   const dataset = options.dataset ?? loadDataset(config.dataset, { dataDir: config.dataDir });

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { Divergence, EvalRecord, RunSummary, StepRecord } from '../engine/events.js';
 import type { TrainingHyperparameters } from '../engine/trainer.js';
+import { KERNELS } from '../engine/kernels.js';
 import type { RunCost, StepCost } from '../hw/tally.js';
 import type { LayerShape } from '../models/shapes.js';
 import { MAX_RESNET_DEPTH, MAX_WIDTH, type ModelSpec, shortModelLabel } from '../models/spec.js';
@@ -123,6 +124,8 @@ const configSchema = z.looseObject({
   chunkSteps: z.number().int().optional(),
   // runs stored before --fp-layers existed quantized every layer
   fpLayers: z.enum(FP_LAYERS).optional().default('none'),
+  // runs stored before --kernels existed ran every GEMM in fp32
+  kernels: z.enum(KERNELS).optional().default('fake'),
 });
 
 /** run.json, validated field by field. Unknown fields are kept (newer writers may add some). */

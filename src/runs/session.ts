@@ -153,9 +153,9 @@ async function trainClaimed(
 ): Promise<SessionResult> {
   const { config } = run;
   const runId = store.id;
-  const { evalBits, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps } = config;
+  const { evalBits, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps, kernels } = config;
   const trainer = new Trainer({
-    ...{ evalBits, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps },
+    ...{ evalBits, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps, kernels },
     runId,
     model: run.model,
     dataset: run.dataset,

@@ -1,0 +1,138 @@
+/**
+ * Integer kernels: a quantized linear layer whose GEMMs run on integer codes (onnxruntime's
+ * `MatMulInteger`, uint8 × int8, AVX512-VNNI on this CPU) instead of fp32 on fake-quantized values.
+ *
+ * Every quantized tensor of a layer is `x̂ = s·k + m` with integer codes k ∈ [0, 2^b − 1] (b ≤ 8):
+ * activations per tensor (s_x, m_x scalars), weights per output channel (s_j, m_j over the columns
+ * of w [K, N]), errors per tensor with stochastic rounding (s_e, m_e). The codes are computed by
+ * `QuantizeLinear`, which rounds the same quotient half to even as the fake quantizer's `Round`
+ * (./quantizers.ts), so both paths see the same codes. Operand layout for the u8 × s8 kernel:
+ * the left operand holds the codes as uint8 (activations, or their transpose), the right one holds
+ * `k − 128` as int8 with the kernel's zero point −128, so it multiplies by k exactly. The offsets m
+ * are not integers in units of s, so the kernel cannot take them as zero points; they come back as
+ * rank-1 terms built from row and column sums of the codes (small GEMVs on the same kernel):
+ *
+ *   forward      y_ij  = s_x s_j Σ_k a_ik c_kj + m_j (s_x Σ_k a_ik + K m_x) + m_x s_j Σ_k c_kj
+ *   weight-grad  dW_kj = s_x s_e Σ_i a_ik e_ij + m_e (s_x Σ_i a_ik + M m_x) + m_x s_e Σ_i e_ij
+ *   bias-grad    db_j  = s_e Σ_i e_ij + M m_e
+ *
+ * The products are exact in int32 (|Σ| ≤ 255·255·K < 2^31 for K < 33 000); one fp32 epilogue
+ * (cast, scale, the rank-1 terms) dequantizes each. The input-gradient product
+ * dx = dŷ · ŵᵀ reduces over the output channels, along which the weight scales s_j vary, so it has no
+ * exact integer form: it runs in fp32 on the same quantized operands (as in the fake path).
+ */
+import { type Dim, type Graph, ONNX_TYPE, type OpDef, type Value } from '../graph/builder.js';
+import { bitsTerms, ditherOrigin, gridScale } from './quantizers.js';
+
+/** The int8 zero point of right operands holding `code − 128`. */
+const RIGHT_ZERO = -128;
+
+function u8(g: Graph, v: number): Value {
+  return g.constant('uint8', [], [v], 'u8');
+}
+function s8(g: Graph, v: number): Value {
+  return g.constant('int8', [], [v], 's8');
+}
+function toFloat(g: Graph, v: Value, hint: string): Value {
+  return g.emit1('Cast', [v], { to: ONNX_TYPE.float32 }, 'float32', v.shape, hint);
+}
+
+/** `codes · code ↦ s8(code − 128)` of v (already in units of the step: QuantizeLinear with scale 1). */
+function rightCodes(g: Graph, v: Value, hint: string): Value {
+  return g.emit1('QuantizeLinear', [v, g.scalar(1), s8(g, RIGHT_ZERO)], {}, 'int8', v.shape, hint);
+}
+
+/** Σ_k a_ik c_kj as int32 for a uint8 [M,K] and an int8 `code − 128` [K,N] operand. */
+function integerProduct(g: Graph, a: Value, c: Value, shape: Dim[], hint: string): Value {
+  return g.emit1('MatMulInteger', [a, c, null, s8(g, RIGHT_ZERO)], {}, 'int32', shape, hint);
+}
+
+/** A [rows, cols] tensor of ones of `dtype`, rows or cols given at run time by `dim` (int64 [1]). */
+function ones(g: Graph, dtype: 'uint8' | 'int8', rows: Value | number, cols: Value | number, shape: Dim[]): Value {
+  const dim = (d: Value | number) => (typeof d === 'number' ? g.ints([d]) : d);
+  const target = g.emit1('Concat', [dim(rows), dim(cols)], { axis: 0 }, 'int64', [2], 'ones_shape');
+  return g.emit1('Expand', [g.constant(dtype, [1, 1], [1], 'one'), target], {}, dtype, shape, 'ones');
+}
+
+export interface IntLinearAttrs {
+  /** Stochastic-rounding noise U[0,1) shaped like its argument (the layer's output). */
+  noise: (like: Value) => Value;
+}
+
+/**
+ * y = x̂ · ŵ (+ bias) on integer codes, with the error flowing back into y quantized (stochastic
+ * rounding) inside the op. Inputs: [x [M,K], w [K,N], bits_a, bits_w, bits_e, x_min, x_max (the
+ * activation range, scalars), bias [N]?]. Outputs: y, then the saved codes, scales and noise the
+ * gradient rule reads. Training graphs only; every bit-width must be ≤ 8 (the engine
+ * runs a chunk on this path only then).
+ */
+export const IntLinearOp: OpDef<IntLinearAttrs> = {
+  name: 'IntLinear',
+  forward(g, [x, w, bitsA, bitsW, , xMin, xMax, bias], { noise }) {
+    const [M, K] = x!.shape as [Dim, number];
+    const N = w!.shape![1] as number;
+    if (typeof K !== 'number' || w!.shape![0] !== K) throw new Error(`IntLinear: x ${x!.name} and w ${w!.name} do not chain`);
+    // activations: per tensor
+    const sx = gridScale(g, xMin!, xMax!, bitsTerms(g, bitsA!).levels);
+    const a = g.emit1('QuantizeLinear', [g.emit1('Sub', [x!, xMin!], {}, 'float32', [M, K], 'ix_shift'), sx, u8(g, 0)], {}, 'uint8', [M, K], 'ix_codes');
+    // weights: per output channel (column)
+    const wMin = g.emit1('ReduceMin', [w!], { axes: [0], keepdims: 1 }, 'float32', [1, N], 'iw_min');
+    const wMax = g.emit1('ReduceMax', [w!], { axes: [0], keepdims: 1 }, 'float32', [1, N], 'iw_max');
+    const sw = gridScale(g, wMin, wMax, bitsTerms(g, bitsW!).levels);
+    const v = g.emit1('Div', [g.emit1('Sub', [w!, wMin], {}, 'float32', [K, N], 'iw_shift'), sw], {}, 'float32', [K, N], 'iw_v');
+    const c = rightCodes(g, v, 'iw_codes');
+
+    const product = toFloat(g, integerProduct(g, a, c, [M, N], 'i_fwd'), 'i_fwd_f');
+    const batchDim = g.emit1('Shape', [x!], { start: 0, end: 1 }, 'int64', [1], 'i_batch');
+    const rowSums = toFloat(g, g.emit1('MatMulInteger', [a, ones(g, 'int8', K, 1, [K, 1])], {}, 'int32', [M, 1], 'i_rows'), 'i_rows_f');
+    const colSums = toFloat(g, integerProduct(g, ones(g, 'uint8', 1, K, [1, K]), c, [1, N], 'i_cols'), 'i_cols_f');
+    // Σ_k x̂_ik = s_x Σ_k a_ik + K m_x
+    const xSums = g.emit1('Add', [g.emit1('Mul', [rowSums, sx], {}, 'float32', [M, 1], 'i_xs'), g.emit1('Mul', [xMin!, g.scalar(K)], {}, 'float32', [], 'i_kmin')], {}, 'float32', [M, 1], 'i_xsum');
+    let rowTerm = g.emit1('Mul', [g.emit1('Mul', [colSums, sw], {}, 'float32', [1, N], 'i_cs'), xMin!], {}, 'float32', [1, N], 'i_row_term');
+    if (bias) rowTerm = g.emit1('Add', [rowTerm, g.emit1('Reshape', [bias, g.ints([1, N])], {}, 'float32', [1, N], 'i_bias')], {}, 'float32', [1, N], 'i_row_bias');
+    const scaled = g.emit1('Mul', [product, g.emit1('Mul', [sw, sx], {}, 'float32', [1, N], 'i_scale')], {}, 'float32', [M, N], 'i_scaled');
+    const withCols = g.emit1('Add', [scaled, g.emit1('Mul', [xSums, wMin], {}, 'float32', [M, N], 'i_col_term')], {}, 'float32', [M, N], 'i_sum');
+    const y = g.emit1('Add', [withCols, rowTerm], {}, 'float32', [M, N], 'int_linear');
+    return [y, a, sx, c, sw, wMin, batchDim, noise(y)];
+  },
+  backward(g, { inputs, outputs: [, a, sx, c, sw, wMin, batchDim, noise] }, [dy], needs) {
+    const [x, w, , , bitsE, xMin, , bias] = inputs;
+    const grads: (Value | null)[] = inputs.map(() => null);
+    if (!dy) return grads;
+    const [M, K] = x!.shape as [Dim, number];
+    const N = w!.shape![1] as number;
+    // errors: per tensor, stochastic rounding (the fake path's formula, ./quantizers.ts)
+    const eMin = g.emit1('ReduceMin', [dy], { keepdims: 0 }, 'float32', [], 'ie_min');
+    const eMax = g.emit1('ReduceMax', [dy], { keepdims: 0 }, 'float32', [], 'ie_max');
+    const se = gridScale(g, eMin, eMax, bitsTerms(g, bitsE!).levels);
+    const shifted = g.emit1('Div', [g.emit1('Sub', [dy, ditherOrigin(g, eMin, se)], {}, 'float32', [M, N], 'ie_shift'), se], {}, 'float32', [M, N], 'ie_v');
+    const t = g.emit1('Add', [shifted, noise!], {}, 'float32', [M, N], 'ie_dither');
+    const e = rightCodes(g, t, 'ie_codes');
+    const batch = toFloat(g, g.emit1('Reshape', [batchDim!, g.ints([])], {}, 'int64', [], 'i_m'), 'i_m_f');
+    const colSums = () => toFloat(g, integerProduct(g, ones(g, 'uint8', 1, batchDim!, [1, M]), e, [1, N], 'ie_cols'), 'ie_cols_f');
+    const eSums = needs[1] || (bias && needs[7]) ? colSums() : null;
+
+    if (needs[1]) {
+      const aT = g.emit1('Transpose', [a!], { perm: [1, 0] }, 'uint8', [K, M], 'ix_codes_t');
+      const product = toFloat(g, integerProduct(g, aT, e, [K, N], 'i_wgrad'), 'i_wgrad_f');
+      const aSums = toFloat(g, g.emit1('MatMulInteger', [aT, ones(g, 'int8', batchDim!, 1, [M, 1])], {}, 'int32', [K, 1], 'ix_cols'), 'ix_cols_f');
+      // m_e (s_x Σ_i a_ik + M m_x)
+      const colTerm = g.emit1('Mul', [g.emit1('Add', [g.emit1('Mul', [aSums, sx!], {}, 'float32', [K, 1], 'iw_xs'), g.emit1('Mul', [batch, xMin!], {}, 'float32', [], 'iw_mmin')], {}, 'float32', [K, 1], 'iw_xsum'), eMin], {}, 'float32', [K, 1], 'iw_col_term');
+      const rowTerm = g.emit1('Mul', [g.emit1('Mul', [eSums!, se], {}, 'float32', [1, N], 'iw_es'), xMin!], {}, 'float32', [1, N], 'iw_row_term');
+      const scaled = g.emit1('Mul', [product, g.emit1('Mul', [sx!, se], {}, 'float32', [], 'iw_scale')], {}, 'float32', [K, N], 'iw_scaled');
+      grads[1] = g.emit1('Add', [g.emit1('Add', [scaled, colTerm], {}, 'float32', [K, N], 'iw_sum'), rowTerm], {}, 'float32', [K, N], 'grad_w');
+    }
+    if (bias && needs[7]) {
+      const db = g.emit1('Add', [g.emit1('Mul', [eSums!, se], {}, 'float32', [1, N], 'ib_es'), g.emit1('Mul', [batch, eMin], {}, 'float32', [], 'ib_mmin')], {}, 'float32', [1, N], 'ib_sum');
+      grads[7] = g.emit1('Reshape', [db, g.ints([N])], {}, 'float32', [N], 'grad_b');
+    }
+    if (needs[0]) {
+      // fp32 on the quantized operands: ê = round(t)·s_e + m_e, ŵ = k·s_j + m_j
+      const eHat = g.emit1('Add', [g.emit1('Mul', [g.emit1('Round', [t], {}, 'float32', [M, N], 'ie_round'), se], {}, 'float32', [M, N], 'ie_rescale'), eMin], {}, 'float32', [M, N], 'ie_hat');
+      const k = g.emit1('DequantizeLinear', [c!, g.scalar(1), s8(g, RIGHT_ZERO)], {}, 'float32', [K, N], 'iw_k');
+      const wHat = g.emit1('Add', [g.emit1('Mul', [k, sw!], {}, 'float32', [K, N], 'iw_rescale'), wMin!], {}, 'float32', [K, N], 'iw_hat');
+      grads[0] = g.emit1('Gemm', [eHat, wHat], { transB: 1 }, 'float32', [M, K], 'grad_x');
+    }
+    return grads;
+  },
+};

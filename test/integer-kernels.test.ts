@@ -1,0 +1,182 @@
+/**
+ * The integer-kernel path (src/quant/integer.ts) against the fp32 fake-quant path: the same layer,
+ * the same quantizers, the same noise; every GEMM equal up to fp32 rounding, every training step's
+ * loss within 1e-5 relative, and the engine's per-chunk choice of path.
+ */
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { Graph, type Value } from '../src/graph/builder.js';
+import { gradients } from '../src/graph/autodiff.js';
+import { add, matmul } from '../src/graph/ops/math.js';
+import { IntLinearOp } from '../src/quant/integer.js';
+import { FakeQuantOp, quantizeErrors, quantizeWeights } from '../src/quant/quantizers.js';
+import { buildArtifacts } from '../src/artifacts/build.js';
+import { initialCheckpoint } from '../src/artifacts/checkpoint.js';
+import { loadDataset } from '../src/data/index.js';
+import { Trainer, type Kernels } from '../src/engine/trainer.js';
+import { createModel } from '../src/models/registry.js';
+import { parseModelSpec } from '../src/models/spec.js';
+import { makeSchedule } from '../src/schedule/index.js';
+import { scheduleBits } from '../src/schedule/schedule.js';
+import { f32, i64, modelBytes, randomValues } from './helpers/onnx.js';
+
+const [M, K, N] = [24, 40, 12];
+
+/** y = x̂·ŵ + b with the error into y quantized, and the gradients of x, w, b for an upstream gradient. */
+async function layer(kind: 'int' | 'fake', feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
+  const g = new Graph(`layer_${kind}`);
+  const x = g.input('x', 'float32', ['batch', K]);
+  const w = g.input('w', 'float32', [K, N]);
+  const b = g.input('b', 'float32', [N]);
+  const up = g.input('up', 'float32', ['batch', N]);
+  const noise = g.input('noise', 'float32', ['batch', N]);
+  const bits = ['bits_a', 'bits_w', 'bits_e'].map((name) => g.input(name, 'float32', []));
+  const [bitsA, bitsW, bitsE] = bits as [Value, Value, Value];
+  const mn = g.emit1('ReduceMin', [x], { keepdims: 0 }, 'float32', [], 'x_min');
+  const mx = g.emit1('ReduceMax', [x], { keepdims: 0 }, 'float32', [], 'x_max');
+  let y: Value;
+  if (kind === 'int') {
+    y = g.apply1(IntLinearOp, [x, w, bitsA, bitsW, bitsE, mn, mx, b], { noise: () => noise });
+  } else {
+    const xq = g.apply1(FakeQuantOp, [x, bitsA, mn, mx], { reduceAxes: null });
+    y = quantizeErrors(g, add(g, matmul(g, xq, quantizeWeights(g, w, bitsW)), b), bitsE, noise);
+  }
+  const [dx, dw, db] = gradients(g, y, [x, w, b], { seed: up });
+  g.output(y, 'y');
+  g.output(dx!, 'dx');
+  g.output(dw!, 'dw');
+  g.output(db!, 'db');
+  const s = await ort.InferenceSession.create(modelBytes(g), { intraOpNumThreads: 1 });
+  const out = await s.run(feeds);
+  await s.release();
+  const ops = new Set(g.nodes.map((n) => n.opType));
+  expect(ops.has('MatMulInteger')).toBe(kind === 'int');
+  return Object.fromEntries(['y', 'dx', 'dw', 'db'].map((k) => [k, out[k]!.data as Float32Array]));
+}
+
+/** Largest |a − b| relative to the largest |b|. */
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}
+
+describe('integer kernels: one quantized linear layer', () => {
+  for (const bits of [2, 3, 4, 5, 6, 7, 8]) {
+    it(`${bits}-bit activations and weights, 8- and ${bits}-bit stochastic errors: the fake-quant numbers up to fp32 rounding`, async () => {
+      for (const bitsE of [8, bits]) {
+        const seed = 100 * bits + bitsE;
+        const feeds = {
+          // asymmetric ranges: activations mostly positive, weights and errors off-centre
+          x: f32([M, K], randomValues(M * K, seed, -0.7, 1.9)),
+          w: f32([K, N], randomValues(K * N, seed + 1, -0.3, 0.8)),
+          b: f32([N], randomValues(N, seed + 2, -0.1, 0.1)),
+          up: f32([M, N], randomValues(M * N, seed + 3, -0.02, 0.05)),
+          noise: f32([M, N], randomValues(M * N, seed + 4, 0, 1)),
+          bits_a: f32([], [bits]),
+          bits_w: f32([], [bits]),
+          bits_e: f32([], [bitsE]),
+        };
+        const int = await layer('int', feeds);
+        const fake = await layer('fake', feeds);
+        for (const k of ['y', 'dx', 'dw', 'db']) expect(relativeError(int[k]!, fake[k]!), `${k} at ${bits}/${bitsE} bits`).toBeLessThan(2e-6);
+      }
+    });
+  }
+
+  it('the stochastic rounding is live: other noise, other weight gradient', async () => {
+    const base = {
+      x: f32([M, K], randomValues(M * K, 1, -0.7, 1.9)),
+      w: f32([K, N], randomValues(K * N, 2, -0.3, 0.8)),
+      b: f32([N], randomValues(N, 3)),
+      up: f32([M, N], randomValues(M * N, 4)),
+      bits_a: f32([], [4]),
+      bits_w: f32([], [4]),
+      bits_e: f32([], [3]),
+    };
+    const one = await layer('int', { ...base, noise: f32([M, N], randomValues(M * N, 5, 0, 1)) });
+    const other = await layer('int', { ...base, noise: f32([M, N], randomValues(M * N, 6, 0, 1)) });
+    expect(relativeError(one.dw!, other.dw!)).toBeGreaterThan(1e-3);
+    expect(Array.from(one.y!)).toEqual(Array.from(other.y!));
+  });
+});
+
+describe('integer kernels: training steps', () => {
+  it('K steps of the MLP training model: the same losses on either path, within 1e-5 relative', async () => {
+    const model = createModel(parseModelSpec('mlp:hidden=48,32'), [64], 10, 'last');
+    const artifacts = buildArtifacts(model);
+    expect(artifacts.manifest.training.integerLayers).toBe(2);
+    const session = await ort.InferenceSession.create(artifacts.training.bytes, { intraOpNumThreads: 1 });
+    const steps = 6;
+    const B = 32;
+    const checkpoint = initialCheckpoint(model, 3);
+    const feeds: Record<string, ort.Tensor> = {
+      x: f32([steps, B, 64], randomValues(steps * B * 64, 7, 0, 1)),
+      labels: i64([steps, B], randomValues(steps * B, 8, 0, 10).map(Math.floor)),
+      bits_w: f32([steps], [2, 3, 4, 6, 8, 8]),
+      bits_a: f32([steps], [2, 3, 4, 6, 8, 8]),
+      bits_g: f32([steps], [8, 8, 6, 8, 8, 4]),
+      lr: f32([steps], new Array(steps).fill(0.1)),
+      noise_key: new ort.Tensor('uint32', Uint32Array.from({ length: steps }, (_, i) => 1000 + i), [steps]),
+      momentum: f32([], [0.9]),
+      weight_decay: f32([], [5e-4]),
+    };
+    for (const [name, t] of checkpoint.tensors) feeds[name] = new ort.Tensor('float32', t.data, t.shape);
+    const run = async (intKernels: number) => session.run({ ...feeds, int_kernels: i64([], [intKernels]) });
+    const int = await run(1);
+    const fake = await run(0);
+    await session.release();
+    const li = int.loss!.data as Float32Array;
+    const lf = fake.loss!.data as Float32Array;
+    for (let t = 0; t < steps; t++) expect(Math.abs(li[t]! - lf[t]!) / Math.abs(lf[t]!)).toBeLessThan(1e-5);
+    for (const p of model.params()) expect(relativeError(int[`${p.name}.new`]!.data as Float32Array, fake[`${p.name}.new`]!.data as Float32Array), p.name).toBeLessThan(1e-4);
+  });
+
+  const train = async (schedule: string, kernels: Kernels) => {
+    const digits = loadDataset('digits');
+    const t = new Trainer({
+      runId: `kernels-${kernels}`,
+      model: createModel(parseModelSpec('mlp:hidden=32'), digits.inputShape, digits.classes),
+      dataset: digits,
+      schedule: makeSchedule(schedule),
+      gradSchedule: makeSchedule('static:8'),
+      evalBits: 8,
+      epochs: 1,
+      batchSize: 64,
+      lr: 0.1,
+      lrSchedule: 'constant',
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      seed: 1,
+      kernels,
+    });
+    const losses: number[] = [];
+    t.on((e) => {
+      if (e.type === 'steps') for (const s of e.steps) losses.push(s.loss);
+    });
+    await t.init();
+    const r = await t.run();
+    await t.release();
+    return { losses, accuracy: r.summary.testAccuracy! };
+  };
+
+  it('the engine runs steps above 8 bits on the fp32 path: static:16 is bit for bit the same with either --kernels', async () => {
+    const int = await train('static:16', 'int');
+    const fake = await train('static:16', 'fake');
+    expect(int.losses).toEqual(fake.losses);
+  });
+
+  it('a schedule crossing 8 bits (cpt:5-12:cycles=2) splits chunks by path and trains to the same losses', async () => {
+    const int = await train('cpt:5-12:cycles=2', 'int');
+    const fake = await train('cpt:5-12:cycles=2', 'fake');
+    const bits = Array.from(scheduleBits(makeSchedule('cpt:5-12:cycles=2'), int.losses.length));
+    expect(bits.some((b) => b <= 8) && bits.some((b) => b > 8)).toBe(true);
+    expect(int.losses.length).toBe(fake.losses.length);
+    int.losses.forEach((l, i) => expect(Math.abs(l - fake.losses[i]!) / fake.losses[i]!, `step ${i}`).toBeLessThan(1e-3));
+    expect(Math.abs(int.accuracy - fake.accuracy)).toBeLessThan(0.02);
+  });
+});
