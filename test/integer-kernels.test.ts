@@ -13,7 +13,7 @@ import { FakeQuantOp, quantizeErrors, quantizeWeights } from '../src/quant/quant
 import { buildArtifacts } from '../src/artifacts/build.js';
 import { initialCheckpoint } from '../src/artifacts/checkpoint.js';
 import { loadDataset } from '../src/data/index.js';
-import { Trainer, type Kernels } from '../src/engine/trainer.js';
+import { Trainer, type Kernels, integerKernelsExact } from '../src/engine/trainer.js';
 import { createModel } from '../src/models/registry.js';
 import { parseModelSpec } from '../src/models/spec.js';
 import { makeSchedule } from '../src/schedule/index.js';
@@ -155,13 +155,15 @@ describe('integer kernels: training steps', () => {
       kernels,
     });
     const losses: number[] = [];
+    const warnings: string[] = [];
     t.on((e) => {
       if (e.type === 'steps') for (const s of e.steps) losses.push(s.loss);
+      if (e.type === 'start') warnings.push(...(e.warnings ?? []));
     });
     await t.init();
     const r = await t.run();
     await t.release();
-    return { losses, accuracy: r.summary.testAccuracy! };
+    return { losses, warnings, accuracy: r.summary.testAccuracy! };
   };
 
   it('the engine runs steps above 8 bits on the fp32 path: static:16 is bit for bit the same with either --kernels', async () => {
@@ -177,6 +179,14 @@ describe('integer kernels: training steps', () => {
     expect(bits.some((b) => b <= 8) && bits.some((b) => b > 8)).toBe(true);
     expect(int.losses.length).toBe(fake.losses.length);
     int.losses.forEach((l, i) => expect(Math.abs(l - fake.losses[i]!) / fake.losses[i]!, `step ${i}`).toBeLessThan(1e-3));
+    if (await integerKernelsExact()) {
+      // the integer path really ran: fp32 rounding differs somewhere
+      expect(int.warnings).toEqual([]);
+      expect(int.losses).not.toEqual(fake.losses);
+    } else {
+      expect(int.warnings.join('\n')).toMatch(/not exact on this CPU/);
+      expect(int.losses).toEqual(fake.losses);
+    }
     expect(Math.abs(int.accuracy - fake.accuracy)).toBeLessThan(0.02);
   });
 });

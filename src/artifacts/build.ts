@@ -74,7 +74,8 @@ export interface BuiltTrainingModel extends BuiltModel {
   integerLayers: number;
 }
 
-function finish(g: Graph, doc: string): Uint8Array {
+/** A graph as an ONNX model of this opset and IR version. */
+export function finish(g: Graph, doc: string): Uint8Array {
   return encodeModel({
     irVersion: IR_VERSION,
     opsetVersion: OPSET,

@@ -6,7 +6,8 @@
  */
 import { DEFAULT_KERNELS, INT_KERNEL_MAX_BITS, type Kernels } from './kernels.js';
 import * as ort from 'onnxruntime-node';
-import { type Artifacts, buildArtifacts } from '../artifacts/build.js';
+import { type Artifacts, buildArtifacts, finish } from '../artifacts/build.js';
+import { MAX_INT_REDUCTION, kernelProbe } from '../quant/integer.js';
 import { type Checkpoint, initialCheckpoint } from '../artifacts/checkpoint.js';
 import { INPUT, OUTPUT, newName } from '../artifacts/interface.js';
 import { type Dataset, featureSize } from '../data/dataset.js';
@@ -89,6 +90,23 @@ export const EVAL_BATCH = 500;
 /** Steps per onnxruntime call unless told otherwise (and never across an epoch end). */
 export const DEFAULT_CHUNK_STEPS = 50;
 
+let probe: Promise<boolean> | null = null;
+
+/** Whether onnxruntime's uint8 × int8 `MatMulInteger` is exact on this machine (probed once per process). */
+export function integerKernelsExact(): Promise<boolean> {
+  probe ??= (async () => {
+    const { graph, expected } = kernelProbe();
+    const session = await ort.InferenceSession.create(finish(graph, 'integer kernel probe'), { intraOpNumThreads: 1 });
+    try {
+      const out = await session.run({});
+      return Array.from(out.product!.data as Int32Array).every((v, i) => v === expected[i]);
+    } finally {
+      await session.release();
+    }
+  })();
+  return probe;
+}
+
 export class Trainer {
   private trainSession!: ort.InferenceSession;
   private evalSession!: ort.InferenceSession;
@@ -98,6 +116,10 @@ export class Trainer {
   readonly bitsWA: Uint8Array;
   readonly bitsG: Uint8Array;
   private state = new Map<string, ort.Tensor>();
+  /** Integer kernels are on for this run (kernels `int`, an integer-capable model, an exact kernel here). */
+  private integerKernels = false;
+  /** Why the run does not use what it asked for (shown with the start event). */
+  private readonly warnings: string[] = [];
   private step = 0;
   private listeners: EngineListener[] = [];
 
@@ -112,7 +134,7 @@ export class Trainer {
 
   /** Step t runs on integer kernels (kernels `int`, an integer-capable model, every bit-width ≤ 8). */
   private integerStep(t: number): boolean {
-    return (this.options.kernels ?? DEFAULT_KERNELS) === 'int' && this.artifacts.manifest.training.integerLayers > 0 && this.bitsWA[t]! <= INT_KERNEL_MAX_BITS && this.bitsG[t]! <= INT_KERNEL_MAX_BITS;
+    return this.integerKernels && this.bitsWA[t]! <= INT_KERNEL_MAX_BITS && this.bitsG[t]! <= INT_KERNEL_MAX_BITS;
   }
 
   on(listener: EngineListener): void {
@@ -140,6 +162,16 @@ export class Trainer {
       this.state.set(spec.name, new ort.Tensor('float32', t.data, t.shape));
     }
     this.step = Number(start.metadata.step ?? '0');
+    const o = this.options;
+    this.integerKernels = (o.kernels ?? DEFAULT_KERNELS) === 'int' && this.artifacts.manifest.training.integerLayers > 0;
+    if (this.integerKernels && o.batchSize > MAX_INT_REDUCTION) {
+      this.integerKernels = false;
+      this.warnings.push(`--kernels int: a batch of ${o.batchSize} exceeds the ${MAX_INT_REDUCTION} samples whose weight-gradient sums stay exact in int32; every step runs on the fp32 path`);
+    }
+    if (this.integerKernels && !(await integerKernelsExact())) {
+      this.integerKernels = false;
+      this.warnings.push('--kernels int: onnxruntime\'s uint8 × int8 kernel is not exact on this CPU (it saturates without AVX512-VNNI/AVX-VNNI); every step runs on the fp32 path');
+    }
   }
 
   /** Everything carried from step to step: parameters, optimizer state, model buffers. */
@@ -225,7 +257,7 @@ export class Trainer {
     let bestAcc: number | null = finiteOrNull(o.bestTestAccuracy ?? undefined);
     let divergence: Divergence | undefined;
 
-    const warnings = [o.schedule, o.gradSchedule].map((s) => scheduleWarning(s, this.totalSteps)).filter((w): w is string => w !== null);
+    const warnings = [...[o.schedule, o.gradSchedule].map((s) => scheduleWarning(s, this.totalSteps)).filter((w): w is string => w !== null), ...this.warnings];
     this.emit({ type: 'start', runId: o.runId, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch, epochs: o.epochs, startStep, warnings });
 
     let perm: Uint32Array | null = null;

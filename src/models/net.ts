@@ -16,7 +16,7 @@ import { Graph, type Value } from '../graph/builder.js';
 import { add, matmul } from '../graph/ops/math.js';
 import { conv2d } from '../graph/ops/conv.js';
 import { batchNormEval, batchNormTrain } from '../graph/ops/norm.js';
-import { IntLinearOp } from '../quant/integer.js';
+import { IntLinearOp, MAX_INT_REDUCTION } from '../quant/integer.js';
 import { RANGE_SHAPE, activationRange, quantizeActivations, quantizeWeights } from '../quant/quantizers.js';
 import { type BufferSpec, type FpLayers, type Init, type ModelDef, type ParamSpec, type QuantContext, isFullPrecision } from './model.js';
 import { type LayerShape, convShapeOf, linearShapeOf } from './shapes.js';
@@ -76,7 +76,7 @@ export class Net {
     this.g.recordLayer(fp ? { ...shape, fullPrecision: true } : shape);
     if (fp) return gemm(x, weight);
     const rangeName = `${name}.input_range`;
-    if (integer && this.q.integer && this.q.mode === 'train') {
+    if (integer && this.q.integer && this.q.mode === 'train' && shape.inFeatures <= MAX_INT_REDUCTION) {
       const range = activationRange(this.g, x, 'train', this.buffer(rangeName, RANGE_SHAPE, 0));
       this.q.setBuffer(rangeName, range.running!);
       const { bitsErrors, noise } = this.q.integer;

@@ -21,7 +21,7 @@
  * dx = dŷ · ŵᵀ reduces over the output channels, along which the weight scales s_j vary, so it has no
  * exact integer form: it runs in fp32 on the same quantized operands (as in the fake path).
  */
-import { type Dim, type Graph, ONNX_TYPE, type OpDef, type Value } from '../graph/builder.js';
+import { type Dim, Graph, ONNX_TYPE, type OpDef, type Value } from '../graph/builder.js';
 import { bitsTerms, ditherOrigin, gridScale } from './quantizers.js';
 
 /** The int8 zero point of right operands holding `code − 128`. */
@@ -136,3 +136,34 @@ export const IntLinearOp: OpDef<IntLinearAttrs> = {
     return grads;
   },
 };
+
+/**
+ * Longest reduction whose uint8 × int8 code products stay exact in int32: 255·255·n < 2^31.
+ * A linear layer with more input features stays on the fp32 path; the engine keeps batches larger
+ * than this (the weight gradient reduces over the batch) on the fp32 path too.
+ */
+export const MAX_INT_REDUCTION = Math.floor((2 ** 31 - 1) / (255 * 255));
+
+/**
+ * A probe of the integer kernel itself, with codes at the extremes: 255 × (code 255, stored 127)
+ * makes int16 pair sums of 64 770, which an x86 kernel built on VPMADDUBSW (AVX2 without VNNI)
+ * saturates. The engine runs it once per process (`Trainer.init`) and keeps every step on the fp32
+ * path when the kernel is not exact on the machine. Returns the graph (output `product`, int32
+ * [2, 2]) and the exact products.
+ */
+export function kernelProbe(): { graph: Graph; expected: number[] } {
+  const n = 64;
+  const left = [...new Array(n).fill(255), ...Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 255 : i % 7))];
+  const codes = Array.from({ length: n * 2 }, (_, i) => (i % 2 === 0 ? 255 : (i * 37) % 256)); // [n, 2] row-major
+  const g = new Graph('integer_kernel_probe');
+  const a = g.constant('uint8', [2, n], left, 'probe_left');
+  const c = g.constant('int8', [n, 2], codes.map((k) => k - 128), 'probe_right');
+  g.output(integerProduct(g, a, c, [2, 2], 'probe'), 'product');
+  const expected: number[] = [];
+  for (let r = 0; r < 2; r++) for (let col = 0; col < 2; col++) {
+    let sum = 0;
+    for (let k = 0; k < n; k++) sum += left[r * n + k]! * codes[k * 2 + col]!;
+    expected.push(sum);
+  }
+  return { graph: g, expected };
+}
