@@ -36,10 +36,10 @@ async function layer(kind: 'int' | 'fake', feeds: Record<string, ort.Tensor>): P
   const mx = g.emit1('ReduceMax', [x], { keepdims: 0 }, 'float32', [], 'x_max');
   let y: Value;
   if (kind === 'int') {
-    y = g.apply1(IntLinearOp, [x, w, bitsA, bitsW, bitsE, mn, mx, b], { noise: () => noise });
+    y = g.apply1(IntLinearOp, [x, w, bitsA, bitsW, bitsE, mn, mx, b], { noise: () => noise, noiseUnit: 1 });
   } else {
     const xq = g.apply1(FakeQuantOp, [x, bitsA, mn, mx], { reduceAxes: null });
-    y = quantizeErrors(g, add(g, matmul(g, xq, quantizeWeights(g, w, bitsW)), b), bitsE, noise);
+    y = quantizeErrors(g, add(g, matmul(g, xq, quantizeWeights(g, w, bitsW)), b), bitsE, { value: noise, unit: 1 });
   }
   const [dx, dw, db] = gradients(g, y, [x, w, b], { seed: up });
   g.output(y, 'y');

@@ -26,7 +26,7 @@ async function backward(values: number[], noise: number[], bits: number): Promis
   const up = g.input('upstream', 'float32', shape);
   const b = g.input('bits', 'float32', []);
   const u = g.input('noise', 'float32', shape);
-  const y = quantizeErrors(g, x, b, u);
+  const y = quantizeErrors(g, x, b, { value: u, unit: 1 });
   const [grad] = gradients(g, y, [x], { seed: up });
   g.output(grad!, 'grad');
   const s = await session(g);
@@ -46,7 +46,7 @@ describe('fake quantizers with run-time bit-widths', () => {
   });
 
   it('activations: per-tensor grid of 2^b − 1 steps between min and max, nearest rounding', async () => {
-    for (const bits of [2, 3, 4, 8]) {
+    for (const bits of [2, 3, 4, 8, 12]) { // ≤ 8: QuantizeLinear codes; 12: Div, Round
       const q = await forward('activations', [4, 6], values, bits);
       const mn = Math.min(...values);
       const mx = Math.max(...values);

@@ -17,7 +17,7 @@ import { bufferValue, forwardEval } from '../models/layers.js';
 import type { ModelDef, QuantContext } from '../models/model.js';
 import type { LayerShape } from '../models/shapes.js';
 import { IntLinearOp } from '../quant/integer.js';
-import { StepNoise } from '../quant/noise.js';
+import { NOISE_UNIT, StepNoise } from '../quant/noise.js';
 import { quantizeErrors } from '../quant/quantizers.js';
 import { INPUT, OUTPUT, newName, velocityName } from './interface.js';
 
@@ -201,8 +201,8 @@ function emitTrainingLoop(
       if (newBuffers.has(name)) throw new Error(`model ${model.id}: buffer ${name} set twice in one step`);
       newBuffers.set(name, value);
     },
-    errors: (v) => quantizeErrors(body, v, bg, noise.emit(v)),
-    integer: integer ? { bitsErrors: bg, noise: (like) => noise.emit(like) } : undefined,
+    errors: (v) => quantizeErrors(body, v, bg, { value: noise.emitRaw(v), unit: NOISE_UNIT }),
+    integer: integer ? { bitsErrors: bg, noise: (like) => noise.emitRaw(like), noiseUnit: NOISE_UNIT } : undefined,
   };
   const paramMap = new Map(specs.map((p, i) => [p.name, bodyParams[i]!]));
   const logits = model.forward(body, xb, paramMap, q);

@@ -57,7 +57,7 @@ export interface QuantContext {
    * layers run their GEMMs on integer codes, quantizing their output's error themselves with the
    * errors' bit-width and the noise of the next error quantizer (in the same order as `errors`).
    */
-  integer?: { bitsErrors: Value; noise(like: Value): Value };
+  integer?: { bitsErrors: Value; noise(like: Value): Value; noiseUnit: number };
 }
 
 export interface ModelDef {

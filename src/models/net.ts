@@ -79,8 +79,8 @@ export class Net {
     if (integer && this.q.integer && this.q.mode === 'train' && shape.inFeatures <= MAX_INT_REDUCTION) {
       const range = activationRange(this.g, x, 'train', this.buffer(rangeName, RANGE_SHAPE, 0));
       this.q.setBuffer(rangeName, range.running!);
-      const { bitsErrors, noise } = this.q.integer;
-      return this.g.apply1(IntLinearOp, [x, weight, this.q.bitsActivations, this.q.bitsWeights, bitsErrors, range.min, range.max, ...integer.bias], { noise });
+      const { bitsErrors, noise, noiseUnit } = this.q.integer;
+      return this.g.apply1(IntLinearOp, [x, weight, this.q.bitsActivations, this.q.bitsWeights, bitsErrors, range.min, range.max, ...integer.bias], { noise, noiseUnit });
     }
     const input = quantizeActivations(this.g, x, this.q.bitsActivations, this.q.mode, this.buffer(rangeName, RANGE_SHAPE, 0));
     if (input.running) this.q.setBuffer(rangeName, input.running);

@@ -22,7 +22,7 @@
  * exact integer form: it runs in fp32 on the same quantized operands (as in the fake path).
  */
 import { type Dim, Graph, ONNX_TYPE, type OpDef, type Value } from '../graph/builder.js';
-import { bitsTerms, ditherOrigin, gridScale } from './quantizers.js';
+import { bitsTerms, emitDither, gridScale } from './quantizers.js';
 
 /** The int8 zero point of right operands holding `code − 128`. */
 const RIGHT_ZERO = -128;
@@ -55,8 +55,9 @@ function ones(g: Graph, dtype: 'uint8' | 'int8', rows: Value | number, cols: Val
 }
 
 export interface IntLinearAttrs {
-  /** Stochastic-rounding noise U[0,1) shaped like its argument (the layer's output). */
+  /** Stochastic-rounding noise shaped like its argument (the layer's output): `noise · noiseUnit` ~ U[0,1). */
   noise: (like: Value) => Value;
+  noiseUnit: number;
 }
 
 /**
@@ -95,7 +96,7 @@ export const IntLinearOp: OpDef<IntLinearAttrs> = {
     const y = g.emit1('Add', [withCols, rowTerm], {}, 'float32', [M, N], 'int_linear');
     return [y, a, sx, c, sw, wMin, batchDim, noise(y)];
   },
-  backward(g, { inputs, outputs: [, a, sx, c, sw, wMin, batchDim, noise] }, [dy], needs) {
+  backward(g, { inputs, outputs: [, a, sx, c, sw, wMin, batchDim, noise], attrs }, [dy], needs) {
     const [x, w, , , bitsE, xMin, , bias] = inputs;
     const grads: (Value | null)[] = inputs.map(() => null);
     if (!dy) return grads;
@@ -105,9 +106,8 @@ export const IntLinearOp: OpDef<IntLinearAttrs> = {
     const eMin = g.emit1('ReduceMin', [dy], { keepdims: 0 }, 'float32', [], 'ie_min');
     const eMax = g.emit1('ReduceMax', [dy], { keepdims: 0 }, 'float32', [], 'ie_max');
     const se = gridScale(g, eMin, eMax, bitsTerms(g, bitsE!).levels);
-    const shifted = g.emit1('Div', [g.emit1('Sub', [dy, ditherOrigin(g, eMin, se)], {}, 'float32', [M, N], 'ie_shift'), se], {}, 'float32', [M, N], 'ie_v');
-    const t = g.emit1('Add', [shifted, noise!], {}, 'float32', [M, N], 'ie_dither');
-    const e = rightCodes(g, t, 'ie_codes');
+    const dithered = emitDither(g, dy, eMin, se, { value: noise!, unit: attrs.noiseUnit });
+    const e = g.emit1('QuantizeLinear', [dithered, se, s8(g, RIGHT_ZERO)], {}, 'int8', [M, N], 'ie_codes');
     const batch = toFloat(g, g.emit1('Reshape', [batchDim!, g.ints([])], {}, 'int64', [], 'i_m'), 'i_m_f');
     const colSums = () => toFloat(g, integerProduct(g, ones(g, 'uint8', 1, batchDim!, [1, M]), e, [1, N], 'ie_cols'), 'ie_cols_f');
     const eSums = needs[1] || (bias && needs[7]) ? colSums() : null;
@@ -128,9 +128,10 @@ export const IntLinearOp: OpDef<IntLinearAttrs> = {
     }
     if (needs[0]) {
       // fp32 on the quantized operands: ê = round(t)·s_e + m_e, ŵ = k·s_j + m_j
-      const eHat = g.emit1('Add', [g.emit1('Mul', [g.emit1('Round', [t], {}, 'float32', [M, N], 'ie_round'), se], {}, 'float32', [M, N], 'ie_rescale'), eMin], {}, 'float32', [M, N], 'ie_hat');
-      const k = g.emit1('DequantizeLinear', [c!, g.scalar(1), s8(g, RIGHT_ZERO)], {}, 'float32', [K, N], 'iw_k');
-      const wHat = g.emit1('Add', [g.emit1('Mul', [k, sw!], {}, 'float32', [K, N], 'iw_rescale'), wMin!], {}, 'float32', [K, N], 'iw_hat');
+      const k = g.emit1('Round', [g.emit1('Div', [dithered, se], {}, 'float32', [M, N], 'ie_v')], {}, 'float32', [M, N], 'ie_round');
+      const eHat = g.emit1('Add', [g.emit1('Mul', [k, se], {}, 'float32', [M, N], 'ie_rescale'), eMin], {}, 'float32', [M, N], 'ie_hat');
+      const kw = g.emit1('DequantizeLinear', [c!, g.scalar(1), s8(g, RIGHT_ZERO)], {}, 'float32', [K, N], 'iw_k');
+      const wHat = g.emit1('Add', [g.emit1('Mul', [kw, sw!], {}, 'float32', [K, N], 'iw_rescale'), wMin!], {}, 'float32', [K, N], 'iw_hat');
       grads[0] = g.emit1('Gemm', [eHat, wHat], { transB: 1 }, 'float32', [M, K], 'grad_x');
     }
     return grads;

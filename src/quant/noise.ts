@@ -45,9 +45,9 @@
  * tensor the size of the largest error tensor, whatever K is. The coefficients of all K steps and
  * layers form a small [K, 4·layers] table. Each step then spends, per dithered tensor, one Slice of
  * the counter and 12 elementwise passes: 3 for P, 3 for rot16, 3 for Q, and BitShift, Cast, Mul
- * for u.
+ * for u (the quantizers take the raw values, `emitRaw`, and fold the Mul into their own scaling).
  */
-import { type DType, type Dim, type Graph, ONNX_TYPE, type Value } from '../graph/builder.js';
+import { type Dim, type Graph, ONNX_TYPE, type Value } from '../graph/builder.js';
 import { mixSeed } from '../util/random.js';
 
 /** Purpose tag of the per-layer key offsets cₗⱼ (mixSeed's first part). */
@@ -178,6 +178,15 @@ export class StepNoise {
   }
 
   emit(like: Value): Value {
+    const raw = this.emitRaw(like);
+    return this.body.emit1('Mul', [raw, this.body.constant(raw.dtype, [], [NOISE_UNIT])], {}, raw.dtype, raw.shape, 'noise');
+  }
+
+  /**
+   * The noise of `emit` before its last pass: `Cast(h >> 8)`, uniform on {0, …, 2^24 − 1}; times
+   * NOISE_UNIT it is `emit`'s U[0,1). The quantizers fold that factor into their own scaling.
+   */
+  emitRaw(like: Value): Value {
     if (this.finished) throw new Error(`noise for ${like.name}: asked for after finish()`);
     const g = this.body;
     const shape = like.shape;
@@ -197,7 +206,8 @@ export class StepNoise {
     const counter = g.emit1('Reshape', [flat, g.emit1('Shape', [like], {}, 'int64', [shape.length], 'noise_shape')], {}, 'uint32', shape, 'noise_counter_shaped');
 
     const h = emitQuadratic(g, emitRot16(g, emitQuadratic(g, counter, a1, b1)), a2, b2);
-    return emitUnit(g, h, like.dtype);
+    const top = g.emit1('BitShift', [h, u32(g, 8)], { direction: 'RIGHT' }, 'uint32', h.shape, 'noise_top');
+    return g.emit1('Cast', [top], { to: ONNX_TYPE[like.dtype] }, like.dtype, h.shape, 'noise_raw');
   }
 
   /** Counters are an int32 Range: rows·(largest per-row size) must stay below 2^31. */
@@ -230,11 +240,4 @@ export class StepNoise {
   private table(): Value {
     return { name: this.tableName, dtype: 'uint32', shape: [this.keys.shape![0]!, 'noise_coefficients'] };
   }
-}
-
-/** u = Cast(h >> 8) · 2^-24, in `dtype` (exact in float32 and float64). */
-function emitUnit(g: Graph, h: Value, dtype: DType): Value {
-  const top = g.emit1('BitShift', [h, u32(g, 8)], { direction: 'RIGHT' }, 'uint32', h.shape, 'noise_top');
-  const f = g.emit1('Cast', [top], { to: ONNX_TYPE[dtype] }, dtype, h.shape, 'noise_float');
-  return g.emit1('Mul', [f, g.constant(dtype, [], [NOISE_UNIT])], {}, dtype, h.shape, 'noise');
 }

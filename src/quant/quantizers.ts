@@ -4,13 +4,15 @@
  *
  *   scale = max(max − min, ε) / (2^b − 1)
  *   k     = round((x − min) / scale)                        (nearest, half to even)
- *   k     = round((x − (min + scale/2)) / scale + u)        (stochastic, u ~ U[0,1): CPT's
+ *   k     = round((x − (min + scale/2) + scale·u) / scale)  (stochastic, u ~ U[0,1): CPT's
  *                                                            round(v + U(−½, ½)))
  *   q     = k · scale + min
  *
  * The integer codes k are what the integer kernels (./integer.ts) multiply; `QuantizeLinear`
  * computes the same round-half-to-even of the same quotient, so both paths agree code for code.
- * At b ≥ 32 the quantizer is an exact pass-through (an `If` on the step's bit-width: no work).
+ * At b ≥ 32 the quantizer is an exact pass-through (an `If` on the step's bit-width: no work);
+ * per-tensor codes of ≤ 8 bits are made by `QuantizeLinear` and scaled back by `DequantizeLinear`
+ * (one pass less than Div, Round, Mul, with a byte-sized intermediate).
  * - weights: per output channel (min/max over the reduction axes), nearest rounding;
  * - activations: per tensor, nearest rounding;
  * - errors (back-propagated gradients): per tensor, stochastic rounding, own bit-width.
@@ -25,27 +27,55 @@ export const PASS_THROUGH_BITS = 32;
 export interface QuantizeOptions {
   /** Axes to reduce min/max over; null = whole tensor (per-tensor). */
   reduceAxes: readonly number[] | null;
-  /** Uniform [0,1) noise of x's shape for stochastic rounding; absent = round to nearest. */
-  noise?: Value;
+  /**
+   * Stochastic rounding: noise of x's shape, uniform on [0, 1/unit) (`unit` 1 for U[0,1), 2^-24 for
+   * the in-graph generator's raw values); absent = round to nearest.
+   */
+  noise?: Noise;
   /** A given range (scalars) instead of x's own min/max. */
   range?: { min: Value; max: Value };
   /** Clip values outside the range onto the grid's ends (a running range can be exceeded). */
   clip?: boolean;
 }
 
-/** `2^b − 1` and `b ≥ 32` for a bit-width input, emitted once per graph and shared by its quantizers. */
-const perBits = new WeakMap<Graph, Map<string, { levels: Value; exact: Value }>>();
-export function bitsTerms(g: Graph, bits: Value): { levels: Value; exact: Value } {
+/** Stochastic-rounding noise: `value · unit` is uniform on [0, 1). */
+export interface Noise {
+  value: Value;
+  unit: number;
+}
+
+/** Widest codes a byte holds: quantizers at ≤ 8 bits use `QuantizeLinear` (./integer.ts too). */
+export const BYTE_BITS = 8;
+
+interface BitsTerms {
+  /** 2^b − 1 */
+  levels: Value;
+  /** b ≥ 32: pass-through */
+  exact: Value;
+  /** b ≤ 8: codes fit a byte */
+  byte: Value;
+}
+
+/** Terms of a bit-width input, each emitted on first use, once per graph, shared by its quantizers. */
+const perBits = new WeakMap<Graph, Map<string, Partial<BitsTerms>>>();
+export function bitsTerms(g: Graph, bits: Value): BitsTerms {
   let byName = perBits.get(g);
   if (!byName) perBits.set(g, (byName = new Map()));
   let terms = byName.get(bits.name);
-  if (!terms) {
-    const dt = bits.dtype;
-    const levels = g.emit1('Sub', [g.emit1('Pow', [g.scalar(2), bits], {}, dt, [], 'q_pow'), g.scalar(1)], {}, dt, [], 'q_levels');
-    const exact = g.emit1('GreaterOrEqual', [bits, g.scalar(PASS_THROUGH_BITS)], {}, 'bool', [], 'q_exact');
-    byName.set(bits.name, (terms = { levels, exact }));
-  }
-  return terms;
+  if (!terms) byName.set(bits.name, (terms = {}));
+  const t = terms;
+  const dt = bits.dtype;
+  return {
+    get levels() {
+      return (t.levels ??= g.emit1('Sub', [g.emit1('Pow', [g.scalar(2), bits], {}, dt, [], 'q_pow'), g.scalar(1)], {}, dt, [], 'q_levels'));
+    },
+    get exact() {
+      return (t.exact ??= g.emit1('GreaterOrEqual', [bits, g.scalar(PASS_THROUGH_BITS)], {}, 'bool', [], 'q_exact'));
+    },
+    get byte() {
+      return (t.byte ??= g.emit1('LessOrEqual', [bits, g.scalar(BYTE_BITS)], {}, 'bool', [], 'q_byte'));
+    },
+  };
 }
 
 /** The grid's step: max(max − min, ε) / levels (of the shape of min and max). */
@@ -56,11 +86,17 @@ export function gridScale(g: Graph, mn: Value, mx: Value, levels: Value): Value 
 }
 
 /**
- * `(x − min)/scale` rounded stochastically is `round((x − min')/scale + u)` with min' = min +
- * scale/2: the offset grid point both paths subtract before adding the noise.
+ * The dithered tensor of stochastic rounding, in the units of x: `x − (min + scale/2) + scale·u`,
+ * whose quotient by `scale` rounds (half to even) to round(v + U(−½, ½)) = the stochastic code of
+ * `v = (x − min)/scale`. The noise is scaled in the pass that would have turned the generator's
+ * raw values into [0, 1) anyway. Shared by both kernel paths, so their codes agree.
  */
-export function ditherOrigin(g: Graph, mn: Value, scale: Value): Value {
-  return g.emit1('Add', [mn, g.emit1('Mul', [scale, g.scalar(0.5)], {}, scale.dtype, scale.shape, 'q_half')], {}, mn.dtype, mn.shape, 'q_origin');
+export function emitDither(g: Graph, x: Value, mn: Value, scale: Value, noise: Noise): Value {
+  const dt = x.dtype;
+  const origin = g.emit1('Add', [mn, g.emit1('Mul', [scale, g.scalar(0.5)], {}, dt, scale.shape, 'q_half')], {}, dt, mn.shape, 'q_origin');
+  const noiseScale = g.emit1('Mul', [scale, g.scalar(noise.unit)], {}, dt, scale.shape, 'q_noise_scale');
+  const scaled = g.emit1('Mul', [noise.value, noiseScale], {}, dt, noise.value.shape, 'q_noise');
+  return g.emit1('Add', [g.emit1('Sub', [x, origin], {}, dt, x.shape, 'q_shift'), scaled], {}, dt, x.shape, 'q_dither');
 }
 
 /**
@@ -71,31 +107,49 @@ export function emitQuantize(g: Graph, x: Value, bits: Value, options: QuantizeO
   const dt = x.dtype;
   if (dt !== 'float32' && dt !== 'float64') throw new Error(`quantize ${x.name}: ${dt} is not a float type`);
   const shape = x.shape;
-  const { levels, exact } = bitsTerms(g, bits);
+  const terms = bitsTerms(g, bits);
+  const exact = terms.exact;
   const prefix = `${g.fresh('q_if')}/`;
   const low = new Graph(`${prefix}quantize`, dt, `${prefix}q/`);
-  low.output(emitGrid(low, x, levels, options));
+  low.output(emitGrid(low, x, terms, options));
   const exactBranch = new Graph(`${prefix}exact`, dt, `${prefix}x/`);
   exactBranch.output(exactBranch.emit1('Identity', [x], {}, dt, shape, 'pass'));
-  const branch = (b: Graph) => ({ kind: 'graph' as const, value: b.toGraphData() });
   return g.emit1('If', [exact], { then_branch: branch(exactBranch), else_branch: branch(low) }, dt, shape, 'quantized');
 }
 
-/** x on the grid of `levels` steps (emitted into `g`, which may be a branch of an `If`). */
-function emitGrid(g: Graph, x: Value, levels: Value, options: QuantizeOptions): Value {
+const branch = (b: Graph) => ({ kind: 'graph' as const, value: b.toGraphData() });
+
+/**
+ * x on the grid of `levels` steps (emitted into `g`, a branch of an `If`). A per-tensor quantizer
+ * without clipping makes its codes with `QuantizeLinear` when they fit a byte (b ≤ 8, another
+ * `If`): `QuantizeLinear(x − min, scale)` divides, rounds half to even and saturates in one pass
+ * with a uint8 result, `DequantizeLinear` scales back, so the round trip costs one pass less than
+ * Div, Round, Mul (and the same codes: ./integer.ts). Per-channel weights, clipped eval activations
+ * and wider codes use Div, Round, Mul.
+ */
+function emitGrid(g: Graph, x: Value, bits: BitsTerms, options: QuantizeOptions): Value {
   const dt = x.dtype;
   const shape = x.shape;
   const reduceAttrs: Attrs = options.reduceAxes === null ? { keepdims: 0 } : { axes: options.reduceAxes, keepdims: 1 };
   const statShape = options.reduceAxes === null ? [] : shape!.map((d, i) => (options.reduceAxes!.includes(i) ? 1 : d));
   const mn = options.range?.min ?? g.emit1('ReduceMin', [x], reduceAttrs, dt, statShape, 'q_min');
   const mx = options.range?.max ?? g.emit1('ReduceMax', [x], reduceAttrs, dt, statShape, 'q_max');
-  const scale = gridScale(g, mn, mx, levels);
-  const origin = options.noise ? ditherOrigin(g, mn, scale) : mn;
-  let v = g.emit1('Div', [g.emit1('Sub', [x, origin], {}, dt, shape, 'q_shift'), scale], {}, dt, shape, 'q_v');
-  if (options.noise) v = g.emit1('Add', [v, options.noise], {}, dt, shape, 'q_dither');
-  if (options.clip) v = g.emit1('Clip', [v, g.scalar(0), levels], {}, dt, shape, 'q_clipped');
-  const rounded = g.emit1('Round', [v], {}, dt, shape, 'q_round');
-  return g.emit1('Add', [g.emit1('Mul', [rounded, scale], {}, dt, shape, 'q_rescale'), mn], {}, dt, shape, 'q');
+  const scale = gridScale(g, mn, mx, bits.levels);
+  const shifted = options.noise ? emitDither(g, x, mn, scale, options.noise) : g.emit1('Sub', [x, mn], {}, dt, shape, 'q_shift');
+  const viaRound = (b: Graph) => {
+    let v = b.emit1('Div', [shifted, scale], {}, dt, shape, 'q_v');
+    if (options.clip) v = b.emit1('Clip', [v, b.scalar(0), bits.levels], {}, dt, shape, 'q_clipped');
+    const rounded = b.emit1('Round', [v], {}, dt, shape, 'q_round');
+    return b.emit1('Add', [b.emit1('Mul', [rounded, scale], {}, dt, shape, 'q_rescale'), mn], {}, dt, shape, 'q');
+  };
+  if (options.reduceAxes !== null || options.clip || dt !== 'float32') return viaRound(g);
+  const prefix = `${g.fresh('q_byte_if')}/`;
+  const byte = new Graph(`${prefix}byte`, dt, `${prefix}b/`);
+  const codes = byte.emit1('QuantizeLinear', [shifted, scale, byte.constant('uint8', [], [0], 'zero')], {}, 'uint8', shape, 'q_codes');
+  byte.output(byte.emit1('Add', [byte.emit1('DequantizeLinear', [codes, scale], {}, dt, shape, 'q_rescale'), mn], {}, dt, shape, 'q'));
+  const wide = new Graph(`${prefix}wide`, dt, `${prefix}w/`);
+  wide.output(viaRound(wide));
+  return g.emit1('If', [bits.byte], { then_branch: branch(byte), else_branch: branch(wide) }, dt, shape, 'q_grid');
 }
 
 /**
@@ -114,15 +168,15 @@ export const FakeQuantOp: OpDef<{ reduceAxes: readonly number[] | null; clip?: b
 
 /**
  * Identity in the forward pass; quantizes the gradient flowing back through it (per tensor,
- * stochastic rounding with the noise input). Inputs: [x, bits, noise].
+ * stochastic rounding with the noise input, `noise · unit` ~ U[0,1)). Inputs: [x, bits, noise].
  */
-export const ErrorQuantOp: OpDef = {
+export const ErrorQuantOp: OpDef<{ unit: number }> = {
   name: 'ErrorQuant',
   forward(g, [x]) {
     return [g.emit1('Identity', [x!], {}, x!.dtype, x!.shape, 'eq_fwd')];
   },
-  backward(g, { inputs: [, bits, noise] }, [dy], needs) {
-    return [needs[0] ? emitQuantize(g, dy!, bits!, { reduceAxes: null, noise: noise! }) : null, null, null];
+  backward(g, { inputs: [, bits, noise], attrs: { unit } }, [dy], needs) {
+    return [needs[0] ? emitQuantize(g, dy!, bits!, { reduceAxes: null, noise: { value: noise!, unit } }) : null, null, null];
   },
 };
 
@@ -180,6 +234,6 @@ export function activationRange(g: Graph, x: Value, mode: 'train' | 'eval', runn
   return { min: pick(part(0), mn), max: pick(part(1), mx), clip: true };
 }
 
-export function quantizeErrors(g: Graph, x: Value, bits: Value, noise: Value): Value {
-  return g.apply1(ErrorQuantOp, [x, bits, noise], undefined);
+export function quantizeErrors(g: Graph, x: Value, bits: Value, noise: Noise): Value {
+  return g.apply1(ErrorQuantOp, [x, bits, noise.value], { unit: noise.unit });
 }
