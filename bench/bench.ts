@@ -1,5 +1,5 @@
 /**
- * `npm run bench [training] [estimate] [dashboard] [conv] [noise] [cnn]` (all sections by default),
+ * `npm run bench [training] [estimate] [dashboard] [conv] [noise] [cnn] [predict]` (all sections by default),
  * one JSON line per figure:
  * - training: steps/s of the digits MLP (64-128-10, batch 64) with the whole engine bookkeeping
  *   (events, cost tally, run store writes), medians over BENCH_REPEATS rounds (default 5);
@@ -9,7 +9,12 @@
  * - noise: in-graph stochastic-rounding noise against the host-fed table (bench/noise.ts);
  * - cnn: steps/s and peak RSS of the CNN and ResNet-20 on Fashion-MNIST, 1 and 2 threads, one
  *   child process per run, medians over BENCH_REPEATS rounds; BENCH_CNN_STEPS sets the CNN's
- *   training steps (default 60, ResNet-20 a third of it) (bench/cnn.ts).
+ *   training steps (default 60, ResNet-20 a third of it) (bench/cnn.ts);
+ * - predict: the cost model against reality: calibrates this machine (`profile calibrate`'s
+ *   measurement, or the profile at BENCH_PROFILE=path) and prints, for the Fashion-MNIST MLP
+ *   784-256-10, the digits MLP and the CNN (cpt:3-8, 1 thread), the per-step time the cost model
+ *   predicts with that profile beside the measured one and their ratio, per kernel path
+ *   (`--kernels int` and `fake`), medians over BENCH_REPEATS rounds (bench/predict.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +26,7 @@ import { benchCnnTraining } from './cnn.js';
 import { benchConvGradients } from './conv.js';
 import { benchEstimate } from './hw.js';
 import { benchNoise } from './noise.js';
+import { benchPredict } from './predict.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 
@@ -154,3 +160,4 @@ if (want('dashboard')) await benchDashboard();
 if (want('conv')) await benchConvGradients();
 if (want('noise')) await benchNoise();
 if (want('cnn')) await benchCnnTraining();
+if (want('predict')) await benchPredict();

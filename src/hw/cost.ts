@@ -7,7 +7,8 @@
  *   inputGrad    errors (b_g)      × weights (b_w)  → input errors, stored at b_g
  *   weightGrad   activations (b_a) × errors (b_g)   → weight gradient, stored at WEIGHT_GRAD_BITS
  * Each GEMM costs compute (MACs × energy per MAC; MACs / throughput) and memory (each tensor moves
- * once between its home level and the MACs); its latency is max(compute, slowest memory level).
+ * once between its home level and the MACs); its latency is max(compute, slowest memory level) plus
+ * the profile's fixed per-GEMM overhead, and a step adds the fixed per-step overhead once.
  */
 import type { ProfileError } from '../errors.js';
 import { type LayerShape, macsPerSample } from '../models/shapes.js';
@@ -175,6 +176,8 @@ export interface GemmCost extends Cost {
   memoryEnergyJ: number;
   /** Latency of the slowest memory level. */
   memoryLatencyS: number;
+  /** The profile's per-GEMM overhead, added to max(compute, memory). */
+  overheadLatencyS: number;
   staticEnergyJ: number;
   bound: 'compute' | 'memory';
   memory: MemoryLevelCost[];
@@ -187,6 +190,8 @@ export interface PartsCost extends Cost {
   staticEnergyJ: number;
   computeLatencyS: number;
   memoryLatencyS: number;
+  /** Fixed times of the profile's `overhead` included in latencyS (per GEMM; a step's total also the per-step one). */
+  overheadLatencyS: number;
 }
 
 export interface StepBreakdown extends PartsCost {
@@ -198,7 +203,7 @@ export interface StepBreakdown extends PartsCost {
 }
 
 export function zeroParts(): PartsCost {
-  return { energyJ: 0, latencyS: 0, bitops: 0, computeEnergyJ: 0, memoryEnergyJ: 0, staticEnergyJ: 0, computeLatencyS: 0, memoryLatencyS: 0 };
+  return { energyJ: 0, latencyS: 0, bitops: 0, computeEnergyJ: 0, memoryEnergyJ: 0, staticEnergyJ: 0, computeLatencyS: 0, memoryLatencyS: 0, overheadLatencyS: 0 };
 }
 
 export function addParts(into: PartsCost, c: PartsCost, times = 1): void {
@@ -210,6 +215,7 @@ export function addParts(into: PartsCost, c: PartsCost, times = 1): void {
   into.staticEnergyJ += c.staticEnergyJ * times;
   into.computeLatencyS += c.computeLatencyS * times;
   into.memoryLatencyS += c.memoryLatencyS * times;
+  into.overheadLatencyS += c.overheadLatencyS * times;
 }
 
 /** The innermost level whose capacity holds `totalBits` (the last level if none does). */
@@ -228,7 +234,7 @@ interface GemmSpec {
   result: { elements: number; bits: number };
 }
 
-/** Cost of one GEMM: compute, memory traffic through the levels, roofline latency, static energy. */
+/** Cost of one GEMM: compute, memory traffic through the levels, roofline latency plus the per-GEMM overhead, static energy. */
 export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
   if (profile.aboveMax === 'reject') {
     const widest = profile.formats[profile.formats.length - 1]!.bits;
@@ -266,7 +272,8 @@ export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
     memoryEnergyJ += m.energyJ;
     memoryLatencyS = Math.max(memoryLatencyS, m.latencyS);
   });
-  const latencyS = Math.max(computeLatencyS, memoryLatencyS);
+  const overheadLatencyS = profile.overheadPerGemmS;
+  const latencyS = Math.max(computeLatencyS, memoryLatencyS) + overheadLatencyS;
   const staticEnergyJ = profile.staticPowerW * latencyS;
   return {
     layer: g.layer,
@@ -282,6 +289,7 @@ export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
     computeLatencyS,
     memoryEnergyJ,
     memoryLatencyS,
+    overheadLatencyS,
     staticEnergyJ,
     energyJ: computeEnergyJ + memoryEnergyJ + staticEnergyJ,
     latencyS,
@@ -319,10 +327,15 @@ function partsOf(g: GemmCost): PartsCost {
     staticEnergyJ: g.staticEnergyJ,
     computeLatencyS: g.computeLatencyS,
     memoryLatencyS: g.memoryLatencyS,
+    overheadLatencyS: g.overheadLatencyS,
   };
 }
 
-/** Full per-layer × per-phase breakdown of one training step. GEMMs run one after another. */
+/**
+ * Full per-layer × per-phase breakdown of one training step. GEMMs run one after another. The
+ * profile's per-step overhead belongs to no layer or phase: it is in the step's totals only
+ * (latency, its static energy, overheadLatencyS), so they exceed the sum of the phases by it.
+ */
 export function stepBreakdown(profile: HardwareProfile, layers: readonly LayerShape[], batchSize: number, bits: BitTuple): StepBreakdown {
   checkBits(bits.bitsWeights, 'bitsWeights');
   checkBits(bits.bitsActivations, 'bitsActivations');
@@ -342,6 +355,11 @@ export function stepBreakdown(profile: HardwareProfile, layers: readonly LayerSh
       addParts(perLayer, parts);
     }
     byLayer.push(perLayer);
+  }
+  const perStepS = profile.overheadPerStepS;
+  if (perStepS > 0) {
+    const staticEnergyJ = profile.staticPowerW * perStepS;
+    addParts(total, { ...zeroParts(), latencyS: perStepS, overheadLatencyS: perStepS, staticEnergyJ, energyJ: staticEnergyJ });
   }
   return { bits: { ...bits }, ...total, gemms, byPhase, byLayer };
 }

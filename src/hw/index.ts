@@ -9,3 +9,4 @@ export * from './cost.js';
 export * from './tally.js';
 export * from './savings.js';
 export * from './load.js';
+export * from './host-profile.js';

@@ -42,6 +42,8 @@ export const LIMITS = {
   accessEnergy: { min: 1e-24, max: 1e-3, zero: false, unit: 'J/bit' },
   bandwidth: { min: 1, max: 1e24, zero: false, unit: 'bit/s' },
   staticPower: { min: 1e-12, max: 1e9, zero: true, unit: 'W' },
+  /** overhead.perGemm and overhead.perStep. */
+  overhead: { min: 1e-15, max: 1e3, zero: true, unit: 's' },
 } as const satisfies Record<string, Limit>;
 
 /** Largest bit-width of an operand or a stored tensor the tool asks a profile for. */

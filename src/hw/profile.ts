@@ -8,6 +8,9 @@
  * operand format is floating point) and of `clock`; they are compiled once and evaluated for every
  * pair of supported formats here, so the cost model only looks numbers up.
  *
+ * The optional `overhead` adds fixed times to every GEMM and every step (the latency a processor that
+ * runs kernels one by one pays regardless of their size; see src/hw/calibrate.ts).
+ *
  * Every number must be reachable (./limits.ts: within ranges far wider than any real device), also
  * per MAC at every bit-width a run can ask for, so every cost computed from an accepted profile is
  * finite and positive. Every error is one line (./messages.ts).
@@ -69,6 +72,13 @@ const MemoryLevelSchema = z
   })
   .meta({ description: 'One level of the memory hierarchy.' });
 
+const OverheadSchema = z
+  .strictObject({
+    perGemm: quantity('Fixed time of every GEMM (dispatching a kernel, setting it up), added to its latency, e.g. "2 us". Default 0.').optional(),
+    perStep: quantity('Fixed time of every training step outside its GEMMs (starting the step), added once per step, e.g. "10 us". Default 0.').optional(),
+  })
+  .meta({ description: 'Fixed times the roofline does not see: a processor that runs kernels one by one pays them per GEMM and per step.' });
+
 export const ProfileSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -81,6 +91,7 @@ export const ProfileSchema = z
       description: 'Memory levels from the one nearest the MACs (first) to the backing store (last).',
     }),
     staticPower: quantity('Power drawn regardless of activity, e.g. "60 W"; adds staticPower × latency to the energy.').optional(),
+    overhead: OverheadSchema.optional(),
     notes: z.array(z.string()).optional().meta({ description: 'Free-form remarks: assumptions, simplifications.' }),
   })
   .meta({ title: 'bitcycle hardware profile', description: 'An accelerator for the bitcycle cost model (see docs/hardware-model.md).' });
@@ -134,6 +145,10 @@ export interface HardwareProfile {
   macThroughputPerS: Float64Array;
   memory: MemoryLevel[];
   staticPowerW: number;
+  /** Fixed time added to every GEMM's latency (`overhead.perGemm`; 0 when not given). */
+  overheadPerGemmS: number;
+  /** Fixed time added once to every training step's latency (`overhead.perStep`; 0 when not given). */
+  overheadPerStepS: number;
   /** The JSON as given. */
   json: ProfileJson;
 }
@@ -256,6 +271,12 @@ export function compileProfile(input: unknown, file: string): HardwareProfile {
   });
 
   const staticPowerW = json.staticPower === undefined ? 0 : quantityAt(file, ['staticPower'], json.staticPower, 'power', clockScope, LIMITS.staticPower);
+  const overheadAt = (key: 'perGemm' | 'perStep'): number => {
+    const source = json.overhead?.[key];
+    return source === undefined ? 0 : quantityAt(file, ['overhead', key], source, 'time', clockScope, LIMITS.overhead);
+  };
+  const overheadPerGemmS = overheadAt('perGemm');
+  const overheadPerStepS = overheadAt('perStep');
 
   const n = formats.length;
   const macEnergyJ = new Float64Array(n * n).fill(Number.NaN);
@@ -317,6 +338,8 @@ export function compileProfile(input: unknown, file: string): HardwareProfile {
     macThroughputPerS,
     memory,
     staticPowerW,
+    overheadPerGemmS,
+    overheadPerStepS,
     json: input as ProfileJson,
   };
   // The per-MAC cost at every bit-width a run can ask for (multipass included) must be reachable too.

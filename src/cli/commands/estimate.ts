@@ -38,7 +38,7 @@ function costJson(c: Cost): { energyJ: number; latencyS: number; bitops: number 
 }
 
 function partsJson(c: PartsCost): Record<string, number> {
-  return { ...costJson(c), computeEnergyJ: c.computeEnergyJ, memoryEnergyJ: c.memoryEnergyJ, staticEnergyJ: c.staticEnergyJ };
+  return { ...costJson(c), computeEnergyJ: c.computeEnergyJ, memoryEnergyJ: c.memoryEnergyJ, staticEnergyJ: c.staticEnergyJ, overheadLatencyS: c.overheadLatencyS };
 }
 
 function compareJson(run: PartsCost, baseline: PartsCost): Record<string, unknown> {
@@ -55,7 +55,9 @@ function printText(e: ScheduleEstimate, header: string, perLayer: boolean): void
       ['BitOPs', fmtCount(e.run.bitops), fmtCount(e.baseline.bitops), fmtPct(e.savings.bitopsPct)],
     ]),
   );
-  out.push('', `energy parts of ${e.schedule}: compute ${formatSI(e.run.computeEnergyJ, 'J')}, memory ${formatSI(e.run.memoryEnergyJ, 'J')}, static ${formatSI(e.run.staticEnergyJ, 'J')}`, '');
+  out.push('', `energy parts of ${e.schedule}: compute ${formatSI(e.run.computeEnergyJ, 'J')}, memory ${formatSI(e.run.memoryEnergyJ, 'J')}, static ${formatSI(e.run.staticEnergyJ, 'J')}`);
+  if (e.run.overheadLatencyS > 0) out.push(`latency of ${e.schedule} includes the profile's fixed overhead (per GEMM and per step): ${fmtTime(e.run.overheadLatencyS)}`);
+  out.push('');
   const phaseRows = [['per phase', 'energy', 'saved', 'latency', 'saved', 'BitOPs', 'saved']];
   for (const [phase, label] of Object.entries(PHASE_LABELS) as [keyof typeof PHASE_LABELS, string][]) {
     const p = e.byPhase[phase];
@@ -132,7 +134,7 @@ export function register(program: Command): void {
           batchSize,
           gradBits: e.bitsGrad,
           ...costJson(e.run),
-          parts: { computeEnergyJ: e.run.computeEnergyJ, memoryEnergyJ: e.run.memoryEnergyJ, staticEnergyJ: e.run.staticEnergyJ },
+          parts: { computeEnergyJ: e.run.computeEnergyJ, memoryEnergyJ: e.run.memoryEnergyJ, staticEnergyJ: e.run.staticEnergyJ, overheadLatencyS: e.run.overheadLatencyS },
           baseline: { schedule: e.baselineSchedule, ...costJson(e.baseline) },
           savings: e.savings,
           phases,

@@ -1,9 +1,14 @@
-import { delimiter } from 'node:path';
+import { statSync } from 'node:fs';
+import { delimiter, dirname } from 'node:path';
 import type { Command } from 'commander';
-import { formatSI } from '../../format.js';
+import { UsageError } from '../../errors.js';
+import { fmtTime, formatSI, textTable } from '../../format.js';
+// light (pure, no mathjs or zod): the fit and the profile of `profile calibrate`
+import { type HostMeasurements, gemmTimes, hostProfileJson, profileNameFor } from '../../hw/host-profile.js';
 import type { HardwareProfile } from '../../hw/profile.js';
-import { sanitize } from '../../util/text.js';
-import { printJson } from '../output.js';
+import { prepareOutputDirectory, writeFileAtomic } from '../../util/fs.js';
+import { sanitize, sanitizeShort } from '../../util/text.js';
+import { parseIntOption, printJson } from '../output.js';
 
 // mathjs and zod load with the profile modules: only inside actions, so `--help` stays fast.
 const hw = () => import('../../hw/index.js');
@@ -48,6 +53,7 @@ function summary(profile: HardwareProfile, macCost: Parameters<typeof formatTabl
     mac: formatTable(profile, macCost),
     memory: profile.memory.map((m) => ({ ...m, capacityBits: Number.isFinite(m.capacityBits) ? m.capacityBits : null })),
     staticPowerW: profile.staticPowerW,
+    overhead: { perGemmS: profile.overheadPerGemmS, perStepS: profile.overheadPerStepS },
     sources: profile.sources,
     notes: profile.notes,
   };
@@ -71,6 +77,9 @@ function printProfile(profile: HardwareProfile, macCost: Parameters<typeof forma
     out.push(`  ${s(m.name).padEnd(16)} ${capacity.padStart(10)}  read ${formatSI(m.readEnergyPerBitJ, 'J/bit')}  write ${formatSI(m.writeEnergyPerBitJ, 'J/bit')}  ${formatSI(m.bandwidthBitsPerS / 8, 'B/s')}`);
   }
   if (profile.staticPowerW > 0) out.push('', `static power ${formatSI(profile.staticPowerW, 'W')}`);
+  if (profile.overheadPerGemmS > 0 || profile.overheadPerStepS > 0) {
+    out.push('', `overhead     ${fmtTime(profile.overheadPerGemmS)} per GEMM, ${fmtTime(profile.overheadPerStepS)} per step`);
+  }
   out.push('', 'sources:');
   for (const src of profile.sources) {
     out.push(`  - ${s(src.title)}${src.url ? ` <${s(src.url)}>` : ''}`);
@@ -84,7 +93,7 @@ function printProfile(profile: HardwareProfile, macCost: Parameters<typeof forma
 }
 
 export function register(program: Command): void {
-  const profile = program.command('profile').description('list, show and validate hardware profiles (hw-profiles/*.json and your own)');
+  const profile = program.command('profile').description('list, show and validate hardware profiles (hw-profiles/*.json and your own), or calibrate one to this machine');
 
   profile
     .command('list')
@@ -163,6 +172,37 @@ export function register(program: Command): void {
     });
 
   profile
+    .command('calibrate')
+    .description(
+      'measure this machine with onnxruntime — fp32 and int8 GEMM throughput over several shapes, memory bandwidth, ' +
+        'per-GEMM and per-step overhead — and write a hardware profile of it (energy is not measured: Horowitz 45 nm, said so in the profile)',
+    )
+    .option('--out <file>', 'profile JSON file to write, required (a path ending in .json; its name without .json becomes the profile name)')
+    .option('--threads <n>', 'onnxruntime intra-op threads, as train --threads', '1')
+    .option('--quick', 'tiny shapes and arrays, few repeats (well under a second): checks that calibration works, the numbers do not describe the machine')
+    .option('--json', 'print the measurements and the profile as one JSON object instead of a table')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  bitcycle profile calibrate --out host.json                      # ~3 s, 1 thread\n' +
+        '  bitcycle profile calibrate --out profiles/host-2t.json --threads 2\n' +
+        '  bitcycle estimate --model cnn --schedule cpt:3-8 --profile ./host.json\n',
+    )
+    .action(async (opts: { out?: string; threads: string; quick?: boolean; json?: boolean }) => {
+      if (opts.out === undefined) throw new UsageError('--out', 'required: the profile JSON file to write, e.g. --out host.json');
+      const threads = parseIntOption('--threads', opts.threads, 1, 64);
+      const out = checkProfileOut(opts.out);
+      const [{ measureHost }, { compileProfile }] = await Promise.all([import('../../hw/calibrate.js'), import('../../hw/profile.js')]);
+      const measurements = await measureHost({ threads, quick: opts.quick ?? false });
+      const json = hostProfileJson(measurements, profileNameFor(out));
+      // what is written must load: a profile this command cannot read back is a bug, not a user error
+      const profile = compileProfile(json, out);
+      writeFileAtomic(out, JSON.stringify(json, null, 2) + '\n');
+      if (opts.json) printJson({ file: out, measurements, profile: json });
+      else printCalibration(measurements, profile, out);
+    });
+
+  profile
     .command('schema')
     .description('print the JSON Schema of profiles (hw-profiles/schema.json is generated with this)')
     .action(async () => {
@@ -170,3 +210,59 @@ export function register(program: Command): void {
       process.stdout.write(JSON.stringify(profileJsonSchema(), null, 2) + '\n');
     });
 }
+
+/**
+ * `--out` of `profile calibrate`, checked before anything is measured: a path ending in .json
+ * (so --profile reads it as a file) that is not a directory or another non-regular file, in a
+ * directory that exists or can be created and can be written in. Every problem is one UsageError.
+ */
+function checkProfileOut(out: string): string {
+  const shown = sanitizeShort(out, 120);
+  let stat;
+  try {
+    stat = statSync(out);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new UsageError('--out', `cannot write "${shown}" (${code ?? (err as Error).message})`);
+  }
+  if (stat?.isDirectory()) throw new UsageError('--out', `"${shown}" is a directory; give a file path such as ${sanitizeShort(out.replace(/\/+$/, ''), 100)}/host.json`);
+  if (stat && !stat.isFile()) throw new UsageError('--out', `"${shown}" exists and is not a regular file; give a path to a new or a regular .json file`);
+  if (!out.endsWith('.json')) throw new UsageError('--out', `expected a file path ending in .json (so --profile reads it as a file), got "${shown}"`);
+  prepareOutputDirectory(dirname(out), '--out');
+  return out;
+}
+
+/** What `profile calibrate` measured, as a short table, and where the profile went. */
+function printCalibration(m: HostMeasurements, profile: HardwareProfile, out: string): void {
+  const rate = (r: number) => formatSI(r, 'MAC/s');
+  const gemmRows = [['GEMM m×k×n (less empty run)', 'fp32 MatMul', 'uint8×int8'] as string[]];
+  const alone = gemmTimes(m);
+  for (const s of alone.filter((r) => r.kind === 'fp32')) {
+    const int = alone.find((r) => r.kind === 'int8' && r.m === s.m && r.k === s.k && r.n === s.n);
+    gemmRows.push([`${s.m}×${s.k}×${s.n}`, fmtTime(s.timeS), int ? fmtTime(int.timeS) : '—']);
+  }
+  gemmRows.push(['empty run', fmtTime(m.emptyRunS.fp32), fmtTime(m.emptyRunS.int8)]);
+  const formatRate = (bits: number) => {
+    const i = profile.formats.findIndex((f) => f.bits === bits);
+    return rate(profile.macThroughputPerS[i * profile.formats.length + i]!);
+  };
+  gemmRows.push(['fitted rate', formatRate(32), formatRate(8)]);
+  const lines = [
+    `${sanitize(m.host.hostname)}: ${sanitize(m.host.cpuModel ?? 'CPU model not reported')}, ${m.host.logicalCpus} logical CPUs, onnxruntime-node ${sanitize(m.host.onnxruntime)}, ${m.threads} intra-op thread${m.threads === 1 ? '' : 's'}${m.quick ? ' (--quick: not representative)' : ''}`,
+    `times: ${m.statistic}`,
+    '',
+    textTable(gemmRows),
+    '',
+    textTable([
+      ['memory', 'capacity', 'bandwidth'],
+      ...profile.memory.map((l) => [sanitize(l.name), Number.isFinite(l.capacityBits) ? formatSI(l.capacityBits / 8, 'B') : 'unbounded', formatSI(l.bandwidthBitsPerS / 8, 'B/s')]),
+    ]),
+    '',
+    `overhead: ${fmtTime(profile.overheadPerGemmS)} per GEMM, ${fmtTime(profile.overheadPerStepS)} per step (Loop iteration ${fmtTime(m.loopIterationS)}, empty run ${fmtTime(m.emptyRunS.fp32)} / ${m.chunkSteps} steps)`,
+    'energy: not measured (Horowitz 45 nm figures, see the profile\'s sources)',
+    '',
+    `wrote ${sanitize(out)} (profile ${sanitize(profile.name)}); use it with --profile ${sanitize(out)}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
