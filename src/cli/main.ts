@@ -40,7 +40,7 @@ const EXAMPLES: Record<string, string[]> = {
     'bitcycle estimate --model resnet-38 --schedule cpt:3-8 --profile gpu-a100 --per-layer',
     'bitcycle estimate --schedule cpt:3-8 --grad-bits cpt:6-8 --epochs 160 --json',
   ],
-  profile: ['bitcycle profile list', 'bitcycle profile show bit-fusion-45nm', 'bitcycle profile validate my-npu.json other.json'],
+  profile: ['bitcycle profile list', 'bitcycle profile show bit-fusion-45nm', 'bitcycle profile validate my-npu.json other.json', 'bitcycle profile calibrate --out host.json'],
   review: ['bitcycle review                                           # browse runs/ (keys: ? for help)', 'bitcycle review demo-runs'],
   runs: ['bitcycle runs', 'bitcycle runs demo-runs --json'],
   compare: ['bitcycle compare fm-static8 fm-cpt38', 'bitcycle compare runs/a runs/b --json'],
