@@ -1,8 +1,10 @@
 /**
  * `npm run bench [training] [estimate] [dashboard] [conv] [noise] [cnn] [predict]` (all sections by default),
  * one JSON line per figure:
- * - training: steps/s of the digits MLP (64-128-10, batch 64) with the whole engine bookkeeping
- *   (events, cost tally, run store writes), medians over BENCH_REPEATS rounds (default 5);
+ * - training: steps/s of the digits MLP (64-128-10, batch 64, 30 epochs) and, with Fashion-MNIST
+ *   installed, the Fashion-MNIST MLP (784-256-10, batch 128, 1 epoch), on integer kernels and on
+ *   fp32 fake quantization, with the whole engine bookkeeping (events, cost tally, run store
+ *   writes), medians over BENCH_REPEATS rounds (default 5);
  * - estimate: the 64k-iteration ResNet-74 cost estimate;
  * - dashboard: training throughput with and without the live dashboard;
  * - conv: forward Conv and the two gradient formulations per conv layer shape (bench/conv.ts);
@@ -20,6 +22,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset } from '../src/data/index.js';
+import type { Dataset } from '../src/data/dataset.js';
+import { DEFAULT_KERNELS, type Kernels } from '../src/engine/kernels.js';
+import { createModel } from '../src/models/registry.js';
 import { runSession } from '../src/runs/session.js';
 import type { RunConfig } from '../src/runs/run-format.js';
 import { benchCnnTraining } from './cnn.js';
@@ -57,41 +62,61 @@ function baseConfig(schedule: string): RunConfig {
 interface TrainingCase {
   label: string;
   config: RunConfig;
+  goalStepsPerSecond?: number;
+}
+
+/** The Fashion-MNIST MLP of the integer-kernel goals: 784-256-10, batch 128, one epoch. */
+function fashionMlpConfig(kernels: Kernels): RunConfig {
+  return { ...baseConfig('cpt:3-8'), model: { name: 'mlp', hidden: [256] }, dataset: 'fashion-mnist', epochs: 1, batchSize: 128, lr: 0.05, kernels };
 }
 
 /**
  * All configurations in rounds (A B C D, A B C D, …) rather than one after another, so a drift in
  * machine speed (shared, noisy machines) touches every configuration alike; medians per config.
  */
-async function benchTraining(cases: TrainingCase[]): Promise<void> {
-  const dataset = loadDataset('digits');
+async function benchTraining(all: TrainingCase[]): Promise<void> {
+  const datasets = new Map<string, Dataset>();
+  const cases: TrainingCase[] = [];
+  for (const c of all) {
+    try {
+      if (!datasets.has(c.config.dataset)) datasets.set(c.config.dataset, loadDataset(c.config.dataset));
+      cases.push(c);
+    } catch (e) {
+      console.log(JSON.stringify({ bench: c.label, dataset: c.config.dataset, kernels: c.config.kernels, skipped: (e as Error).message }));
+    }
+  }
   const out = mkdtempSync(join(tmpdir(), 'bitcycle-bench-'));
   const rates = cases.map(() => [] as number[]);
   try {
     for (let round = 0; round <= REPEATS; round++) {
       for (const [i, c] of cases.entries()) {
-        const r = await runSession(c.config, { outDir: out, dataset });
+        const r = await runSession(c.config, { outDir: out, dataset: datasets.get(c.config.dataset)! });
         if (round > 0) rates[i]!.push(r.summary.steps / r.summary.wallS); // round 0 warms up
       }
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-  cases.forEach(({ label, config }, i) => {
+  cases.forEach(({ label, config, goalStepsPerSecond }, i) => {
     const r = rates[i]!;
+    const data = datasets.get(config.dataset)!;
+    const stepsPerEpoch = Math.floor(data.train.count / config.batchSize);
     console.log(
       JSON.stringify({
         bench: label,
-        model: 'mlp-64-128-10',
+        model: createModel(config.model, data.inputShape, data.classes).id,
         dataset: config.dataset,
         schedule: config.schedule,
+        kernels: config.kernels ?? DEFAULT_KERNELS,
         batchSize: config.batchSize,
-        chunkSteps: config.chunkSteps ?? 'default (50, capped at an epoch: 22)',
+        epochs: config.epochs,
+        chunkSteps: config.chunkSteps ?? `default (50, capped at an epoch: ${Math.min(50, stepsPerEpoch)})`,
         stepsPerSecond: Math.round(median(r)),
         min: Math.round(Math.min(...r)),
         max: Math.round(Math.max(...r)),
         runs: r.length,
-        bookkeeping: 'events + cost tally + run store',
+        goalStepsPerSecond: goalStepsPerSecond === undefined ? null : `≥ ${goalStepsPerSecond}`,
+        bookkeeping: 'events + cost tally + run store, one evaluation per epoch',
       }),
     );
   });
@@ -102,7 +127,15 @@ const want = (name: string) => sections.length === 0 || sections.includes(name);
 
 if (want('training')) {
   await benchTraining([
-    ...['static:32', 'static:8', 'cpt:3-8'].map((schedule) => ({ label: 'train', config: { ...baseConfig(schedule), evalBits: schedule === 'static:32' ? 32 : 8 } })),
+    ...['static:32', 'static:8', 'cpt:3-8'].map((schedule) => ({
+      label: 'train',
+      config: { ...baseConfig(schedule), evalBits: schedule === 'static:32' ? 32 : 8 },
+      goalStepsPerSecond: schedule === 'cpt:3-8' ? 6000 : undefined,
+    })),
+    // integer kernels against fp32 fake quantization (goals of issue 11 on the int path)
+    { label: 'train', config: { ...baseConfig('cpt:3-8'), kernels: 'fake' } },
+    { label: 'train', config: fashionMlpConfig('int'), goalStepsPerSecond: 600 },
+    { label: 'train', config: fashionMlpConfig('fake') },
     // The per-call overhead the Loop removes: one step per onnxruntime run().
     { label: 'train-one-step-per-call', config: { ...baseConfig('cpt:3-8'), chunkSteps: 1 } },
   ]);
