@@ -104,6 +104,7 @@ describe('artifact interface derived from the graphs', () => {
       ],
       errorQuantizers: 1,
       integerLayers: 1,
+      integerRowsPerSample: 1,
     },
     eval: {
       file: 'eval_model.onnx',

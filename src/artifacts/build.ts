@@ -16,7 +16,7 @@ import { encodeModel } from '../graph/proto.js';
 import { bufferValue, forwardEval } from '../models/layers.js';
 import type { ModelDef, QuantContext } from '../models/model.js';
 import type { LayerShape } from '../models/shapes.js';
-import { IntLinearOp } from '../quant/integer.js';
+import { type IntConvAttrs, IntConvOp, IntLinearOp } from '../quant/integer.js';
 import { NOISE_UNIT, StepNoise } from '../quant/noise.js';
 import { quantizeErrors } from '../quant/quantizers.js';
 import { INPUT, OUTPUT, newName, velocityName } from './interface.js';
@@ -52,6 +52,11 @@ export interface TrainingManifest {
     errorQuantizers: number;
     /** Quantized layers the `int_kernels` path runs on integer GEMMs (0: that input is ignored). */
     integerLayers: number;
+    /**
+     * Largest number of rows per sample an integer weight-gradient product reduces over (1 for a
+     * linear layer, Ho·Wo for a convolution): batch × this must stay ≤ MAX_INT_REDUCTION.
+     */
+    integerRowsPerSample: number;
   };
   eval: { file: string; inputs: TensorSpec[]; outputs: string[] };
   checkpoint: string;
@@ -72,6 +77,8 @@ export interface BuiltTrainingModel extends BuiltModel {
   errorQuantizers: number;
   /** Layers the integer-kernel Loop runs on integer GEMMs (0: the model has only the fp32 Loop). */
   integerLayers: number;
+  /** Rows per sample the integer weight-gradient products reduce over, at most (see the manifest). */
+  integerRowsPerSample: number;
 }
 
 /** A graph as an ONNX model of this opset and IR version. */
@@ -136,8 +143,6 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   inputs.buffers = bufferSpecs.map((b) => outer.input(b.name, floatType, b.shape));
 
   const outNames = [...specs.map((p) => newName(p.name)), ...specs.map((p) => newName(velocityName(p.name))), ...bufferSpecs.map((b) => newName(b.name)), OUTPUT.loss, OUTPUT.correct];
-  const fake = new Graph('fp32_kernels', floatType, 'fp/');
-  const fakeLoop = emitTrainingLoop(model, fake, inputs, false, outNames);
   const integer = floatType === 'float32' ? new Graph('int_kernels', floatType, 'int/') : null;
   const intLoop = integer ? emitTrainingLoop(model, integer, inputs, true, outNames) : null;
   const docString = `bitcycle training model for ${model.id}: K steps of forward, backward and SGD-momentum update`;
@@ -145,8 +150,10 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
     // no integer branch: the fp32 Loop's nodes go straight into the outer graph
     const loop = emitTrainingLoop(model, outer, inputs, false, outNames);
     loop.outputs.forEach((v, i) => outer.output(v, outNames[i]));
-    return { bytes: finish(outer, docString), graph: outer, layers: loop.layers, errorQuantizers: loop.errorQuantizers, integerLayers: 0 };
+    return { bytes: finish(outer, docString), graph: outer, layers: loop.layers, errorQuantizers: loop.errorQuantizers, integerLayers: 0, integerRowsPerSample: 0 };
   }
+  const fake = new Graph('fp32_kernels', floatType, 'fp/');
+  const fakeLoop = emitTrainingLoop(model, fake, inputs, false, outNames);
   fakeLoop.outputs.forEach((v) => fake.output(v));
   intLoop.outputs.forEach((v) => integer!.output(v));
   const useInt = outer.emit1('Cast', [intKernels], { to: ONNX_TYPE.bool }, 'bool', [], 'use_int_kernels');
@@ -158,7 +165,7 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   );
   // Declared under the interface names (throws if a hint above was taken and renamed).
   outs.forEach((v, i) => outer.output(v, outNames[i]));
-  return { bytes: finish(outer, docString), graph: outer, layers: fakeLoop.layers, errorQuantizers: fakeLoop.errorQuantizers, integerLayers: intLoop.integerLayers };
+  return { bytes: finish(outer, docString), graph: outer, layers: fakeLoop.layers, errorQuantizers: fakeLoop.errorQuantizers, integerLayers: intLoop.integerLayers, integerRowsPerSample: intLoop.integerRowsPerSample };
 }
 
 /** One training Loop emitted into `scope` (the outer graph or a branch of its `If`). */
@@ -168,7 +175,7 @@ function emitTrainingLoop(
   { x, labels, bitsW, bitsA, bitsG, lr, noiseKey, momentum, weightDecay, params, velocities, buffers }: LoopInputs,
   integer: boolean,
   names: readonly string[],
-): { outputs: Value[]; layers: LayerShape[]; errorQuantizers: number; integerLayers: number } {
+): { outputs: Value[]; layers: LayerShape[]; errorQuantizers: number; integerLayers: number; integerRowsPerSample: number } {
   const floatType = scope.floatType;
   const K = 'steps';
   const specs = model.params();
@@ -248,8 +255,10 @@ function emitTrainingLoop(
       { dtype: floatType, shape: [K] },
     ].map((o, i) => ({ ...o, hint: names[i] })),
   );
-  const integerLayers = body.tape.filter((e) => e.op === IntLinearOp).length;
-  return { outputs, layers: [...body.layers], errorQuantizers: noise.layers, integerLayers };
+  const intOps = body.tape.filter((e) => e.op === IntLinearOp || e.op === IntConvOp);
+  // rows per sample of the integer weight-gradient products: 1 (linear), Ho·Wo (convolution)
+  const rows = intOps.map((e) => (e.op === IntConvOp ? (e.attrs as IntConvAttrs).conv.win.outHeight * (e.attrs as IntConvAttrs).conv.win.outWidth : 1));
+  return { outputs, layers: [...body.layers], errorQuantizers: noise.layers, integerLayers: intOps.length, integerRowsPerSample: Math.max(0, ...rows) };
 }
 
 /**
@@ -321,6 +330,7 @@ export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, 
       outputs: training.graph.outputs.map((v) => v.name),
       errorQuantizers: training.errorQuantizers,
       integerLayers: training.integerLayers,
+      integerRowsPerSample: training.integerRowsPerSample,
     },
     eval: {
       file: evalFile,

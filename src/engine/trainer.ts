@@ -163,10 +163,14 @@ export class Trainer {
     }
     this.step = Number(start.metadata.step ?? '0');
     const o = this.options;
+    this.warnings.length = 0;
     this.integerKernels = (o.kernels ?? DEFAULT_KERNELS) === 'int' && this.artifacts.manifest.training.integerLayers > 0;
-    if (this.integerKernels && o.batchSize > MAX_INT_REDUCTION) {
+    const rows = this.artifacts.manifest.training.integerRowsPerSample;
+    if (this.integerKernels && o.batchSize * rows > MAX_INT_REDUCTION) {
       this.integerKernels = false;
-      this.warnings.push(`--kernels int: a batch of ${o.batchSize} exceeds the ${MAX_INT_REDUCTION} samples whose weight-gradient sums stay exact in int32; every step runs on the fp32 path`);
+      this.warnings.push(
+        `--kernels int: a weight gradient would sum ${o.batchSize} × ${rows} = ${o.batchSize * rows} products, more than the ${MAX_INT_REDUCTION} that stay exact in int32; every step runs on the fp32 path (a batch of at most ${Math.floor(MAX_INT_REDUCTION / rows)} runs on integer kernels)`,
+      );
     }
     if (this.integerKernels && !(await integerKernelsExact())) {
       this.integerKernels = false;

@@ -14,9 +14,9 @@
  */
 import { Graph, type Value } from '../graph/builder.js';
 import { add, matmul } from '../graph/ops/math.js';
-import { conv2d } from '../graph/ops/conv.js';
+import { type ConvAttrs, conv2d, convGradFormulation, windowOf } from '../graph/ops/conv.js';
 import { batchNormEval, batchNormTrain } from '../graph/ops/norm.js';
-import { IntLinearOp, MAX_INT_REDUCTION } from '../quant/integer.js';
+import { IntConvOp, IntLinearOp, MAX_INT_REDUCTION } from '../quant/integer.js';
 import { RANGE_SHAPE, activationRange, quantizeActivations, quantizeWeights } from '../quant/quantizers.js';
 import { type BufferSpec, type FpLayers, type Init, type ModelDef, type ParamSpec, type QuantContext, isFullPrecision } from './model.js';
 import { type LayerShape, convShapeOf, linearShapeOf } from './shapes.js';
@@ -35,6 +35,12 @@ export interface ConvOptions {
   bias?: boolean;
   /** Weight initialisation (default PyTorch's uniform fan-in). */
   init?: 'uniform-fan-in' | 'he-fan-out';
+}
+
+/** How a layer runs in the integer-kernel body: its bias input, and for a convolution its attributes. */
+interface IntegerLayer {
+  bias: Value[];
+  conv?: ConvAttrs;
 }
 
 export interface LinearOptions {
@@ -71,16 +77,17 @@ export class Net {
    * that can run on integer kernels (`integer`: linear layers) does so in the integer-kernel body
    * of the training graph (`q.integer`), with the same quantizers and the same codes.
    */
-  private gemmLayer(name: string, x: Value, weight: Value, weightAxes: number[], shape: LayerShape, gemm: (x: Value, w: Value) => Value, integer?: { bias: Value[] }): Value {
+  private gemmLayer(name: string, x: Value, weight: Value, weightAxes: number[], shape: LayerShape, gemm: (x: Value, w: Value) => Value, integer?: IntegerLayer): Value {
     const fp = isFullPrecision(this.fpLayers, this.gemmIndex++, this.gemmCount);
     this.g.recordLayer(fp ? { ...shape, fullPrecision: true } : shape);
     if (fp) return gemm(x, weight);
     const rangeName = `${name}.input_range`;
-    if (integer && this.q.integer && this.q.mode === 'train' && shape.inFeatures <= MAX_INT_REDUCTION) {
+    if (integer && this.q.integer && this.q.mode === 'train') {
       const range = activationRange(this.g, x, 'train', this.buffer(rangeName, RANGE_SHAPE, 0));
       this.q.setBuffer(rangeName, range.running!);
       const { bitsErrors, noise, noiseUnit } = this.q.integer;
-      return this.g.apply1(IntLinearOp, [x, weight, this.q.bitsActivations, this.q.bitsWeights, bitsErrors, range.min, range.max, ...integer.bias], { noise, noiseUnit });
+      const inputs = [x, weight, this.q.bitsActivations, this.q.bitsWeights, bitsErrors, range.min, range.max, ...integer.bias];
+      return integer.conv ? this.g.apply1(IntConvOp, inputs, { noise, noiseUnit, conv: integer.conv }) : this.g.apply1(IntLinearOp, inputs, { noise, noiseUnit });
     }
     const input = quantizeActivations(this.g, x, this.q.bitsActivations, this.q.mode, this.buffer(rangeName, RANGE_SHAPE, 0));
     if (input.running) this.q.setBuffer(rangeName, input.running);
@@ -103,7 +110,8 @@ export class Net {
         const y = matmul(this.g, xx, ww);
         return bias ? add(this.g, y, bias) : y;
       },
-      { bias: bias ? [bias] : [] },
+      // the forward product reduces over the input features
+      inFeatures <= MAX_INT_REDUCTION ? { bias: bias ? [bias] : [] } : undefined,
     );
   }
 
@@ -120,7 +128,12 @@ export class Net {
     const weight = this.param(`${name}.weight`, [outChannels, inChannels / groups, kernel, kernel], init, true);
     const bias = o.bias ? this.param(`${name}.bias`, [outChannels], uniformFanIn(fanIn), false) : null;
     const attrs = { stride, pad, groups };
-    return this.gemmLayer(name, x, weight, [1, 2, 3], convShapeOf(name, x, weight, attrs), (xx, ww) => conv2d(this.g, xx, ww, bias, attrs));
+    const shape = convShapeOf(name, x, weight, attrs);
+    // integer weight gradient: dense layers with the per-tap formulation (src/quant/integer.ts)
+    const win = windowOf(x, kernel, stride, pad);
+    const grads = convGradFormulation({ inChannels, outChannels, height: win.height, width: win.width, kernel, stride, groups });
+    const integer = groups === 1 && grads.weight === 'im2col' ? { bias: bias ? [bias] : [], conv: { win, groups, depthwise: false, grads } } : undefined;
+    return this.gemmLayer(name, x, weight, [1, 2, 3], shape, (xx, ww) => conv2d(this.g, xx, ww, bias, attrs), integer);
   }
 
   /** Batch norm over the channels of [batch, C, …], full precision; γ = 1, β = 0 at the start. */

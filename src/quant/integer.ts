@@ -22,7 +22,8 @@
  * exact integer form: it runs in fp32 on the same quantized operands (as in the fake path).
  */
 import { type Dim, Graph, ONNX_TYPE, type OpDef, type Value } from '../graph/builder.js';
-import { bitsTerms, emitDither, gridScale } from './quantizers.js';
+import { type ConvAttrs, type SlidingWindow, forEachTap, inputGradTranspose, mulDim, padSpatial, tapSlice, transpose01 } from '../graph/ops/conv.js';
+import { bitsTerms, emitDither, emitGrid, gridScale } from './quantizers.js';
 
 /** The int8 zero point of right operands holding `code − 128`. */
 const RIGHT_ZERO = -128;
@@ -167,4 +168,117 @@ export function kernelProbe(): { graph: Graph; expected: number[] } {
     expected.push(sum);
   }
   return { graph: g, expected };
+}
+
+export interface IntConvAttrs extends IntLinearAttrs {
+  conv: ConvAttrs;
+}
+
+/**
+ * A quantized convolution whose weight gradient runs on integer codes; forward and input gradient
+ * stay fp32 (`Conv`, `ConvTranspose`) on the same quantized operands as the fake path (see
+ * docs/architecture.md for the measurements behind the split). Dense (groups 1) layers with the
+ * per-tap im2col weight gradient only. Inputs as IntLinearOp: [x [N,Cin,H,W], w [Cout,Cin,k,k],
+ * bits_a, bits_w, bits_e, x_min, x_max, bias [Cout]?].
+ *
+ * Per kernel tap t, with a_t the tap's block of the zero-padded activation codes and V_t[p] = 1
+ * where output position p's tap t reads inside the image (0 in the padding, where x̂ is a true 0):
+ *
+ *   dW[o,c,t] = s_x s_e Σ_{n,p} a_t e + s_e m_x Σ_p V_t[p] Σ_n e[n,o,p] + m_e s_x Σ_{n,p} a_t
+ *             + m_e m_x N Σ_p V_t[p]
+ *
+ * the first term one uint8 × int8 `MatMulInteger` per tap ([Cin, N·P] × [N·P, Cout]), the others
+ * small products with constant masks.
+ */
+export const IntConvOp: OpDef<IntConvAttrs> = {
+  name: 'IntConv',
+  forward(g, [x, w, bitsA, bitsW, , xMin, xMax, bias], { noise, conv }) {
+    const { win } = conv;
+    const n = x!.shape![0]!;
+    const cout = w!.shape![0] as number;
+    // activations: per tensor, the codes kept; x̂ exactly as the fake path's QuantizeLinear route
+    const sx = gridScale(g, xMin!, xMax!, bitsTerms(g, bitsA!).levels);
+    const a = g.emit1('QuantizeLinear', [g.emit1('Sub', [x!, xMin!], {}, 'float32', x!.shape, 'cx_shift'), sx, u8(g, 0)], {}, 'uint8', x!.shape, 'cx_codes');
+    const xHat = g.emit1('Add', [g.emit1('DequantizeLinear', [a, sx], {}, 'float32', x!.shape, 'cx_rescale'), xMin!], {}, 'float32', x!.shape, 'cx_hat');
+    // weights: per output channel, the fake path's grid
+    const wHat = emitGrid(g, w!, bitsTerms(g, bitsW!), { reduceAxes: [1, 2, 3] });
+    const outShape: Dim[] = [n, cout, win.outHeight, win.outWidth];
+    const attrs = { kernel_shape: [win.kernel, win.kernel], strides: [win.stride, win.stride], pads: [win.pad, win.pad, win.pad, win.pad], group: 1 };
+    const y = g.emit1('Conv', bias ? [xHat, wHat, bias] : [xHat, wHat], attrs, 'float32', outShape, 'int_conv');
+    return [y, a, sx, wHat, noise(y)];
+  },
+  backward(g, { inputs, outputs: [, a, sx, wHat, noise], attrs }, [dy], needs) {
+    const [x, w, , , bitsE, xMin, , bias] = inputs;
+    const grads: (Value | null)[] = inputs.map(() => null);
+    if (!dy) return grads;
+    const { win } = attrs.conv;
+    const [n, cin] = x!.shape as [Dim, number];
+    const cout = w!.shape![0] as number;
+    const k2 = win.kernel * win.kernel;
+    const positions = win.outHeight * win.outWidth;
+    // errors: per tensor, stochastic rounding; codes (int8, k − 128) and values
+    const eMin = g.emit1('ReduceMin', [dy], { keepdims: 0 }, 'float32', [], 'ce_min');
+    const eMax = g.emit1('ReduceMax', [dy], { keepdims: 0 }, 'float32', [], 'ce_max');
+    const se = gridScale(g, eMin, eMax, bitsTerms(g, bitsE!).levels);
+    const dithered = emitDither(g, dy, eMin, se, { value: noise!, unit: attrs.noiseUnit });
+    const e = g.emit1('QuantizeLinear', [dithered, se, s8(g, RIGHT_ZERO)], {}, 'int8', dy.shape, 'ce_codes');
+    const eHat = g.emit1('Add', [g.emit1('DequantizeLinear', [e, se, s8(g, RIGHT_ZERO)], {}, 'float32', dy.shape, 'ce_rescale'), eMin], {}, 'float32', dy.shape, 'ce_hat');
+    if (needs[0]) grads[0] = inputGradTranspose(g, x!, wHat!, eHat, attrs.conv);
+    if (bias && needs[7]) grads[7] = g.emit1('ReduceSum', [eHat, g.ints([0, 2, 3])], { keepdims: 0 }, 'float32', [cout], 'grad_conv_b');
+    if (!needs[1]) return grads;
+
+    const rows = mulDim(n, positions); // N·P, the reduction of every tap's product
+    const batch = g.emit1('Shape', [x!], { start: 0, end: 1 }, 'int64', [1], 'c_batch');
+    const rowCount = g.emit1('Mul', [batch, g.ints([positions])], {}, 'int64', [1], 'c_rows');
+    // errors as the right operand: [N·P, Cout] (NHWC)
+    const eRows = g.emit1('Reshape', [g.emit1('Transpose', [e], { perm: [0, 2, 3, 1] }, 'int8', [n, win.outHeight, win.outWidth, cout], 'ce_nhwc'), g.ints([-1, cout])], {}, 'int8', [rows, cout], 'ce_rows');
+    // activation codes, channel-major and zero-padded: [Cin, N, H + 2p, W + 2p]
+    const padded = padSpatial(g, transpose01(g, a!, 'cx_codes_t'), win.pad);
+    const onesRows = ones(g, 'int8', rowCount, 1, [rows, 1]);
+    const taps = forEachTap(win, (i, j) => g.emit1('Reshape', [tapSlice(g, padded, win, i, j), g.ints([cin, -1])], {}, 'uint8', [cin, rows], 'cx_tap'));
+    const unsq = (v: Value, shape: Dim[]) => g.emit1('Unsqueeze', [v, g.ints([2])], {}, v.dtype, shape, 'c_tap');
+    const products = taps.map((tap) => unsq(integerProduct(g, tap, eRows, [cin, cout], 'c_wgrad'), [cin, cout, 1]));
+    const tapSums = taps.map((tap) => g.emit1('MatMulInteger', [tap, onesRows], {}, 'int32', [cin, 1], 'cx_tap_sum'));
+    const product = toFloat(g, g.emit1('Concat', products, { axis: 2 }, 'int32', [cin, cout, k2], 'c_wgrad_taps'), 'c_wgrad_f'); // [Cin, Cout, k²]
+    const aSums = toFloat(g, g.emit1('Concat', tapSums, { axis: 1 }, 'int32', [cin, k2], 'cx_tap_sums'), 'cx_tap_sums_f'); // Σ_{n,p} a_t
+    // Σ_n e[n, o, p] (int32 exact), then Σ_p V_t[p]·(…) with the constant masks
+    const eByPosition = integerProduct(g, ones(g, 'uint8', 1, batch, [1, n]), g.emit1('Reshape', [e, g.ints([0, -1])], {}, 'int8', [n, cout * positions], 'ce_flat'), [1, cout * positions], 'ce_batch_sum');
+    const eSums = g.emit1('Reshape', [toFloat(g, eByPosition, 'ce_batch_sum_f'), g.ints([cout, positions])], {}, 'float32', [cout, positions], 'ce_sums');
+    const masks = tapMasks(win);
+    const eTaps = g.emit1('MatMul', [eSums, g.constant('float32', [positions, k2], masks.valid, 'c_masks')], {}, 'float32', [cout, k2], 'ce_tap_sums');
+    const batchF = toFloat(g, g.emit1('Reshape', [batch, g.ints([])], {}, 'int64', [], 'c_n'), 'c_n_f');
+    const scaled = g.emit1('Mul', [product, g.emit1('Mul', [sx!, se], {}, 'float32', [], 'cw_scale')], {}, 'float32', [cin, cout, k2], 'cw_scaled');
+    const errTerm = g.emit1('Mul', [g.emit1('Unsqueeze', [eTaps, g.ints([0])], {}, 'float32', [1, cout, k2], 'cw_e'), g.emit1('Mul', [se, xMin!], {}, 'float32', [], 'cw_e_scale')], {}, 'float32', [1, cout, k2], 'cw_e_term');
+    const actTerm = g.emit1('Mul', [g.emit1('Unsqueeze', [aSums, g.ints([1])], {}, 'float32', [cin, 1, k2], 'cw_a'), g.emit1('Mul', [sx!, eMin], {}, 'float32', [], 'cw_a_scale')], {}, 'float32', [cin, 1, k2], 'cw_a_term');
+    const constTerm = g.emit1('Mul', [g.constant('float32', [k2], masks.count, 'c_mask_counts'), g.emit1('Mul', [g.emit1('Mul', [eMin, xMin!], {}, 'float32', [], 'cw_mm'), batchF], {}, 'float32', [], 'cw_mmn')], {}, 'float32', [k2], 'cw_const');
+    const sum = g.emit1('Add', [g.emit1('Add', [g.emit1('Add', [scaled, errTerm], {}, 'float32', [cin, cout, k2], 'cw_sum'), actTerm], {}, 'float32', [cin, cout, k2], 'cw_sum'), constTerm], {}, 'float32', [cin, cout, k2], 'cw_sum');
+    const swapped = g.emit1('Transpose', [sum], { perm: [1, 0, 2] }, 'float32', [cout, cin, k2], 'cw_t');
+    grads[1] = g.emit1('Reshape', [swapped, g.ints([cout, cin, win.kernel, win.kernel])], {}, 'float32', [cout, cin, win.kernel, win.kernel], 'grad_conv_w');
+    return grads;
+  },
+};
+
+/**
+ * V [P, k²]: 1 where output position p's kernel tap t reads inside the image, 0 where it reads the
+ * zero padding; and Σ_p V[p, t] per tap.
+ */
+export function tapMasks(win: SlidingWindow): { valid: number[]; count: number[] } {
+  const k2 = win.kernel * win.kernel;
+  const valid = new Array<number>(win.outHeight * win.outWidth * k2).fill(0);
+  const count = new Array<number>(k2).fill(0);
+  for (let ph = 0; ph < win.outHeight; ph++) {
+    for (let pw = 0; pw < win.outWidth; pw++) {
+      for (let i = 0; i < win.kernel; i++) {
+        for (let j = 0; j < win.kernel; j++) {
+          const r = ph * win.stride + i - win.pad;
+          const c = pw * win.stride + j - win.pad;
+          if (r < 0 || c < 0 || r >= win.height || c >= win.width) continue;
+          const t = i * win.kernel + j;
+          valid[(ph * win.outWidth + pw) * k2 + t] = 1;
+          count[t]! += 1;
+        }
+      }
+    }
+  }
+  return { valid, count };
 }

@@ -127,7 +127,7 @@ const branch = (b: Graph) => ({ kind: 'graph' as const, value: b.toGraphData() }
  * Div, Round, Mul (and the same codes: ./integer.ts). Per-channel weights, clipped eval activations
  * and wider codes use Div, Round, Mul.
  */
-function emitGrid(g: Graph, x: Value, bits: BitsTerms, options: QuantizeOptions): Value {
+export function emitGrid(g: Graph, x: Value, bits: BitsTerms, options: QuantizeOptions): Value {
   const dt = x.dtype;
   const shape = x.shape;
   const reduceAttrs: Attrs = options.reduceAxes === null ? { keepdims: 0 } : { axes: options.reduceAxes, keepdims: 1 };

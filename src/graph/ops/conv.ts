@@ -145,19 +145,19 @@ export function placeTaps(g: Graph, win: SlidingWindow, blocks: readonly Value[]
   return g.emit1('Slice', [sum, starts, ends, g.ints([2, 3])], {}, dtype, [a!, b!, win.height, win.width], 'cropped');
 }
 
-function transpose01(g: Graph, v: Value, hint: string): Value {
+export function transpose01(g: Graph, v: Value, hint: string): Value {
   const [a, b, ...rest] = v.shape!;
   return g.emit1('Transpose', [v], { perm: [1, 0, 2, 3] }, v.dtype, [b!, a!, ...rest], hint);
 }
 
-interface ConvAttrs {
+export interface ConvAttrs {
   win: SlidingWindow;
   groups: number;
   depthwise: boolean;
   grads: ConvGradFormulation;
 }
 
-function forEachTap<T>(win: SlidingWindow, f: (i: number, j: number) => T): T[] {
+export function forEachTap<T>(win: SlidingWindow, f: (i: number, j: number) => T): T[] {
   const out: T[] = [];
   for (let i = 0; i < win.kernel; i++) for (let j = 0; j < win.kernel; j++) out.push(f(i, j));
   return out;
@@ -202,7 +202,7 @@ function forwardIm2col(g: Graph, x: Value, w: Value, a: ConvAttrs): Value {
   return transpose01(g, yT, 'conv');
 }
 
-function inputGradTranspose(g: Graph, x: Value, w: Value, dy: Value, a: ConvAttrs): Value {
+export function inputGradTranspose(g: Graph, x: Value, w: Value, dy: Value, a: ConvAttrs): Value {
   const { win } = a;
   const { stride: s, pad: p, kernel: k } = win;
   return g.emit1(
