@@ -20,8 +20,9 @@
  * Prediction per kernel path (RunConfig.kernels), the GEMMs as the engine runs them:
  * - `int`: quantized linear layers run their forward and weight-gradient GEMMs on the int8 path
  *   (every operand ≤ 8 bits under cpt:3-8 with 8-bit errors) and their input-gradient GEMM in fp32
- *   (src/quant/integer.ts: it has no exact integer form); convolutions (no integer convolution) and
- *   the full-precision classifier run every GEMM in fp32;
+ *   (src/quant/integer.ts: it has no exact integer form); dense convolutions with ≥ 4 input
+ *   channels run their weight gradient on the int8 path, their forward and input gradient in fp32;
+ *   other convolutions and the full-precision classifier run every GEMM in fp32;
  * - `fake`: every GEMM in fp32 on fake-quantized values: the profile at 32/32/32 bits.
  * Standalone: `npx tsx bench/predict.ts`. Without Fashion-MNIST (/usr/share/datasets/fashion-mnist)
  * its cases print one line saying they were skipped and why.
@@ -35,7 +36,7 @@ import type { StepRecord } from '../src/engine/events.js';
 import { DEFAULT_KERNELS, KERNELS, type Kernels } from '../src/engine/kernels.js';
 import { DataError } from '../src/errors.js';
 import { measureHost, timeGemms } from '../src/hw/calibrate.js';
-import { type HardwareProfile, PHASES, type Phase, addParts, compileProfile, createCostModel, estimateSchedule, loadProfile } from '../src/hw/index.js';
+import { type HardwareProfile, PHASES, type Phase, addParts, compileProfile, createCostModel, estimateSchedule, loadProfile, zeroParts } from '../src/hw/index.js';
 import { type GemmKind, hostProfileJson } from '../src/hw/host-profile.js';
 import { withFpLayers } from '../src/models/layers.js';
 import { DEFAULT_FP_LAYERS } from '../src/models/model.js';
@@ -75,16 +76,22 @@ const CASES: readonly PredictCase[] = [
  * The engine's kernel paths, each measured (extend here when the engine gets another): which
  * layers may use the int8 path and which phases of those run in fp32 all the same.
  */
-const KERNEL_PATHS: readonly { kernels: Kernels; intLayer: (l: LayerShape) => boolean; fp32Phases: readonly Phase[]; basis: string }[] = [
+const KERNEL_PATHS: readonly { kernels: Kernels; intPhase: (l: LayerShape, phase: Phase) => boolean; basis: string }[] = [
   {
     kernels: 'int',
-    // integer kernels exist for linear layers only (src/models/net.ts), without the input gradient (src/quant/integer.ts)
-    intLayer: (l) => l.kind === 'linear',
-    fp32Phases: ['inputGrad'],
-    basis: `${SCHEDULE} with ${GRAD_BITS}-bit errors: forward and weight-gradient GEMMs of quantized linear layers on the int8 path; their input gradients, convolutions and the classifier in fp32`,
+    // src/models/net.ts and src/quant/integer.ts: linear layers without the input gradient; dense
+    // convolutions with the per-tap weight gradient (Cin ≥ 4) for that gradient only
+    intPhase: (l, phase) => !l.fullPrecision && (l.kind === 'linear' ? phase !== 'inputGrad' : (l.groups ?? 1) === 1 && convInputChannels(l) >= 4 && phase === 'weightGrad'),
+    basis: `${SCHEDULE} with ${GRAD_BITS}-bit errors: forward and weight-gradient GEMMs of quantized linear layers and weight gradients of convolutions with ≥ 4 input channels on the int8 path; the rest in fp32`,
   },
-  { kernels: 'fake', intLayer: () => false, fp32Phases: PHASES, basis: 'every GEMM in fp32 (the profile at 32/32/32 bits)' },
+  { kernels: 'fake', intPhase: () => false, basis: 'every GEMM in fp32 (the profile at 32/32/32 bits)' },
 ];
+
+/** Cin of a stride-1 convolution (the cases here): input elements per output position. */
+function convInputChannels(l: LayerShape): number {
+  if (l.inputElements % l.positions !== 0) throw new Error(`bench: layer ${l.name} is strided; predict reads Cin of stride-1 convolutions only`);
+  return l.inputElements / l.positions;
+}
 if (KERNEL_PATHS.map((k) => k.kernels).join() !== KERNELS.join()) throw new Error(`bench: predict knows the kernel paths ${KERNEL_PATHS.map((k) => k.kernels).join(', ')}, the engine has ${KERNELS.join(', ')}`);
 
 interface Prediction {
@@ -96,19 +103,19 @@ interface Prediction {
 
 /**
  * Per-step latency the cost model predicts for `iterations` steps of the case on `profile` and a
- * kernel path: the schedule's cost with the layers the int8 path cannot take at fp32, its fp32
- * phases replaced by the same phases at 32/32/32 bits.
+ * kernel path: each layer's phases at the schedule's bits where the path runs them on the int8
+ * path, at 32/32/32 bits where it runs them in fp32, plus the profile's per-step overhead once.
  */
 function predict(profile: HardwareProfile, c: PredictCase, path: (typeof KERNEL_PATHS)[number], iterations: number): Prediction {
   const layers = withFpLayers(getShapeModel(formatModelSpec(c.model), '--model', c.dataset).layers(), DEFAULT_FP_LAYERS);
-  const asRun = layers.map((l) => (path.intLayer(l) ? { ...l } : { ...l, fullPrecision: true }));
-  const run = estimateSchedule(createCostModel(profile, asRun, c.batchSize), { schedule: SCHEDULE, iterations, bitsGrad: GRAD_BITS }).run;
-  const fp32 = estimateSchedule(createCostModel(profile, layers, c.batchSize), { schedule: 'static:32', iterations, bitsGrad: 32 }).run;
-  const total = { ...run };
-  for (const phase of path.fp32Phases) {
-    addParts(total, run.byPhase[phase], -1);
-    addParts(total, fp32.byPhase[phase]);
+  const total = zeroParts();
+  for (const l of layers) {
+    const run = estimateSchedule(createCostModel(profile, [l], c.batchSize), { schedule: SCHEDULE, iterations, bitsGrad: GRAD_BITS }).run;
+    const fp32 = estimateSchedule(createCostModel(profile, [{ ...l, fullPrecision: true }], c.batchSize), { schedule: 'static:32', iterations, bitsGrad: 32 }).run;
+    for (const phase of PHASES) addParts(total, (path.intPhase(l, phase) ? run : fp32).byPhase[phase]);
   }
+  total.latencyS += profile.overheadPerStepS * iterations;
+  total.overheadLatencyS += profile.overheadPerStepS * iterations;
   const ms = (s: number) => (1000 * s) / iterations;
   return { stepMs: ms(total.latencyS), computeMs: ms(total.computeLatencyS), memoryMs: ms(total.memoryLatencyS), overheadMs: ms(total.overheadLatencyS) };
 }
@@ -119,7 +126,7 @@ function stepGemms(c: PredictCase, path: (typeof KERNEL_PATHS)[number]): { kind:
   return layers.flatMap((l) => {
     if ((l.groups ?? 1) !== 1) throw new Error(`bench: layer ${l.name} is grouped; predict times ungrouped GEMMs only`);
     const rows = c.batchSize * l.positions;
-    const kind = (phase: Phase): GemmKind => (!l.fullPrecision && path.intLayer(l) && !path.fp32Phases.includes(phase) ? 'int8' : 'fp32');
+    const kind = (phase: Phase): GemmKind => (path.intPhase(l, phase) ? 'int8' : 'fp32');
     return [
       { kind: kind('forward'), m: rows, k: l.inFeatures, n: l.outFeatures },
       { kind: kind('inputGrad'), m: rows, k: l.outFeatures, n: l.inFeatures },
