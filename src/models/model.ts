@@ -54,8 +54,9 @@ export interface QuantContext {
   setBuffer(name: string, value: Value): void;
   /**
    * Present in the training graph's integer-kernel body (src/quant/integer.ts): quantized linear
-   * layers run their GEMMs on integer codes, quantizing their output's error themselves with the
-   * errors' bit-width and the noise of the next error quantizer (in the same order as `errors`).
+   * and convolution layers run GEMMs on integer codes, quantizing their output's error themselves
+   * with the errors' bit-width and the noise of the next error quantizer (in the same order as
+   * `errors`; `noise(like) · noiseUnit` ~ U[0,1)).
    */
   integer?: { bitsErrors: Value; noise(like: Value): Value; noiseUnit: number };
 }

@@ -74,8 +74,9 @@ export class Net {
    * A GEMM layer `gemm(x, weight)` with its recorded shape: at full precision as it is, else with
    * its input quantized per tensor with a running range (`<layer>.input_range`), its weight per
    * output channel (min/max over `weightAxes`) and the error flowing back into its output. A layer
-   * that can run on integer kernels (`integer`: linear layers) does so in the integer-kernel body
-   * of the training graph (`q.integer`), with the same quantizers and the same codes.
+   * that can run on integer kernels (`integer`: linear layers, dense convolutions with the per-tap
+   * weight gradient) does so in the integer-kernel body of the training graph (`q.integer`), with
+   * the same quantizers and the same codes.
    */
   private gemmLayer(name: string, x: Value, weight: Value, weightAxes: number[], shape: LayerShape, gemm: (x: Value, w: Value) => Value, integer?: IntegerLayer): Value {
     const fp = isFullPrecision(this.fpLayers, this.gemmIndex++, this.gemmCount);
