@@ -128,9 +128,8 @@ export const IntLinearOp: OpDef<IntLinearAttrs> = {
       grads[7] = g.emit1('Reshape', [db, g.ints([N])], {}, 'float32', [N], 'grad_b');
     }
     if (needs[0]) {
-      // fp32 on the quantized operands: ê = round(t)·s_e + m_e, ŵ = k·s_j + m_j
-      const k = g.emit1('Round', [g.emit1('Div', [dithered, se], {}, 'float32', [M, N], 'ie_v')], {}, 'float32', [M, N], 'ie_round');
-      const eHat = g.emit1('Add', [g.emit1('Mul', [k, se], {}, 'float32', [M, N], 'ie_rescale'), eMin], {}, 'float32', [M, N], 'ie_hat');
+      // fp32 on the quantized operands: ê = k·s_e + m_e, ŵ = k·s_j + m_j (the fake path's values)
+      const eHat = g.emit1('Add', [g.emit1('DequantizeLinear', [e, se, s8(g, RIGHT_ZERO)], {}, 'float32', [M, N], 'ie_rescale'), eMin], {}, 'float32', [M, N], 'ie_hat');
       const kw = g.emit1('DequantizeLinear', [c!, g.scalar(1), s8(g, RIGHT_ZERO)], {}, 'float32', [K, N], 'iw_k');
       const wHat = g.emit1('Add', [g.emit1('Mul', [kw, sw!], {}, 'float32', [K, N], 'iw_rescale'), wMin!], {}, 'float32', [K, N], 'iw_hat');
       grads[0] = g.emit1('Gemm', [eHat, wHat], { transB: 1 }, 'float32', [M, K], 'grad_x');
