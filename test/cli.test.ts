@@ -26,6 +26,9 @@ describe('bitcycle CLI', () => {
     expect(r.status).toBe(2);
     // one error style: commander's own errors read like ours, on one line
     expect(r.stderr).toBe("bitcycle: unknown option '--bogus' (run with --help for usage)\n");
+    const kernels = await runMain(['train', '--kernels', 'vnni', '--no-dashboard']);
+    expect(kernels.status).toBe(2);
+    expect(kernels.stderr).toBe('bitcycle: --kernels: expected int or fake, got "vnni"\n');
     const unknown = await runMain(['trian']);
     expect(unknown.stderr).toBe("bitcycle: unknown command 'trian' (Did you mean train?) (run with --help for usage)\n");
   });
