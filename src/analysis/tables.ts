@@ -11,7 +11,7 @@ import { fit, fmtAcc, fmtCount, fmtPct, fmtSI, fmtTime } from '../format.js';
 import { formatModelSpec, shortModelLabel } from '../models/spec.js';
 import { nextCommand, type RunEntry, type RunInfo } from '../runs/read.js';
 import type { RunJson } from '../runs/run-format.js';
-import { sanitizeShort } from '../util/text.js';
+import { sanitize, sanitizeShort } from '../util/text.js';
 import type { GroupedPoint } from './pareto.js';
 
 /** Longest a name or config string may be on a line (a hostile run.json cannot flood the table). */
@@ -184,4 +184,113 @@ export function paretoLines(groups: readonly { label: string; names: readonly st
   if (groups.length === 0) return '';
   if (groups.length === 1) return `\nPareto front (energy vs test acc, ${groups[0]!.label}): ${groups[0]!.names.map(clean).join(', ')}\n`;
   return `\nPareto fronts (energy vs test acc), per group of comparable runs:\n${groups.map((g) => `  ${g.label}: ${g.names.map(clean).join(', ')}`).join('\n')}\n`;
+}
+
+/**
+ * Runs as CSV for pandas and spreadsheets (`runs --csv`, `compare --csv`): one row per run, the
+ * config columns first, then the outcome and the cost. Numbers are written in full (JavaScript's
+ * shortest round-trip form), a missing value is an empty cell, a damaged run has its reason and
+ * empty metrics. Strings from run directories are sanitized (they reach terminals too) but not cut.
+ */
+export const RUN_CSV_COLUMNS = [
+  'name',
+  'dir',
+  'id',
+  'status',
+  'damaged',
+  'reason',
+  'model',
+  'dataset',
+  'schedule',
+  'grad_bits',
+  'eval_bits',
+  'seed',
+  'epochs',
+  'batch_size',
+  'lr',
+  'lr_schedule',
+  'momentum',
+  'weight_decay',
+  'fp_layers',
+  'kernels',
+  'profile',
+  'baseline',
+  'step',
+  'total_steps',
+  'test_accuracy',
+  'best_test_accuracy',
+  'test_loss',
+  'final_train_loss',
+  'steps_per_second',
+  'wall_s',
+  'energy_j',
+  'latency_s',
+  'bitops',
+  'baseline_energy_j',
+  'baseline_latency_s',
+  'baseline_bitops',
+  'energy_saving_pct',
+  'latency_saving_pct',
+  'bitops_saving_pct',
+] as const;
+
+export type RunCsvRow = Record<(typeof RUN_CSV_COLUMNS)[number], string | number | boolean | null>;
+
+export function runCsvRow(entry: RunEntry): RunCsvRow {
+  const row = Object.fromEntries(RUN_CSV_COLUMNS.map((c) => [c, null])) as RunCsvRow;
+  const text = (v: unknown) => (v === undefined || v === null ? null : sanitize(String(v)));
+  row.name = text(entry.name);
+  row.dir = text(entry.dir);
+  row.damaged = entry.damaged;
+  if (entry.damaged) {
+    row.reason = text(entry.reason);
+    return row;
+  }
+  const r = entry.run;
+  const c = r.config;
+  Object.assign(row, {
+    id: text(r.id),
+    status: text(entry.status),
+    model: text(formatModelSpec(c.model)),
+    dataset: text(c.dataset),
+    schedule: text(c.schedule),
+    grad_bits: text(c.gradBits),
+    eval_bits: c.evalBits,
+    seed: c.seed,
+    epochs: c.epochs,
+    batch_size: c.batchSize,
+    lr: c.lr,
+    lr_schedule: text(c.lrSchedule),
+    momentum: c.momentum,
+    weight_decay: c.weightDecay,
+    fp_layers: text(c.fpLayers),
+    kernels: text(c.kernels),
+    profile: text(r.cost?.profile ?? c.profile),
+    baseline: text(c.baseline),
+    step: r.progress.step,
+    total_steps: r.progress.totalSteps,
+    test_accuracy: r.summary?.testAccuracy ?? null,
+    best_test_accuracy: r.summary?.bestTestAccuracy ?? null,
+    test_loss: r.summary?.testLoss ?? null,
+    final_train_loss: r.summary?.finalTrainLoss ?? null,
+    steps_per_second: r.summary?.stepsPerSecond ?? null,
+    wall_s: r.summary?.wallS ?? null,
+    energy_j: r.cost?.energyJ ?? null,
+    latency_s: r.cost?.latencyS ?? null,
+    bitops: r.cost?.bitops ?? null,
+    baseline_energy_j: r.cost?.baseline.energyJ ?? null,
+    baseline_latency_s: r.cost?.baseline.latencyS ?? null,
+    baseline_bitops: r.cost?.baseline.bitops ?? null,
+    energy_saving_pct: r.cost?.savings.energyPct ?? null,
+    latency_saving_pct: r.cost?.savings.latencyPct ?? null,
+    bitops_saving_pct: r.cost?.savings.bitopsPct ?? null,
+  });
+  return row;
+}
+
+/** The CSV text of rows with these columns (header first; RFC 4180 quoting by fast-csv). */
+export async function csvText(columns: readonly string[], rows: readonly Record<string, string | number | boolean | null>[]): Promise<string> {
+  const { writeToString } = await import('fast-csv');
+  const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '' : r[c])));
+  return `${await writeToString([columns as string[], ...cells])}\n`;
 }

@@ -42,8 +42,8 @@ const EXAMPLES: Record<string, string[]> = {
   ],
   profile: ['bitcycle profile list', 'bitcycle profile show bit-fusion-45nm', 'bitcycle profile validate my-npu.json other.json', 'bitcycle profile calibrate --out host.json'],
   review: ['bitcycle review                                           # browse runs/ (keys: ? for help)', 'bitcycle review demo-runs'],
-  runs: ['bitcycle runs', 'bitcycle runs demo-runs --json'],
-  compare: ['bitcycle compare fm-static8 fm-cpt38', 'bitcycle compare runs/a runs/b --json'],
+  runs: ['bitcycle runs', 'bitcycle runs demo-runs --json', 'bitcycle runs --csv > runs.csv'],
+  compare: ['bitcycle compare fm-static8 fm-cpt38', 'bitcycle compare runs/a runs/b --json', 'bitcycle compare runs/a runs/b --csv'],
 };
 
 const COMMANDS: readonly { register: RegisterCommand }[] = [train, demo, prt, schedule, exportCommand, estimate, profile, review, runs, compare];

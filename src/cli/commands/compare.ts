@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { RunError } from '../../errors.js';
+import { RunError, UsageError } from '../../errors.js';
 import type { RunInfo } from '../../runs/read.js';
 import { printJson } from '../output.js';
 
@@ -19,8 +19,10 @@ export function register(program: Command): void {
     .argument('<runs...>', 'run directories (or names inside --runs-dir)')
     .option('--runs-dir <dir>', 'where to look up run names', 'runs')
     .option('--json', 'print one JSON object')
-    .action(async (args: string[], opts: { runsDir: string; json?: boolean }) => {
-      const [{ readRun }, { paretoGroups }, { compareTable, paretoLines, runJsonSummary, scatterPoint }] = await Promise.all([
+    .option('--csv', 'print CSV, one row per run with its config columns and whether it is on its Pareto front, for pandas')
+    .action(async (args: string[], opts: { runsDir: string; json?: boolean; csv?: boolean }) => {
+      if (opts.csv && opts.json) throw new UsageError('--csv', 'cannot be given with --json');
+      const [{ readRun }, { paretoGroups }, { RUN_CSV_COLUMNS, compareTable, csvText, paretoLines, runCsvRow, runJsonSummary, scatterPoint }] = await Promise.all([
         import('../../runs/read.js'),
         import('../../analysis/pareto.js'),
         import('../../analysis/tables.js'),
@@ -35,6 +37,11 @@ export function register(program: Command): void {
       const groups = paretoGroups(points.filter((p): p is NonNullable<typeof p> => p !== null));
       const optimal = new Set(groups.flatMap((g) => [...g.front].map(Number)));
       const withFront = groups.filter((g) => g.front.size > 0);
+      if (opts.csv) {
+        const rows = runs.map((r, i) => ({ ...runCsvRow(r), pareto_optimal: optimal.has(i) }));
+        process.stdout.write(await csvText([...RUN_CSV_COLUMNS, 'pareto_optimal'], rows));
+        return;
+      }
       if (opts.json) {
         printJson({
           runs: runs.map((r, i) => ({ ...runJsonSummary(r), paretoOptimal: optimal.has(i) })),
