@@ -13,6 +13,7 @@ import * as compare from './commands/compare.js';
 import * as demo from './commands/demo.js';
 import * as estimate from './commands/estimate.js';
 import * as exportCommand from './commands/export.js';
+import * as plot from './commands/plot.js';
 import * as profile from './commands/profile.js';
 import * as prt from './commands/prt.js';
 import * as review from './commands/review.js';
@@ -44,9 +45,13 @@ const EXAMPLES: Record<string, string[]> = {
   review: ['bitcycle review                                           # browse runs/ (keys: ? for help)', 'bitcycle review demo-runs'],
   runs: ['bitcycle runs', 'bitcycle runs demo-runs --json', 'bitcycle runs --csv > runs.csv'],
   compare: ['bitcycle compare fm-static8 fm-cpt38', 'bitcycle compare runs/a runs/b --json', 'bitcycle compare runs/a runs/b --csv'],
+  plot: [
+    'bitcycle plot schedule cpt:3-8 tri:3-8 static:8 --iterations 640 --out schedules.svg',
+    'bitcycle plot runs fm-static8 fm-cpt38 --metric test-accuracy --out accuracy.png',
+  ],
 };
 
-const COMMANDS: readonly { register: RegisterCommand }[] = [train, demo, prt, schedule, exportCommand, estimate, profile, review, runs, compare];
+const COMMANDS: readonly { register: RegisterCommand }[] = [train, demo, prt, schedule, exportCommand, estimate, profile, review, runs, compare, plot];
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -60,7 +65,8 @@ export function buildProgram(): Command {
     const examples = EXAMPLES[sub.name()];
     if (examples) sub.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
   }
-  for (const sub of [program, ...program.commands]) {
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const sub of all(program)) {
     sub.exitOverride();
     // One error style: commander's own parse errors read like ours (`bitcycle: …`, one line).
     sub.configureOutput({ outputError: (text, write) => write(commanderErrorLine(text)) });

@@ -1,16 +1,7 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { RunError, UsageError } from '../../errors.js';
-import type { RunInfo } from '../../runs/read.js';
+import { UsageError } from '../../errors.js';
+import { resolveRunArg } from '../run-args.js';
 import { printJson } from '../output.js';
-
-/** A run given as a directory path, or as a name inside the runs directory. */
-function resolveRun(arg: string, runsDir: string, readRun: (dir: string) => RunInfo): RunInfo {
-  const dir = existsSync(join(arg, 'run.json')) || !existsSync(join(runsDir, arg)) ? arg : join(runsDir, arg);
-  if (!existsSync(dir)) throw new RunError(arg, `no such run directory (looked in . and ${runsDir}/)`);
-  return readRun(dir);
-}
 
 export function register(program: Command): void {
   program
@@ -27,7 +18,7 @@ export function register(program: Command): void {
         import('../../analysis/pareto.js'),
         import('../../analysis/tables.js'),
       ]);
-      const runs = args.map((a) => resolveRun(a, opts.runsDir, readRun));
+      const runs = args.map((a) => resolveRunArg(a, opts.runsDir, readRun));
       // A front only among comparable runs: same data set, model, steps and profile. Runs without
       // an energy or a test accuracy (not evaluated, diverged, no profile) are on none.
       const points = runs.map((r, i) => {
