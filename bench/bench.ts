@@ -28,6 +28,7 @@ import { createModel } from '../src/models/registry.js';
 import { runSession } from '../src/runs/session.js';
 import type { RunConfig } from '../src/runs/run-format.js';
 import { benchCnnTraining } from './cnn.js';
+import { benchConfig, median } from './common.js';
 import { benchConvGradients } from './conv.js';
 import { benchEstimate } from './hw.js';
 import { benchNoise } from './noise.js';
@@ -35,29 +36,7 @@ import { benchPredict } from './predict.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function baseConfig(schedule: string): RunConfig {
-  return {
-    model: { name: 'mlp', hidden: [128] },
-    dataset: 'digits',
-    schedule,
-    gradBits: '8',
-    evalBits: 8,
-    epochs: 30,
-    batchSize: 64,
-    lr: 0.1,
-    lrSchedule: 'constant',
-    momentum: 0.9,
-    weightDecay: 5e-4,
-    seed: 1,
-    profile: 'bit-fusion-45nm',
-    baseline: 'static:8',
-  };
-}
+const baseConfig = (schedule: string): RunConfig => benchConfig({ schedule });
 
 interface TrainingCase {
   label: string;
@@ -67,7 +46,7 @@ interface TrainingCase {
 
 /** The Fashion-MNIST MLP of the integer-kernel goals: 784-256-10, batch 128, one epoch. */
 function fashionMlpConfig(kernels: Kernels): RunConfig {
-  return { ...baseConfig('cpt:3-8'), model: { name: 'mlp', hidden: [256] }, dataset: 'fashion-mnist', epochs: 1, batchSize: 128, lr: 0.05, kernels };
+  return benchConfig({ model: { name: 'mlp', hidden: [256] }, dataset: 'fashion-mnist', epochs: 1, batchSize: 128, lr: 0.05, kernels });
 }
 
 /**

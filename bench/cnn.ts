@@ -15,17 +15,18 @@
  * RSS, next to the goals. Without Fashion-MNIST (/usr/share/datasets/fashion-mnist) it prints one
  * line saying the section was skipped and why. Standalone: `npx tsx bench/cnn.ts`.
  */
-import { DEFAULT_KERNELS, type Kernels } from '../src/engine/kernels.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Dataset, type Split, featureSize, loadDataset, subset } from '../src/data/index.js';
+import { type Dataset, loadDataset } from '../src/data/index.js';
+import { DEFAULT_KERNELS, type Kernels } from '../src/engine/kernels.js';
 import { DataError } from '../src/errors.js';
 import { formatModelSpec } from '../src/models/spec.js';
 import type { RunConfig } from '../src/runs/run-format.js';
 import { runSession } from '../src/runs/session.js';
+import { benchConfig, firstRows, median } from './common.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const CNN_STEPS = Number(process.env.BENCH_CNN_STEPS ?? 60);
@@ -49,23 +50,7 @@ interface Case {
 }
 
 function config(model: RunConfig['model'], schedule: string, kernels: Kernels = DEFAULT_KERNELS): RunConfig {
-  return {
-    kernels,
-    model,
-    dataset: 'fashion-mnist',
-    schedule,
-    gradBits: '8',
-    evalBits: 8,
-    epochs: 1,
-    batchSize: BATCH,
-    lr: 0.05,
-    lrSchedule: 'constant',
-    momentum: 0.9,
-    weightDecay: 5e-4,
-    seed: 1,
-    profile: 'bit-fusion-45nm',
-    baseline: 'static:8',
-  };
+  return benchConfig({ kernels, model, dataset: 'fashion-mnist', schedule, epochs: 1, batchSize: BATCH, lr: 0.05 });
 }
 
 function cases(): Case[] {
@@ -82,12 +67,6 @@ function cases(): Case[] {
   ];
 }
 
-/** The first `count` rows of a split. */
-function firstRows(split: Split, count: number, width: number, what: string): Split {
-  if (count > split.count) throw new Error(`bench: ${what} subset of ${count} samples exceeds the ${split.count} available`);
-  return subset(split, Uint32Array.from({ length: count }, (_, i) => i), width);
-}
-
 /** In the child: load the data set, train the job's run in a scratch directory, measure. */
 async function runJob(job: Job): Promise<ChildResult> {
   let full: Dataset;
@@ -97,8 +76,7 @@ async function runJob(job: Job): Promise<ChildResult> {
     if (err instanceof DataError) return { skipped: err.message };
     throw err;
   }
-  const width = featureSize(full);
-  const dataset: Dataset = { ...full, train: firstRows(full.train, job.trainSamples, width, 'training'), test: firstRows(full.test, job.testSamples, width, 'test') };
+  const dataset = firstRows(full, job.trainSamples, job.testSamples);
   const out = mkdtempSync(join(tmpdir(), 'bitcycle-bench-cnn-'));
   try {
     const r = await runSession(job.config, { outDir: out, dataset, threads: job.threads });
@@ -116,11 +94,6 @@ function spawnJob(job: Job): ChildResult {
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
   if (r.status !== 0 || !line.startsWith('{')) throw new Error(`bench: child run of ${formatModelSpec(job.config.model)} (${job.threads} threads) failed (status ${r.status}, signal ${r.signal}): ${line}`);
   return JSON.parse(line) as ChildResult;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 const round1 = (v: number) => Number(v.toFixed(1));

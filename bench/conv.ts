@@ -15,6 +15,7 @@ import { gradients } from '../src/graph/autodiff.js';
 import { type ConvGradMethod, conv2d } from '../src/graph/ops/conv.js';
 import { encodeModel } from '../src/graph/proto.js';
 import { IR_VERSION, OPSET } from '../src/artifacts/build.js';
+import { median } from './common.js';
 
 const BATCH = 128;
 const ROUNDS = 9;
@@ -41,12 +42,6 @@ const SHAPES: ConvBenchShape[] = [
 ];
 
 type Part = 'forward' | 'input' | 'weight';
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Drop the nodes no graph output depends on. */
 function pruneUnused(g: Graph): void {

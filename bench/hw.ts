@@ -6,12 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { createCostModel, estimateSchedule, loadProfile } from '../src/hw/index.js';
 import { getModelLayers } from '../src/models/paper.js';
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+import { median } from './common.js';
 
 export async function benchEstimate(runs = 9): Promise<Record<string, unknown>> {
   let t0 = performance.now();

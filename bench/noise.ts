@@ -21,6 +21,7 @@ import { Graph, type Value } from '../src/graph/builder.js';
 import { encodeModel } from '../src/graph/proto.js';
 import { StepNoise } from '../src/quant/noise.js';
 import { Rng, mixSeed } from '../src/util/random.js';
+import { median } from './common.js';
 
 const SHAPES = [
   [128, 32, 28, 28],
@@ -57,11 +58,6 @@ async function loopSession(shape: readonly number[], approach: Approach): Promis
   outer.output(sums!, 'sums');
   const bytes = encodeModel({ irVersion: IR_VERSION, opsetVersion: OPSET, producerName: 'bitcycle-bench', producerVersion: '0', graph: outer.toGraphData() });
   return ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Median ms of session.run with K steps (after one warm-up run). */
