@@ -31,7 +31,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Dataset, featureSize, loadDataset, subset } from '../src/data/index.js';
+import { type Dataset, loadDataset } from '../src/data/index.js';
 import type { StepRecord } from '../src/engine/events.js';
 import { DEFAULT_KERNELS, KERNELS, type Kernels } from '../src/engine/kernels.js';
 import { DataError } from '../src/errors.js';
@@ -39,12 +39,14 @@ import { measureHost, timeGemms } from '../src/hw/calibrate.js';
 import { type HardwareProfile, PHASES, type Phase, addParts, compileProfile, createCostModel, estimateSchedule, loadProfile, zeroParts } from '../src/hw/index.js';
 import { type GemmKind, hostProfileJson } from '../src/hw/host-profile.js';
 import { withFpLayers } from '../src/models/layers.js';
+import { integerProducts } from '../src/quant/integer.js';
 import { DEFAULT_FP_LAYERS } from '../src/models/model.js';
 import { getShapeModel } from '../src/models/paper.js';
 import type { LayerShape } from '../src/models/shapes.js';
 import { type ModelSpec, formatModelSpec } from '../src/models/spec.js';
 import type { RunConfig } from '../src/runs/run-format.js';
 import { runSession } from '../src/runs/session.js';
+import { benchConfig, firstRows, median } from './common.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const SCHEDULE = 'cpt:3-8';
@@ -79,19 +81,12 @@ const CASES: readonly PredictCase[] = [
 const KERNEL_PATHS: readonly { kernels: Kernels; intPhase: (l: LayerShape, phase: Phase) => boolean; basis: string }[] = [
   {
     kernels: 'int',
-    // src/models/net.ts and src/quant/integer.ts: linear layers without the input gradient; dense
-    // convolutions with the per-tap weight gradient (Cin ≥ 4) for that gradient only
-    intPhase: (l, phase) => !l.fullPrecision && (l.kind === 'linear' ? phase !== 'inputGrad' : (l.groups ?? 1) === 1 && convInputChannels(l) >= 4 && phase === 'weightGrad'),
+    // the engine's own rule (src/quant/integer.ts): which products of a layer run on integer codes
+    intPhase: (l, phase) => (integerProducts(l) as readonly Phase[]).includes(phase),
     basis: `${SCHEDULE} with ${GRAD_BITS}-bit errors: forward and weight-gradient GEMMs of quantized linear layers and weight gradients of convolutions with ≥ 4 input channels on the int8 path; the rest in fp32`,
   },
   { kernels: 'fake', intPhase: () => false, basis: 'every GEMM in fp32 (the profile at 32/32/32 bits)' },
 ];
-
-/** Cin of a stride-1 convolution (the cases here): input elements per output position. */
-function convInputChannels(l: LayerShape): number {
-  if (l.inputElements % l.positions !== 0) throw new Error(`bench: layer ${l.name} is strided; predict reads Cin of stride-1 convolutions only`);
-  return l.inputElements / l.positions;
-}
 if (KERNEL_PATHS.map((k) => k.kernels).join() !== KERNELS.join()) throw new Error(`bench: predict knows the kernel paths ${KERNEL_PATHS.map((k) => k.kernels).join(', ')}, the engine has ${KERNELS.join(', ')}`);
 
 interface Prediction {
@@ -142,39 +137,20 @@ function runStepMs(steps: readonly StepRecord[]): number | null {
   return K >= 2 ? (steps[K - 1]!.wallMs - steps[0]!.wallMs) / (K - 1) : null;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 const round3 = (v: number) => Number(v.toPrecision(3));
 
-function firstRows(d: Dataset, train: number | undefined, test: number): Dataset {
-  const width = featureSize(d);
-  const rows = (count: number) => Uint32Array.from({ length: count }, (_, i) => i);
-  return { ...d, train: train === undefined ? d.train : subset(d.train, rows(Math.min(train, d.train.count)), width), test: subset(d.test, rows(Math.min(test, d.test.count)), width) };
-}
-
 function runConfig(c: PredictCase, kernels: Kernels): RunConfig {
-  return {
+  return benchConfig({
     model: c.model,
     dataset: c.dataset,
     schedule: SCHEDULE,
     gradBits: String(GRAD_BITS),
-    evalBits: 8,
     epochs: c.epochs,
     batchSize: c.batchSize,
     lr: c.lr,
-    lrSchedule: 'constant',
-    momentum: 0.9,
-    weightDecay: 5e-4,
-    seed: 1,
-    profile: 'bit-fusion-45nm',
-    baseline: 'static:8',
     kernels,
     ...(c.chunkSteps === undefined ? {} : { chunkSteps: c.chunkSteps }),
-  };
+  });
 }
 
 /** One training run: its per-step time (median over its runs of K steps but the first), the engine's, and its length. */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Graph, type Value } from '../src/graph/builder.js';
 import { gradients } from '../src/graph/autodiff.js';
 import { add, matmul } from '../src/graph/ops/math.js';
-import { IntConvOp, IntLinearOp, tapMasks } from '../src/quant/integer.js';
+import { IntConvOp, IntLinearOp, integerProducts, tapMasks } from '../src/quant/integer.js';
 import { conv2d, windowOf } from '../src/graph/ops/conv.js';
 import { FakeQuantOp, quantizeErrors, quantizeWeights } from '../src/quant/quantizers.js';
 import { buildArtifacts } from '../src/artifacts/build.js';
@@ -167,6 +167,16 @@ describe('integer kernels: one quantized convolution (integer weight gradient)',
     });
   }
 
+  it("which products run on integer codes: the CNN's conv2 weight gradient, fc1's forward and weight gradient", () => {
+    const layers = buildArtifacts(createModel(parseModelSpec('cnn'), [1, 28, 28], 10, 'last')).layers;
+    expect(Object.fromEntries(layers.map((l) => [l.name, integerProducts(l)]))).toEqual({
+      conv1: [], // Cin = 1: the transposed-Conv weight gradient
+      conv2: ['weightGrad'],
+      fc1: ['forward', 'weightGrad'],
+      fc2: [], // the classifier, kept at full precision
+    });
+  });
+
   it('the padding masks: each tap counts the output positions that read inside the image', () => {
     const x: Value = { name: 'x', dtype: 'float32', shape: [1, 1, 4, 5] };
     const { valid, count } = tapMasks(windowOf(x, 3, 2, 1));
@@ -190,6 +200,8 @@ describe('integer kernels: training steps', () => {
       const model = createModel(parseModelSpec(spec), shape, 10, 'last');
       const artifacts = buildArtifacts(model);
       expect(artifacts.manifest.training.integerLayers).toBe(integerLayers);
+      // the graph follows the rule the cost prediction uses
+      expect(artifacts.layers.filter((l) => integerProducts(l).length > 0)).toHaveLength(integerLayers);
       expect(artifacts.manifest.training.integerRowsPerSample).toBe(rowsPerSample);
       const session = await ort.InferenceSession.create(artifacts.training.bytes, { intraOpNumThreads: 1 });
       const B = 32;

@@ -22,6 +22,8 @@ export interface LayerShape {
   outputElements: number;
   /** Convolution groups (1 unless depthwise/grouped). */
   groups?: number;
+  /** Input channels of a convolution (Cin). */
+  inChannels?: number;
   /** Kept at full precision (`--fp-layers`): the cost model counts its operands at 32 bits. */
   fullPrecision?: boolean;
 }

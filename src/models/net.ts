@@ -14,9 +14,9 @@
  */
 import { Graph, type Value } from '../graph/builder.js';
 import { add, matmul } from '../graph/ops/math.js';
-import { type ConvAttrs, conv2d, convGradFormulation, windowOf } from '../graph/ops/conv.js';
+import { type ConvAttrs, conv2d, convAttrs } from '../graph/ops/conv.js';
 import { batchNormEval, batchNormTrain } from '../graph/ops/norm.js';
-import { IntConvOp, IntLinearOp, MAX_INT_REDUCTION } from '../quant/integer.js';
+import { IntConvOp, IntLinearOp, integerProducts } from '../quant/integer.js';
 import { RANGE_SHAPE, activationRange, quantizeActivations, quantizeWeights } from '../quant/quantizers.js';
 import { type BufferSpec, type FpLayers, type Init, type ModelDef, type ParamSpec, type QuantContext, isFullPrecision } from './model.js';
 import { type LayerShape, convShapeOf, linearShapeOf } from './shapes.js';
@@ -37,9 +37,9 @@ export interface ConvOptions {
   init?: 'uniform-fan-in' | 'he-fan-out';
 }
 
-/** How a layer runs in the integer-kernel body: its bias input, and for a convolution its attributes. */
+/** What a layer's integer kernels take besides its input and weight: its bias, a convolution's attributes. */
 interface IntegerLayer {
-  bias: Value[];
+  bias: Value | null;
   conv?: ConvAttrs;
 }
 
@@ -74,20 +74,21 @@ export class Net {
    * A GEMM layer `gemm(x, weight)` with its recorded shape: at full precision as it is, else with
    * its input quantized per tensor with a running range (`<layer>.input_range`), its weight per
    * output channel (min/max over `weightAxes`) and the error flowing back into its output. A layer
-   * that can run on integer kernels (`integer`: linear layers, dense convolutions with the per-tap
-   * weight gradient) does so in the integer-kernel body of the training graph (`q.integer`), with
-   * the same quantizers and the same codes.
+   * with integer products (`integerProducts`: linear layers, dense convolutions with the per-tap
+   * weight gradient) computes them on integer codes in the integer-kernel body of the training
+   * graph (`q.integer`), with the same quantizers and the same codes.
    */
-  private gemmLayer(name: string, x: Value, weight: Value, weightAxes: number[], shape: LayerShape, gemm: (x: Value, w: Value) => Value, integer?: IntegerLayer): Value {
+  private gemmLayer(name: string, x: Value, weight: Value, weightAxes: number[], shape: LayerShape, gemm: (x: Value, w: Value) => Value, integer: IntegerLayer): Value {
     const fp = isFullPrecision(this.fpLayers, this.gemmIndex++, this.gemmCount);
-    this.g.recordLayer(fp ? { ...shape, fullPrecision: true } : shape);
+    const recorded = fp ? { ...shape, fullPrecision: true } : shape;
+    this.g.recordLayer(recorded);
     if (fp) return gemm(x, weight);
     const rangeName = `${name}.input_range`;
-    if (integer && this.q.integer && this.q.mode === 'train') {
+    if (this.q.integer && this.q.mode === 'train' && integerProducts(recorded).length > 0) {
       const range = activationRange(this.g, x, 'train', this.buffer(rangeName, RANGE_SHAPE, 0));
       this.q.setBuffer(rangeName, range.running!);
       const { bitsErrors, noise, noiseUnit } = this.q.integer;
-      const inputs = [x, weight, this.q.bitsActivations, this.q.bitsWeights, bitsErrors, range.min, range.max, ...integer.bias];
+      const inputs = [x, weight, this.q.bitsActivations, this.q.bitsWeights, bitsErrors, range.min, range.max, ...(integer.bias ? [integer.bias] : [])];
       return integer.conv ? this.g.apply1(IntConvOp, inputs, { noise, noiseUnit, conv: integer.conv }) : this.g.apply1(IntLinearOp, inputs, { noise, noiseUnit });
     }
     const input = quantizeActivations(this.g, x, this.q.bitsActivations, this.q.mode, this.buffer(rangeName, RANGE_SHAPE, 0));
@@ -111,8 +112,7 @@ export class Net {
         const y = matmul(this.g, xx, ww);
         return bias ? add(this.g, y, bias) : y;
       },
-      // the forward product reduces over the input features
-      inFeatures <= MAX_INT_REDUCTION ? { bias: bias ? [bias] : [] } : undefined,
+      { bias },
     );
   }
 
@@ -129,12 +129,8 @@ export class Net {
     const weight = this.param(`${name}.weight`, [outChannels, inChannels / groups, kernel, kernel], init, true);
     const bias = o.bias ? this.param(`${name}.bias`, [outChannels], uniformFanIn(fanIn), false) : null;
     const attrs = { stride, pad, groups };
-    const shape = convShapeOf(name, x, weight, attrs);
-    // integer weight gradient: dense layers with the per-tap formulation (src/quant/integer.ts)
-    const win = windowOf(x, kernel, stride, pad);
-    const grads = convGradFormulation({ inChannels, outChannels, height: win.height, width: win.width, kernel, stride, groups });
-    const integer = groups === 1 && grads.weight === 'im2col' ? { bias: bias ? [bias] : [], conv: { win, groups, depthwise: false, grads } } : undefined;
-    return this.gemmLayer(name, x, weight, [1, 2, 3], shape, (xx, ww) => conv2d(this.g, xx, ww, bias, attrs), integer);
+    const conv = { bias, conv: convAttrs(this.g, x, weight, bias, attrs) };
+    return this.gemmLayer(name, x, weight, [1, 2, 3], convShapeOf(name, x, weight, attrs), (xx, ww) => conv2d(this.g, xx, ww, bias, attrs), conv);
   }
 
   /** Batch norm over the channels of [batch, C, …], full precision; γ = 1, β = 0 at the start. */

@@ -73,6 +73,7 @@ export function convShape(o: ConvShapeOptions): LayerShape & { outHeight: number
     weightElements: inFeatures * o.outChannels,
     outputElements: outHeight * outWidth * o.outChannels,
     groups,
+    inChannels: o.inChannels,
     outHeight,
     outWidth,
   };

@@ -22,7 +22,8 @@
  * exact integer form: it runs in fp32 on the same quantized operands (as in the fake path).
  */
 import { type Dim, Graph, ONNX_TYPE, type OpDef, type Value } from '../graph/builder.js';
-import { type ConvAttrs, type SlidingWindow, forEachTap, inputGradTranspose, mulDim, padSpatial, tapSlice, transpose01 } from '../graph/ops/conv.js';
+import { type ConvAttrs, type SlidingWindow, convGradFormulation, forEachTap, inputGradTranspose, mulDim, padSpatial, tapSlice, transpose01 } from '../graph/ops/conv.js';
+import type { LayerShape } from '../graph/layers.js';
 import { bitsTerms, emitDither, emitGrid, gridScale } from './quantizers.js';
 
 /** The int8 zero point of right operands holding `code − 128`. */
@@ -137,6 +138,24 @@ export const IntLinearOp: OpDef<IntLinearAttrs> = {
     return grads;
   },
 };
+
+/** The products of a training step the integer-kernel body can compute on integer codes. */
+export type IntegerProduct = 'forward' | 'weightGrad';
+
+/**
+ * Which products of a layer the integer-kernel body computes on integer codes (the rule
+ * src/models/net.ts builds with and bench/predict.ts costs with): a quantized linear layer's
+ * forward and weight gradient (input features ≤ MAX_INT_REDUCTION); a quantized dense convolution's
+ * weight gradient where it has the per-tap formulation (Cin ≥ 4); nothing else. The input gradient
+ * never (its reduction crosses the per-channel weight scales).
+ */
+export function integerProducts(layer: LayerShape): IntegerProduct[] {
+  if (layer.fullPrecision) return [];
+  if (layer.kind === 'linear') return layer.inFeatures <= MAX_INT_REDUCTION ? ['forward', 'weightGrad'] : [];
+  const groups = layer.groups ?? 1;
+  if (groups !== 1 || layer.inChannels === undefined) return [];
+  return convGradFormulation({ inChannels: layer.inChannels, groups }).weight === 'im2col' ? ['weightGrad'] : [];
+}
 
 /**
  * Longest reduction whose uint8 × int8 code products stay exact in int32: 255·255·n < 2^31.

@@ -58,7 +58,7 @@ export interface ConvLayerNumbers {
  *   11 ms); the crossover sat at Cin ≈ 4 for every H, W, stride and Cout tried (k was 3).
  *   Depthwise: im2col only.
  */
-export function convGradFormulation(layer: ConvLayerNumbers): ConvGradFormulation {
+export function convGradFormulation(layer: Pick<ConvLayerNumbers, 'inChannels' | 'groups'>): ConvGradFormulation {
   return { input: 'transpose', weight: layer.groups > 1 || layer.inChannels >= 4 ? 'im2col' : 'transpose' };
 }
 
@@ -301,10 +301,11 @@ export interface Conv2dOptions {
 }
 
 /**
- * x [N, Cin, H, W] ∗ w [Cout, Cin/groups, k, k] (+ bias [Cout]) → [N, Cout, Ho, Wo], with
- * Ho = ⌊(H + 2·pad − k)/stride⌋ + 1. groups is 1 or Cin = Cout (depthwise).
+ * The attributes of a convolution of x by w in graph `g`: its window, whether it is depthwise, and
+ * its gradient formulation. Throws on shapes that do not fit. Shared by `conv2d` and the integer
+ * kernels (src/quant/integer.ts), so both make the same choices.
  */
-export function conv2d(g: Graph, x: Value, w: Value, bias: Value | null, o: Conv2dOptions): Value {
+export function convAttrs(g: Graph, x: Value, w: Value, bias: Value | null, o: Conv2dOptions): ConvAttrs {
   const [cout, cinPerGroup, k, k2] = w.shape ?? [];
   if (w.shape?.length !== 4 || typeof cout !== 'number' || typeof cinPerGroup !== 'number' || typeof k !== 'number' || k !== k2) {
     throw new Error(`conv2d: weight ${w.name} must have a static shape [Cout, Cin/groups, k, k], got [${w.shape?.join(', ') ?? 'unknown'}]`);
@@ -321,7 +322,15 @@ export function conv2d(g: Graph, x: Value, w: Value, bias: Value | null, o: Conv
     throw new Error('conv2d: float64 graphs have no Conv/ConvTranspose in onnxruntime; only the im2col gradients run there');
   }
   if (depthwise && grads.weight === 'transpose') throw new Error('conv2d: the depthwise weight gradient has only the im2col formulation');
-  return g.apply1(Conv2dOp, bias ? [x, w, bias] : [x, w], { win, groups: o.groups, depthwise, grads });
+  return { win, groups: o.groups, depthwise, grads };
+}
+
+/**
+ * x [N, Cin, H, W] ∗ w [Cout, Cin/groups, k, k] (+ bias [Cout]) → [N, Cout, Ho, Wo], with
+ * Ho = ⌊(H + 2·pad − k)/stride⌋ + 1. groups is 1 or Cin = Cout (depthwise).
+ */
+export function conv2d(g: Graph, x: Value, w: Value, bias: Value | null, o: Conv2dOptions): Value {
+  return g.apply1(Conv2dOp, bias ? [x, w, bias] : [x, w], convAttrs(g, x, w, bias, o));
 }
 
 const SubsampleOp: OpDef<{ stride: number }> = {
