@@ -13,10 +13,10 @@ import { type Dim, Graph, ONNX_TYPE, type Value } from '../graph/builder.js';
 import { gradients } from '../graph/autodiff.js';
 import { correctCount, softmaxCrossEntropy } from '../graph/ops/loss.js';
 import { encodeModel } from '../graph/proto.js';
-import { bufferValue, forwardEval } from '../models/layers.js';
+import { bufferValue, forwardEval, modelLayers } from '../models/layers.js';
 import type { ModelDef, QuantContext } from '../models/model.js';
 import type { LayerShape } from '../models/shapes.js';
-import { type IntConvAttrs, IntConvOp, IntLinearOp } from '../quant/integer.js';
+import { integerProducts } from '../quant/integer.js';
 import { NOISE_UNIT, StepNoise } from '../quant/noise.js';
 import { quantizeErrors } from '../quant/quantizers.js';
 import { INPUT, OUTPUT, newName, velocityName } from './interface.js';
@@ -143,29 +143,33 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   inputs.buffers = bufferSpecs.map((b) => outer.input(b.name, floatType, b.shape));
 
   const outNames = [...specs.map((p) => newName(p.name)), ...specs.map((p) => newName(velocityName(p.name))), ...bufferSpecs.map((b) => newName(b.name)), OUTPUT.loss, OUTPUT.correct];
-  const integer = floatType === 'float32' ? new Graph('int_kernels', floatType, 'int/') : null;
-  const intLoop = integer ? emitTrainingLoop(model, integer, inputs, true, outNames) : null;
   const docString = `bitcycle training model for ${model.id}: K steps of forward, backward and SGD-momentum update`;
-  if (!intLoop || intLoop.integerLayers === 0) {
+  // the layers with integer products, by the rule the integer body is built with
+  const capable = floatType === 'float32' ? modelLayers(model).filter((l) => integerProducts(l).length > 0) : [];
+  if (capable.length === 0) {
     // no integer branch: the fp32 Loop's nodes go straight into the outer graph
     const loop = emitTrainingLoop(model, outer, inputs, false, outNames);
     loop.outputs.forEach((v, i) => outer.output(v, outNames[i]));
     return { bytes: finish(outer, docString), graph: outer, layers: loop.layers, errorQuantizers: loop.errorQuantizers, integerLayers: 0, integerRowsPerSample: 0 };
   }
+  // rows per sample of the integer weight-gradient products: 1 (linear), Ho·Wo (convolution)
+  const integerRowsPerSample = Math.max(...capable.filter((l) => integerProducts(l).includes('weightGrad')).map((l) => l.positions));
+  const integer = new Graph('int_kernels', floatType, 'int/');
+  const intLoop = emitTrainingLoop(model, integer, inputs, true, outNames);
   const fake = new Graph('fp32_kernels', floatType, 'fp/');
   const fakeLoop = emitTrainingLoop(model, fake, inputs, false, outNames);
   fakeLoop.outputs.forEach((v) => fake.output(v));
-  intLoop.outputs.forEach((v) => integer!.output(v));
+  intLoop.outputs.forEach((v) => integer.output(v));
   const useInt = outer.emit1('Cast', [intKernels], { to: ONNX_TYPE.bool }, 'bool', [], 'use_int_kernels');
   const outs = outer.emit(
     'If',
     [useInt],
-    { then_branch: { kind: 'graph', value: integer!.toGraphData() }, else_branch: { kind: 'graph', value: fake.toGraphData() } },
+    { then_branch: { kind: 'graph', value: integer.toGraphData() }, else_branch: { kind: 'graph', value: fake.toGraphData() } },
     fakeLoop.outputs.map((v, i) => ({ dtype: v.dtype, shape: v.shape, hint: outNames[i] })),
   );
   // Declared under the interface names (throws if a hint above was taken and renamed).
   outs.forEach((v, i) => outer.output(v, outNames[i]));
-  return { bytes: finish(outer, docString), graph: outer, layers: fakeLoop.layers, errorQuantizers: fakeLoop.errorQuantizers, integerLayers: intLoop.integerLayers, integerRowsPerSample: intLoop.integerRowsPerSample };
+  return { bytes: finish(outer, docString), graph: outer, layers: fakeLoop.layers, errorQuantizers: fakeLoop.errorQuantizers, integerLayers: capable.length, integerRowsPerSample };
 }
 
 /** One training Loop emitted into `scope` (the outer graph or a branch of its `If`). */
@@ -175,7 +179,7 @@ function emitTrainingLoop(
   { x, labels, bitsW, bitsA, bitsG, lr, noiseKey, momentum, weightDecay, params, velocities, buffers }: LoopInputs,
   integer: boolean,
   names: readonly string[],
-): { outputs: Value[]; layers: LayerShape[]; errorQuantizers: number; integerLayers: number; integerRowsPerSample: number } {
+): { outputs: Value[]; layers: LayerShape[]; errorQuantizers: number } {
   const floatType = scope.floatType;
   const K = 'steps';
   const specs = model.params();
@@ -255,10 +259,7 @@ function emitTrainingLoop(
       { dtype: floatType, shape: [K] },
     ].map((o, i) => ({ ...o, hint: names[i] })),
   );
-  const intOps = body.tape.filter((e) => e.op === IntLinearOp || e.op === IntConvOp);
-  // rows per sample of the integer weight-gradient products: 1 (linear), Ho·Wo (convolution)
-  const rows = intOps.map((e) => (e.op === IntConvOp ? (e.attrs as IntConvAttrs).conv.win.outHeight * (e.attrs as IntConvAttrs).conv.win.outWidth : 1));
-  return { outputs, layers: [...body.layers], errorQuantizers: noise.layers, integerLayers: intOps.length, integerRowsPerSample: Math.max(0, ...rows) };
+  return { outputs, layers: [...body.layers], errorQuantizers: noise.layers };
 }
 
 /**
