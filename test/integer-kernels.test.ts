@@ -14,13 +14,13 @@ import { conv2d, windowOf } from '../src/graph/ops/conv.js';
 import { FakeQuantOp, quantizeErrors, quantizeWeights } from '../src/quant/quantizers.js';
 import { buildArtifacts } from '../src/artifacts/build.js';
 import { initialCheckpoint } from '../src/artifacts/checkpoint.js';
-import { loadDataset } from '../src/data/index.js';
-import { Trainer, type Kernels, integerKernelsExact } from '../src/engine/trainer.js';
+import { type Kernels, integerKernelsExact } from '../src/engine/trainer.js';
 import { createModel } from '../src/models/registry.js';
 import { parseModelSpec } from '../src/models/spec.js';
 import { makeSchedule } from '../src/schedule/index.js';
 import { scheduleBits } from '../src/schedule/schedule.js';
 import { f32, i64, modelBytes, randomValues } from './helpers/onnx.js';
+import { digitsTrainer } from './helpers/trainer.js';
 
 const [M, K, N] = [24, 40, 12];
 
@@ -245,23 +245,7 @@ describe('integer kernels: training steps', () => {
   );
 
   const train = async (schedule: string, kernels: Kernels) => {
-    const digits = loadDataset('digits');
-    const t = new Trainer({
-      runId: `kernels-${kernels}`,
-      model: createModel(parseModelSpec('mlp:hidden=32'), digits.inputShape, digits.classes),
-      dataset: digits,
-      schedule: makeSchedule(schedule),
-      gradSchedule: makeSchedule('static:8'),
-      evalBits: 8,
-      epochs: 1,
-      batchSize: 64,
-      lr: 0.1,
-      lrSchedule: 'constant',
-      momentum: 0.9,
-      weightDecay: 5e-4,
-      seed: 1,
-      kernels,
-    });
+    const t = digitsTrainer({ model: 'mlp:hidden=32', schedule, epochs: 1, kernels });
     const losses: number[] = [];
     const warnings: string[] = [];
     t.on((e) => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type Checkpoint, initialCheckpoint } from '../src/artifacts/checkpoint.js';
-import { type Dataset, loadDataset } from '../src/data/index.js';
+import type { Dataset } from '../src/data/index.js';
 import { EVAL_BATCH, Trainer, type TrainOptions } from '../src/engine/trainer.js';
 import { createCostModel } from '../src/hw/cost.js';
 import { loadProfile } from '../src/hw/load.js';
@@ -18,6 +18,7 @@ import { type LayerShape, convShape, linearShape } from '../src/models/shapes.js
 import { parseModelSpec } from '../src/models/spec.js';
 import { makeSchedule } from '../src/schedule/schedule.js';
 import { Rng } from '../src/util/random.js';
+import { digitsTrainer } from './helpers/trainer.js';
 
 /** The CIFAR ResNet shapes as `estimate` wrote them by hand before they came from the graph. */
 function handWrittenCifarResNet(blocksPerStage: number): LayerShape[] {
@@ -226,22 +227,7 @@ describe('training convolutional models', () => {
 
 describe('precision layout', () => {
   it('digits MLP at static:2 with the classifier at full precision (the default) reaches ≥ 96 %', async () => {
-    const digits = loadDataset('digits');
-    const t = new Trainer({
-      runId: 'fp-last',
-      model: createModel(parseModelSpec('mlp'), digits.inputShape, digits.classes),
-      dataset: digits,
-      schedule: makeSchedule('static:2'),
-      gradSchedule: makeSchedule('static:8'),
-      evalBits: 2,
-      epochs: 30,
-      batchSize: 64,
-      lr: 0.1,
-      lrSchedule: 'constant',
-      momentum: 0.9,
-      weightDecay: 5e-4,
-      seed: 1,
-    });
+    const t = digitsTrainer({ schedule: 'static:2', evalBits: 2, epochs: 30 });
     await t.init();
     const r = await t.run();
     await t.release();
