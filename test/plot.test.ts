@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { curvesChart, scheduleChart } from '../src/plot/charts.js';
+import { ChartError, curvesChart, frontierChart, heatmapChart, MISSING_CELL, scheduleChart, type FrontierPoint } from '../src/plot/charts.js';
 import { renderFigure, renderSvg } from '../src/plot/render.js';
 import { makeSchedule, scheduleBits } from '../src/schedule/index.js';
 import { runMain } from './helpers/cli.js';
@@ -48,7 +48,124 @@ describe('charts (specs from data)', () => {
   });
 });
 
+/** Sweep results as a caller hands them over: means with spreads where there were several seeds. */
+const FRONTIER_POINTS: FrontierPoint[] = [
+  { label: 'static:8', series: 'step LR', x: 10, xLow: 9.5, xHigh: 10.5, y: 8.1, yLow: 7.8, yHigh: 8.4, onFront: true },
+  { label: 'cpt:3-8', series: 'step LR', x: 6.2, xLow: 6, xHigh: 6.4, y: 8.6, yLow: 8.2, yHigh: 9, onFront: true },
+  { label: 'tri:3-8 <b>&"', series: 'cosine LR', x: 6.8, y: 9.4, yLow: 9, yHigh: 9.8, onFront: false },
+  { label: 'static:4', series: 'cosine LR', x: 3.1, y: 14.2, onFront: true },
+  { label: 'cpt:4-6', series: 'step LR', x: 4.5, y: 15, onFront: false },
+];
+const FRONTIER_OPTIONS = { xTitle: 'energy per run (J)', yTitle: 'test error (%), mean ± std', title: 'error vs energy', seriesTitle: 'LR policy' };
+
+/** A sweep grid with one cell absent and one without a result. */
+const HEATMAP_CELLS = [
+  { row: 'static:8', column: 'eyeriss', value: 0 },
+  { row: 'static:8', column: 'bitfusion', value: 0.5 },
+  { row: 'cpt:3-8', column: 'eyeriss', value: 41.2 },
+  { row: 'cpt:3-8', column: 'bitfusion', value: 55.7 },
+  { row: 'tri:3-8', column: 'eyeriss', value: 38.9 },
+  { row: 'cpt:3-8', column: 'host', value: 12.3 },
+  { row: 'static:4', column: 'host', value: null },
+];
+const HEATMAP_OPTIONS = { rowTitle: 'schedule', columnTitle: 'profile', valueTitle: 'energy saving (%)', title: 'energy saving' };
+
+type Layer = { transform?: { filter: string }[]; mark: { type: string; interpolate?: string }; encoding: Record<string, { field?: string }> };
+const layersOf = (spec: unknown): Layer[] => (spec as { layer: Layer[] }).layer;
+
+/** The elements drawn in the SVG group of a mark layer (class "mark-<type> role-mark <name>"). */
+function drawn(svg: string, type: string, name: string): string[] {
+  const start = svg.indexOf(`<g class="mark-${type} role-mark ${name}"`);
+  if (start < 0) return [];
+  const body = svg.slice(svg.indexOf('>', start) + 1, svg.indexOf('</g>', start));
+  return body.match(/<(line|path|text)[^>]*>/g) ?? [];
+}
+
+describe('frontier and heatmap (specs from data)', () => {
+  it('frontier: one labelled row per point with its bar ends (null when absent); the front marked, step-lined in cost order', () => {
+    const spec = frontierChart(FRONTIER_POINTS, FRONTIER_OPTIONS);
+    const rows = rowsOf(spec);
+    expect(rows.map((r) => r.label)).toEqual(FRONTIER_POINTS.map((p) => p.label));
+    expect(rows[0]).toMatchObject({ series: 'step LR', x: 10, xLow: 9.5, xHigh: 10.5, y: 8.1, yLow: 7.8, yHigh: 8.4, front: 'Pareto front' });
+    expect(rows[2]).toMatchObject({ xLow: null, xHigh: null, yLow: 9, yHigh: 9.8, front: 'dominated' });
+    expect(rows[3]).toMatchObject({ xLow: null, yLow: null, front: 'Pareto front' });
+    const [line, xBars, yBars, points, labels] = layersOf(spec);
+    expect(line!.mark).toMatchObject({ type: 'line', interpolate: 'step-after' });
+    expect(line!.transform).toEqual([{ filter: 'datum.onFront' }]);
+    expect(line!.encoding.order!.field).toBe('x');
+    expect(xBars!.mark.type).toBe('errorbar');
+    expect([xBars!.encoding.x!.field, xBars!.encoding.x2!.field]).toEqual(['xLow', 'xHigh']);
+    expect([yBars!.encoding.y!.field, yBars!.encoding.y2!.field]).toEqual(['yLow', 'yHigh']);
+    for (const channel of ['size', 'shape', 'opacity']) expect(points!.encoding[channel]!.field).toBe('front');
+    expect(points!.encoding.color!.field).toBe('series');
+    expect(labels!.mark.type).toBe('text');
+    expect(labels!.encoding.text!.field).toBe('label');
+    // one front per series: the step line split and coloured by series
+    const [perSeries] = layersOf(frontierChart(FRONTIER_POINTS, { ...FRONTIER_OPTIONS, frontPerSeries: true }));
+    expect([perSeries!.encoding.color!.field, perSeries!.encoding.detail!.field]).toEqual(['series', 'series']);
+    expect(line!.encoding.color!.field).toBeUndefined();
+  });
+
+  it('frontier: bad points are refused naming the point; a log axis needs costs > 0', () => {
+    const one = (p: Partial<FrontierPoint>, xLog = false) => () => frontierChart([{ label: 'p', x: 1, y: 1, onFront: true, ...p }], { ...FRONTIER_OPTIONS, xLog });
+    expect(one({ y: Number.NaN })).toThrow(/point 1 \("p"\): y is NaN/);
+    expect(one({ xLow: 0.5 })).toThrow(ChartError);
+    expect(one({ x: 0 }, true)).toThrow(/x is 0, not > 0 on a log axis/);
+    expect(one({ x: 5, xLow: 4, xHigh: 6 }, true)).not.toThrow();
+  });
+
+  it('heatmap: every row × column drawn; an absent or null cell is missing (grey, "–"), never a zero', () => {
+    const spec = heatmapChart(HEATMAP_CELLS, HEATMAP_OPTIONS);
+    const rows = rowsOf(spec);
+    expect(rows).toHaveLength(4 * 3);
+    const cell = (row: string, column: string) => rows.find((r) => r.row === row && r.column === column)!;
+    expect(cell('static:8', 'eyeriss')).toMatchObject({ value: 0, missing: false, text: '0' });
+    expect(cell('cpt:3-8', 'bitfusion')).toMatchObject({ value: 55.7, missing: false, text: '55.7' });
+    expect(cell('tri:3-8', 'host')).toMatchObject({ value: null, missing: true, text: MISSING_CELL }); // absent
+    expect(cell('static:4', 'host')).toMatchObject({ value: null, missing: true, text: MISSING_CELL }); // null
+    expect(cell('static:4', 'eyeriss')).toMatchObject({ value: null, missing: true });
+    const [background, colour, text] = layersOf(spec);
+    expect(background!.transform).toBeUndefined();
+    expect(colour!.transform).toEqual([{ filter: '!datum.missing' }]); // missing cells get no colour from the scale
+    expect(colour!.encoding.color!.field).toBe('value');
+    expect(text!.encoding.text!.field).toBe('text');
+    expect((spec as { title: { subtitle: string } }).title.subtitle).toContain(MISSING_CELL);
+    // an explicit order; a duplicate cell is refused
+    const ordered = rowsOf(heatmapChart(HEATMAP_CELLS, { ...HEATMAP_OPTIONS, rows: ['tri:3-8'], columns: ['host', 'eyeriss'] }));
+    expect(ordered.slice(0, 3).map((r) => `${r.row}/${r.column}`)).toEqual(['tri:3-8/host', 'tri:3-8/eyeriss', 'tri:3-8/bitfusion']);
+    expect(() => heatmapChart([...HEATMAP_CELLS, { row: 'cpt:3-8', column: 'host', value: 1 }], HEATMAP_OPTIONS)).toThrow(/two cells for row "cpt:3-8", column "host"/);
+  });
+});
+
 describe('rendering', () => {
+  it('frontier SVG: every label (escaped) and legend entry; one point each, bars only where given, the step line through the front', async () => {
+    const svg = await renderSvg(frontierChart(FRONTIER_POINTS, FRONTIER_OPTIONS));
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const text of ['static:8', 'cpt:3-8', 'tri:3-8 &lt;b&gt;&amp;"', 'static:4', 'cpt:4-6', 'Pareto front', 'dominated', 'step LR', 'cosine LR', 'energy per run (J)', 'error vs energy']) {
+      expect(svg).toContain(`>${text}<`);
+    }
+    expect(svg).not.toContain('<b>');
+    expect(drawn(svg, 'symbol', 'layer_3_marks')).toHaveLength(5);
+    expect(drawn(svg, 'text', 'layer_4_marks')).toHaveLength(5);
+    expect(drawn(svg, 'rule', 'layer_1_layer_2_marks')).toHaveLength(2); // x bars: static:8, cpt:3-8
+    expect(drawn(svg, 'rule', 'layer_2_layer_2_marks')).toHaveLength(3); // y bars: and tri:3-8
+    const [line] = drawn(svg, 'line', 'layer_0_marks');
+    const vertices = /\sd="([^"]+)"/.exec(line!)![1]!.match(/[ML]/g)!;
+    expect(vertices).toHaveLength(2 * 3 - 1); // 3 front points, as steps
+  });
+
+  it('heatmap SVG: each value and the missing mark as text, a colour legend', async () => {
+    const svg = await renderSvg(heatmapChart(HEATMAP_CELLS, HEATMAP_OPTIONS));
+    for (const text of ['0', '0.5', '41.2', '55.7', '38.9', '12.3', 'energy saving (%)', 'schedule', 'profile', 'eyeriss', 'host']) expect(svg).toContain(`>${text}<`);
+    const cells = drawn(svg, 'text', 'layer_2_marks');
+    expect(cells).toHaveLength(12);
+    expect(svg.split(`>${MISSING_CELL}<`).length - 1).toBe(6);
+    expect(drawn(svg, 'rect', 'layer_0_marks')).toHaveLength(12); // grey under every cell
+    expect(drawn(svg, 'rect', 'layer_1_marks')).toHaveLength(6); // coloured: the cells with a value
+    expect(svg).toContain('<linearGradient');
+  });
+
+
   it('SVG from Vega, with the title and every legend entry; PNG at twice its size, with text', async () => {
     const spec = scheduleChart([
       { name: 'cpt:3-8', bits: scheduleBits(makeSchedule('cpt:3-8'), 64) },
