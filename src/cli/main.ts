@@ -19,7 +19,9 @@ import * as prt from './commands/prt.js';
 import * as review from './commands/review.js';
 import * as runs from './commands/runs.js';
 import * as schedule from './commands/schedule.js';
+import * as sweep from './commands/sweep.js';
 import * as train from './commands/train.js';
+import * as worker from './commands/worker.js';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -35,6 +37,12 @@ const EXAMPLES: Record<string, string[]> = {
   demo: ['bitcycle demo', 'bitcycle demo --schedule cpt:4-8 --epochs 20 --out demo-runs'],
   prt: ['bitcycle prt                                             # suggest Bmin for CPT on digits', 'bitcycle prt --dataset fashion-mnist --static-bits 8 --json'],
   schedule: ['bitcycle schedule cpt:3-8 --iterations 640', 'bitcycle schedule cpt:3-8:cycles=32 --iterations 64000 --json'],
+  sweep: [
+    'bitcycle sweep --schedules static:4,static:6,static:8,cpt:3-8,cpt:4-8 --profiles bit-fusion-45nm,gpu-a100 --seeds 3 --out sweeps/digits',
+    'bitcycle sweep --file sweep.json --out sweeps/s1 --workers 2',
+    'bitcycle sweep --file sweep.json --out sweeps/s1 --queue redis://10.0.0.5:6379    # then: bitcycle worker --queue redis://10.0.0.5:6379',
+  ],
+  worker: ['bitcycle worker --queue redis://10.0.0.5:6379 --concurrency 2'],
   export: ['bitcycle export --model mlp:hidden=256 --out artifacts/'],
   estimate: [
     'bitcycle estimate --model resnet-74 --schedule cpt:3-8      # CPT paper setting on Bit Fusion',
@@ -51,7 +59,7 @@ const EXAMPLES: Record<string, string[]> = {
   ],
 };
 
-const COMMANDS: readonly { register: RegisterCommand }[] = [train, demo, prt, schedule, exportCommand, estimate, profile, review, runs, compare, plot];
+const COMMANDS: readonly { register: RegisterCommand }[] = [train, demo, prt, schedule, sweep, worker, exportCommand, estimate, profile, review, runs, compare, plot];
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -48,6 +48,8 @@ export interface SessionOptions {
    * 0 = every epoch. A checkpoint is always written at the start and at the end (or stop).
    */
   checkpointIntervalMs?: number;
+  /** After a completed run: evaluate the trained model at these bit-widths too (a sweep's robustness). */
+  evaluateAt?: readonly number[];
 }
 
 export interface SessionResult {
@@ -60,6 +62,15 @@ export interface SessionResult {
   divergence?: Divergence;
   /** What `repair` dropped (empty otherwise). */
   repairs: string[];
+  /** The evaluations asked for by `evaluateAt` (completed runs only). */
+  evaluations: BitsEvaluation[];
+}
+
+/** The trained model evaluated on the test split at one bit-width of weights and activations. */
+export interface BitsEvaluation {
+  bits: number;
+  accuracy: number;
+  loss: number;
 }
 
 function versions(): Record<string, string> {
@@ -196,6 +207,8 @@ async function trainClaimed(
   if (result.status === 'diverged') await recorder.diverged(trainer.currentStep, result.divergence!, result.summary, cost);
   else await recorder.finish(result.status, trainer.currentStep, takeCheckpoint(), result.summary, cost);
   options.onEvent?.(toSession({ type: 'end', status: result.status, summary: result.summary, divergence: result.divergence }));
+  const evaluations: BitsEvaluation[] = [];
+  if (result.status === 'completed') for (const bits of options.evaluateAt ?? []) evaluations.push({ bits, ...(await trainer.evaluate(bits)) });
   await trainer.release();
-  return { runId, runDir: store.dir, status: result.status, summary: result.summary, cost, totalSteps: trainer.totalSteps, divergence: result.divergence, repairs };
+  return { runId, runDir: store.dir, status: result.status, summary: result.summary, cost, totalSteps: trainer.totalSteps, divergence: result.divergence, repairs, evaluations };
 }

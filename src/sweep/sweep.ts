@@ -1,0 +1,161 @@
+/**
+ * Running a sweep: check everything it needs (specs, profiles) before any run starts, hand the runs
+ * still to do to an executor (the local pool, or a BullMQ queue), record each outcome as it
+ * arrives, and write results.csv and summary.csv — also after a stop, for the runs done so far.
+ */
+import { DATASETS } from '../data/index.js';
+import { loadProfile } from '../hw/load.js';
+import type { HardwareProfile } from '../hw/profile.js';
+import { fullPrecisionUses, requireOperandBits } from '../hw/cost.js';
+import { DEFAULT_FP_LAYERS } from '../models/model.js';
+import { csvText } from '../analysis/tables.js';
+import { precisionPolicy } from '../schedule/precision.js';
+import { writeFileAtomic } from '../util/fs.js';
+import type { RunOutcome } from './execute.js';
+import type { ExecutorEvents } from './pool.js';
+import type { SweepPlan, SweepRun } from './spec.js';
+import { SweepDir } from './store.js';
+import { RESULT_COLUMNS, resultCsvRow, type ConfigSummary, SUMMARY_COLUMNS, summaryCsvRow, summarise, sweepResults } from './summary.js';
+
+/** Something that trains a list of runs: the local pool or a queue. */
+export interface Executor {
+  execute(runs: readonly SweepRun[], events: ExecutorEvents): { done: Promise<void>; stop(): void };
+}
+
+/** Every profile of the sweep, compiled; each checked against every run's bit-widths (one line naming the profile and the run's option). */
+export function loadSweepProfiles(plan: SweepPlan, profileDirs?: string[]): { name: string; profile: HardwareProfile }[] {
+  const profiles = plan.profiles.map((name) => ({ name, profile: loadProfile(name, '--profiles', profileDirs) }));
+  for (const { profile } of profiles) {
+    for (const run of plan.runs) {
+      const c = run.config;
+      const p = precisionPolicy(c);
+      requireOperandBits(profile, [
+        { what: `--schedule ${c.schedule}`, bits: p.weightsActivations.bitsMax },
+        { what: `the baseline ${c.baseline}`, bits: p.baseline.bitsMax },
+        { what: `--grad-bits ${c.gradBits}`, bits: p.errors.bitsMax },
+        ...fullPrecisionUses(c.fpLayers ?? DEFAULT_FP_LAYERS),
+      ]);
+    }
+  }
+  return profiles;
+}
+
+export interface SweepProgress {
+  total: number;
+  /** Finished before this invocation. */
+  skipped: number;
+  done: number;
+  failed: number;
+  running: Map<string, { where: string; step: number; total: number }>;
+  startedAt: number;
+  /** Steps trained in this invocation (for the ETA), and the steps of the runs still to train. */
+  stepsDone: number;
+  stepsLeft: number | null;
+}
+
+export interface SweepOutcome {
+  dir: SweepDir;
+  stopped: boolean;
+  summaries: ConfigSummary[];
+  outcomes: Map<string, RunOutcome>;
+}
+
+/** Write results.csv and summary.csv of `plan` from what `dir` holds now. */
+export async function writeSweepTables(dir: SweepDir, plan: SweepPlan, profiles: { name: string; profile: HardwareProfile }[]): Promise<{ summaries: ConfigSummary[]; outcomes: Map<string, RunOutcome> }> {
+  const outcomes = new Map<string, RunOutcome>();
+  for (const r of plan.runs) {
+    const o = dir.outcome(r.name);
+    if (o) outcomes.set(r.name, o);
+  }
+  const results = await sweepResults(dir.runsDir, plan.runs, outcomes, profiles);
+  const summaries = summarise(results);
+  writeFileAtomic(dir.resultsFile, await csvText(RESULT_COLUMNS, results.map(resultCsvRow)));
+  writeFileAtomic(dir.summaryFile, await csvText(SUMMARY_COLUMNS, summaries.map(summaryCsvRow)));
+  return { summaries, outcomes };
+}
+
+export interface RunSweepOptions {
+  out: string;
+  executor: Executor;
+  profileDirs?: string[];
+  /** The plan's profiles, already loaded and checked (loadSweepProfiles); loaded here if not given. */
+  profiles?: { name: string; profile: HardwareProfile }[];
+  /** Called on every change of progress (start, progress, finish). */
+  onProgress?: (p: SweepProgress) => void;
+  /** Called once per run that finished here (completed, diverged or failed), after it is recorded. */
+  onOutcome?: (o: RunOutcome, p: SweepProgress) => void;
+  /** Resolves (or is already resolved) when the user asks to stop. */
+  stopSignal?: Promise<void>;
+}
+
+/** Steps of these runs from their data sets' known sizes (null when one is not known without reading it). */
+export function plannedSteps(runs: readonly SweepRun[]): number | null {
+  let total = 0;
+  for (const r of runs) {
+    const geometry = Object.hasOwn(DATASETS, r.config.dataset) ? DATASETS[r.config.dataset]!.geometry : undefined;
+    if (!geometry || r.config.dataDir !== undefined) return null;
+    total += Math.floor(geometry.trainSamples / r.config.batchSize) * r.config.epochs;
+  }
+  return total;
+}
+
+/** Train what `plan` still needs in `options.out`, then write its tables. */
+export async function runSweep(plan: SweepPlan, options: RunSweepOptions): Promise<SweepOutcome> {
+  const profiles = options.profiles ?? loadSweepProfiles(plan, options.profileDirs);
+  const dir = SweepDir.prepare(options.out, plan);
+  const pending = dir.pending(plan.runs);
+  const progress: SweepProgress = {
+    total: plan.runs.length,
+    skipped: plan.runs.length - pending.length,
+    done: 0,
+    failed: 0,
+    running: new Map(),
+    startedAt: Date.now(),
+    stepsDone: 0,
+    stepsLeft: null,
+  };
+  const planned = plannedSteps(pending);
+  const stepsLeft = () => (planned === null ? null : Math.max(0, planned - progress.stepsDone));
+  progress.stepsLeft = stepsLeft();
+  let stopped = false;
+  const update = () => {
+    progress.stepsLeft = stepsLeft();
+    options.onProgress?.(progress);
+  };
+  update();
+  const execution = options.executor.execute(pending, {
+    started(name, where) {
+      progress.running.set(name, { where, step: 0, total: 0 });
+      update();
+    },
+    progress(name, step, total) {
+      const r = progress.running.get(name);
+      if (r) {
+        // the first report of a resumed run starts at its checkpoint: only steps trained here count
+        if (r.total !== 0) progress.stepsDone += Math.max(0, step - r.step);
+        r.step = step;
+        r.total = total;
+      }
+      update();
+    },
+    finished(outcome) {
+      progress.running.delete(outcome.name);
+      if (outcome.status === 'stopped') {
+        stopped = true;
+      } else {
+        dir.recordOutcome(outcome);
+        progress.done++;
+        if (outcome.status === 'failed') progress.failed++;
+        options.onOutcome?.(outcome, progress);
+      }
+      update();
+    },
+  });
+  void options.stopSignal?.then(() => {
+    stopped = true;
+    execution.stop();
+  });
+  await execution.done;
+  const { summaries, outcomes } = await writeSweepTables(dir, plan, profiles);
+  return { dir, stopped, summaries, outcomes };
+}
