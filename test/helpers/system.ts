@@ -1,6 +1,6 @@
 /**
  * Tests that need something from the system, provided in CI by a Debian package (python3-onnx,
- * tmux, chromium, dataset-fashion-mnist). Without it such a test is skipped, and says why in its title;
+ * tmux, chromium, redis-server, dataset-fashion-mnist). Without it such a test is skipped, and says why in its title;
  * with BITCYCLE_SYSTEM_TESTS=1 (set by .ci/run after installing the packages) it runs and fails
  * instead, naming the package to install.
  */
@@ -71,6 +71,10 @@ export const TMUX = requirement('tmux', 'tmux', () =>
 /** Headless Chromium (the browser test of the HTML report), run as `chromium` from PATH. */
 export const CHROMIUM = requirement('chromium', 'chromium', () =>
   spawnSync('chromium', ['--version'], { stdio: 'ignore', timeout: 30_000 }).status === 0 ? null : 'chromium not found on PATH',
+);
+
+export const REDIS = requirement('redis-server', 'redis-server', () =>
+  spawnSync('redis-server', ['--version'], { stdio: 'ignore', timeout: 30_000 }).status === 0 ? null : 'redis-server not found on PATH',
 );
 
 export const FASHION_MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
