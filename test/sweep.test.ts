@@ -102,8 +102,10 @@ describe('statistics over seeds', () => {
 });
 
 describe('bitcycle sweep', () => {
+  let sweepDir = '';
   it('trains the grid on the local pool, writes the tables, and repeats nothing when run again', async () => {
     const out = join(tempDir(), 'S');
+    sweepDir = out;
     const grid = ['sweep', '--schedules', 'static:4,cpt:3-8', '--seeds', '2', '--epochs', '2', '--workers', '2', '--out', out];
     const args = [...grid, '--profiles', 'bit-fusion-45nm'];
     const first = await runMain(args);
@@ -140,6 +142,47 @@ describe('bitcycle sweep', () => {
     // the training profile's re-tally is the run's own cost, to the last bit
     const run = JSON.parse(readFileSync(join(out, 'runs', results[0]!.name!, 'run.json'), 'utf8'));
     expect(Number(csv(join(out, 'results.csv')).find((r) => r.name === results[0]!.name && r.profile === 'bit-fusion-45nm')!.energy_j)).toBe(run.cost.energyJ);
+  }, 60_000);
+
+  it('pareto, plot frontier / heatmap and report read the sweep', async () => {
+    expect(sweepDir).not.toBe('');
+    const summary = csv(join(sweepDir, 'summary.csv'));
+    const p = await runMain(['pareto', sweepDir, '--profile', 'bit-fusion-45nm', '--all']);
+    expect(p.status).toBe(0);
+    for (const row of summary.filter((r) => r.profile === 'bit-fusion-45nm')) {
+      const line = p.stdout.split('\n').find((l) => l.includes(`${row.schedule} · g8 · constant`))!;
+      expect(line.startsWith(row.front_energy === 'true' ? '◆' : '·'), line).toBe(true);
+    }
+    expect(p.stdout).toMatch(/└─+/);
+    const json = await runMain(['pareto', sweepDir, '--cost', 'latency', '--json']);
+    const fronts = JSON.parse(json.stdout).groups as { profile: string; front: { schedule: string }[] }[];
+    expect(fronts).toHaveLength(2);
+    for (const g of fronts) {
+      const expected = summary.filter((r) => r.profile === g.profile && r.front_latency === 'true').map((r) => r.schedule).sort();
+      expect(g.front.map((f) => f.schedule).sort()).toEqual(expected);
+    }
+    const bad = await runMain(['pareto', sweepDir, '--cost', 'joules']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^bitcycle: --cost: expected energy, latency, bitops, memory, wall/);
+
+    const figure = join(tempDir(), 'frontier.svg');
+    const f = await runMain(['plot', 'frontier', sweepDir, '--profile', 'gpu-a100', '--out', figure]);
+    expect(f.status).toBe(0);
+    const svg = readFileSync(figure, 'utf8');
+    expect(svg).toContain('static:4');
+    expect(svg).toContain('cpt:3-8');
+    expect((await runMain(['plot', 'frontier', sweepDir, '--out', figure])).stderr).toMatch(/^bitcycle: --profile: the sweep has 2 profiles/);
+    const heat = join(tempDir(), 'heat.png');
+    expect((await runMain(['plot', 'heatmap', sweepDir, '--value', 'energy-saving', '--out', heat])).status).toBe(0);
+    expect(readFileSync(heat).subarray(1, 4).toString()).toBe('PNG');
+
+    const page = join(tempDir(), 'report.html');
+    const r = await runMain(['report', sweepDir, '--out', page]);
+    expect(r.status).toBe(0);
+    const html = readFileSync(page, 'utf8');
+    for (const section of ['Summary', 'Pareto frontiers', 'Heatmaps', 'Every run']) expect(html).toContain(section);
+    expect(html.match(/<svg/g)!.length).toBeGreaterThanOrEqual(4);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
   }, 60_000);
 
   it('refuses bad input with one line and writes nothing', async () => {

@@ -13,8 +13,10 @@ import * as compare from './commands/compare.js';
 import * as demo from './commands/demo.js';
 import * as estimate from './commands/estimate.js';
 import * as exportCommand from './commands/export.js';
+import * as pareto from './commands/pareto.js';
 import * as plot from './commands/plot.js';
 import * as profile from './commands/profile.js';
+import * as report from './commands/report.js';
 import * as prt from './commands/prt.js';
 import * as review from './commands/review.js';
 import * as runs from './commands/runs.js';
@@ -53,13 +55,17 @@ const EXAMPLES: Record<string, string[]> = {
   review: ['bitcycle review                                           # browse runs/ (keys: ? for help)', 'bitcycle review demo-runs'],
   runs: ['bitcycle runs', 'bitcycle runs demo-runs --json', 'bitcycle runs --csv > runs.csv'],
   compare: ['bitcycle compare fm-static8 fm-cpt38', 'bitcycle compare runs/a runs/b --json', 'bitcycle compare runs/a runs/b --csv'],
+  pareto: ['bitcycle pareto sweeps/digits', 'bitcycle pareto sweeps/digits --cost latency --profile gpu-a100 --all', 'bitcycle pareto sweeps/digits --json'],
   plot: [
     'bitcycle plot schedule cpt:3-8 tri:3-8 static:8 --iterations 640 --out schedules.svg',
     'bitcycle plot runs fm-static8 fm-cpt38 --metric test-accuracy --out accuracy.png',
+    'bitcycle plot frontier sweeps/digits --profile bit-fusion-45nm --out frontier.svg',
+    'bitcycle plot heatmap sweeps/digits --value energy-saving --out savings.png',
   ],
+  report: ['bitcycle report sweeps/digits --out report.html'],
 };
 
-const COMMANDS: readonly { register: RegisterCommand }[] = [train, demo, prt, schedule, sweep, worker, exportCommand, estimate, profile, review, runs, compare, plot];
+const COMMANDS: readonly { register: RegisterCommand }[] = [train, demo, prt, schedule, sweep, worker, exportCommand, estimate, profile, review, runs, compare, pareto, plot, report];
 
 export function buildProgram(): Command {
   const program = new Command();

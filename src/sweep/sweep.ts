@@ -13,9 +13,9 @@ import { precisionPolicy } from '../schedule/precision.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { RunOutcome } from './execute.js';
 import type { ExecutorEvents } from './pool.js';
-import type { SweepPlan, SweepRun } from './spec.js';
+import { planSweep, type SweepPlan, type SweepRun } from './spec.js';
 import { SweepDir } from './store.js';
-import { RESULT_COLUMNS, resultCsvRow, type ConfigSummary, SUMMARY_COLUMNS, summaryCsvRow, summarise, sweepResults } from './summary.js';
+import { RESULT_COLUMNS, resultCsvRow, type ConfigSummary, type RunResult, SUMMARY_COLUMNS, summaryCsvRow, summarise, sweepResults } from './summary.js';
 
 /** Something that trains a list of runs: the local pool or a queue. */
 export interface Executor {
@@ -158,4 +158,18 @@ export async function runSweep(plan: SweepPlan, options: RunSweepOptions): Promi
   await execution.done;
   const { summaries, outcomes } = await writeSweepTables(dir, plan, profiles);
   return { dir, stopped, summaries, outcomes };
+}
+
+/** A stored sweep, read back: its plan (from sweep.json), profiles, per-run results and summaries. Writes nothing. */
+export async function readSweep(path: string, profileDirs?: string[]): Promise<{ dir: SweepDir; plan: SweepPlan; results: RunResult[]; summaries: ConfigSummary[] }> {
+  const dir = SweepDir.read(path);
+  const plan = planSweep(dir.json.spec);
+  const profiles = loadSweepProfiles(plan, profileDirs);
+  const outcomes = new Map<string, RunOutcome>();
+  for (const r of plan.runs) {
+    const o = dir.outcome(r.name);
+    if (o) outcomes.set(r.name, o);
+  }
+  const results = await sweepResults(dir.runsDir, plan.runs, outcomes, profiles);
+  return { dir, plan, results, summaries: summarise(results) };
 }

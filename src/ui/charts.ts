@@ -154,3 +154,59 @@ export function scatterGrid(points: readonly ScatterPoint[], width: number, heig
   }
   return grid.map((row) => row.join(''));
 }
+
+export interface FrontierPlotPoint {
+  id: string;
+  /** Lower is better (x). */
+  cost: number;
+  /** Higher is better (y), e.g. test accuracy. */
+  quality: number;
+  /** Glyph of a point off the front (the front is always ◆). */
+  glyph?: string;
+}
+
+export interface FrontierPlot {
+  /** One per grid row: the y label (right-aligned to `axisWidth`) and the row's cells. */
+  rows: { label: string; cells: string }[];
+  /** `└────` under the grid, indented past the labels. */
+  axis: string;
+  /** Low and high x values under the axis, with the axis name. */
+  xLabels: string;
+  logX: boolean;
+}
+
+/**
+ * A cost-vs-quality scatter in character cells with its Pareto front as ◆ (drawn over the other
+ * points): `bitcycle pareto` and review's scatter screen draw with it. Costs spanning more than
+ * 10× are drawn on a log scale.
+ */
+export function frontierPlot(
+  points: readonly FrontierPlotPoint[],
+  front: ReadonlySet<string>,
+  options: { width: number; height: number; axisWidth: number; xName: string; xFormat: (v: number) => string; yFormat: (v: number) => string },
+): FrontierPlot {
+  const { width, height, axisWidth } = options;
+  const positive = points.map((p) => p.cost).filter((v) => v > 0);
+  const logX = positive.length > 1 && Math.max(...positive) / Math.min(...positive) > 10;
+  const xOf = (v: number) => (logX ? Math.log10(Math.max(v, 1e-30)) : v);
+  const [xLo, xHi] = extent(points.map((p) => xOf(p.cost)), 0.05);
+  const [yLo, yHi] = extent(points.map((p) => p.quality), 0.05);
+  const grid = scatterGrid(
+    [
+      ...points.filter((p) => !front.has(p.id)).map((p) => ({ x: xOf(p.cost), y: p.quality, glyph: p.glyph ?? '•' })),
+      ...points.filter((p) => front.has(p.id)).map((p) => ({ x: xOf(p.cost), y: p.quality, glyph: '◆' })),
+    ],
+    width,
+    height,
+    [xLo, xHi],
+    [yLo, yHi],
+  );
+  const xValue = (v: number) => options.xFormat(logX ? 10 ** v : v);
+  const half = Math.floor(width / 2);
+  return {
+    rows: grid.map((cells, r) => ({ label: (r === 0 ? options.yFormat(yHi) : r === height - 1 ? options.yFormat(yLo) : '').padStart(axisWidth), cells })),
+    axis: ' '.repeat(axisWidth) + '└' + '─'.repeat(width),
+    xLabels: ' '.repeat(axisWidth + 1) + xValue(xLo).padEnd(half).slice(0, half) + `${options.xName}${logX ? ' (log)' : ''} → ${xValue(xHi)}`.padStart(width - half).slice(-(width - half)),
+    logX,
+  };
+}

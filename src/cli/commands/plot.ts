@@ -1,6 +1,7 @@
 /**
  * `bitcycle plot`: figures for papers, as SVG or PNG (by the --out extension), drawn from
- * Vega-Lite specs (src/plot): precision schedules, and training curves of stored runs.
+ * Vega-Lite specs (src/plot): precision schedules, training curves of stored runs, and a sweep's
+ * Pareto frontier and heatmaps (src/sweep/figures.ts).
  */
 import { statSync, writeFileSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
@@ -41,7 +42,7 @@ async function write(spec: Parameters<typeof import('../../plot/render.js').rend
 }
 
 export function register(program: Command): void {
-  const plot = program.command('plot').description('figures as SVG or PNG (by the --out extension): precision schedules, training curves of runs');
+  const plot = program.command('plot').description('figures as SVG or PNG (by the --out extension): precision schedules, training curves of runs, a sweep\'s frontier and heatmaps');
 
   plot
     .command('schedule')
@@ -86,5 +87,44 @@ export function register(program: Command): void {
         }),
       );
       await write(curvesChart(curves, metric), out);
+    });
+
+  plot
+    .command('frontier')
+    .description('a sweep\'s Pareto frontier: test error (mean, 95 % interval over seeds) vs a cost, each configuration labelled')
+    .argument('<sweep-dir>', 'a directory written by bitcycle sweep')
+    .option('--cost <axis>', 'energy | latency | bitops | memory | wall', 'energy')
+    .option('--profile <name>', 'the profile whose costs are drawn (required when the sweep has several)')
+    .option('--group <n>', 'which group of comparable runs (data set · model · length), when the sweep has several', '1')
+    .option('--out <file>', 'the figure: FILE.svg or FILE.png')
+    .action(async (path: string, opts: { cost: string; profile?: string; group: string; out?: string }) => {
+      const [{ COST_AXIS_NAMES }, { frontierFigure, summaryGroups, groupTitle }, { readSweep }] = await Promise.all([import('../../sweep/summary.js'), import('../../sweep/figures.js'), import('../../sweep/sweep.js')]);
+      if (!(COST_AXIS_NAMES as string[]).includes(opts.cost)) throw new UsageError('--cost', `expected ${COST_AXIS_NAMES.join(', ')}, got "${opts.cost}"`);
+      const out = parseOut(opts.out);
+      const { summaries, plan } = await readSweep(path);
+      if (opts.profile === undefined && plan.profiles.length > 1) throw new UsageError('--profile', `the sweep has ${plan.profiles.length} profiles: choose one of ${plan.profiles.join(', ')}`);
+      const profile = opts.profile ?? plan.profiles[0]!;
+      if (!plan.profiles.includes(profile)) throw new UsageError('--profile', `the sweep has ${plan.profiles.join(', ')}, not "${profile}"`);
+      const groups = summaryGroups(summaries.filter((s) => s.profile === profile));
+      const index = parseIntOption('--group', opts.group, 1, Math.max(1, groups.length));
+      const group = groups[index - 1];
+      if (!group) throw new UsageError('<sweep-dir>', 'no finished configuration in this sweep yet');
+      if (groups.length > 1) process.stderr.write(`group ${index} of ${groups.length}: ${groupTitle(group)} (others: --group N)\n`);
+      await write(frontierFigure(group, opts.cost as 'energy'), out);
+    });
+
+  plot
+    .command('heatmap')
+    .description('a sweep\'s heatmap: schedules × LR policies (accuracy) or schedules × profiles (savings)')
+    .argument('<sweep-dir>', 'a directory written by bitcycle sweep')
+    .option('--value <name>', 'test-accuracy | energy-saving | latency-saving | robust-bmin', 'test-accuracy')
+    .option('--out <file>', 'the figure: FILE.svg or FILE.png')
+    .action(async (path: string, opts: { value: string; out?: string }) => {
+      const [{ HEATMAP_VALUES, heatmapFigure }, { readSweep }] = await Promise.all([import('../../sweep/figures.js'), import('../../sweep/sweep.js')]);
+      if (!Object.hasOwn(HEATMAP_VALUES, opts.value)) throw new UsageError('--value', `expected ${Object.keys(HEATMAP_VALUES).join(', ')}, got "${opts.value}"`);
+      const out = parseOut(opts.out);
+      const { summaries } = await readSweep(path);
+      if (summaries.length === 0) throw new UsageError('<sweep-dir>', 'no configuration in this sweep');
+      await write(heatmapFigure(summaries, opts.value as 'test-accuracy'), out);
     });
 }

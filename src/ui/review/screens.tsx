@@ -7,7 +7,7 @@ import { Box, Text } from 'ink';
 import { useMemo } from 'react';
 import { PHASES, type PartsCost } from '../../hw/cost.js';
 import type { RunInfo } from '../../runs/read.js';
-import { extent, scatterGrid } from '../charts.js';
+import { extent, frontierPlot } from '../charts.js';
 import { CurveChart, HelpOverlay, KeyHints, row, ScheduleChart, SERIES_COLORS, TrainingCurves } from '../components.js';
 import { fit, fmtAcc, fmtCount, fmtNum, fmtPct, fmtSI, fmtTime } from '../../format.js';
 import { runBitsSource } from '../../analysis/bits.js';
@@ -381,22 +381,10 @@ export function ScatterScreen({ state, width }: { state: ReviewState; width: num
   const axisWidth = 7;
   const plotWidth = Math.max(20, width - axisWidth - 2);
   const height = 12;
-  // energies can differ by orders of magnitude (widths, steps): log scale then
-  const energies = points.map((p) => p.cost).filter((v) => v > 0);
-  const logX = energies.length > 1 && Math.max(...energies) / Math.min(...energies) > 10;
-  const xOf = (v: number) => (logX ? Math.log10(Math.max(v, 1e-30)) : v);
-  const [xLo, xHi] = extent(points.map((p) => xOf(p.cost)), 0.05);
-  const xLabel = (v: number) => fmtSI(logX ? 10 ** v : v, 'J');
-  const [yLo, yHi] = extent(points.map((p) => p.quality), 0.05);
-  const grid = scatterGrid(
-    [
-      ...points.filter((p) => !front.has(p.id)).map((p) => ({ x: xOf(p.cost), y: p.quality, glyph: state.marked.includes(p.id) ? '●' : '•' })),
-      ...points.filter((p) => front.has(p.id)).map((p) => ({ x: xOf(p.cost), y: p.quality, glyph: '◆' })),
-    ],
-    plotWidth,
-    height,
-    [xLo, xHi],
-    [yLo, yHi],
+  const plot = frontierPlot(
+    points.map((p) => ({ id: p.id, cost: p.cost, quality: p.quality, glyph: state.marked.includes(p.id) ? '●' : '•' })),
+    front,
+    { width: plotWidth, height, axisWidth, xName: 'energy', xFormat: (v) => fmtSI(v, 'J'), yFormat: (v) => fmtAcc(v) },
   );
   const frontRuns = points.filter((p) => front.has(p.id)).sort((a, b) => a.cost - b.cost);
   const frontName = Math.max(16, width - 2 - (10 + 8 + 9 + 8) - 4); // the glyph, the other columns, the spaces between
@@ -419,17 +407,14 @@ export function ScatterScreen({ state, width }: { state: ReviewState; width: num
         {skipped > 0 ? ` · ${skipped} listed run${skipped === 1 ? '' : 's'} without energy or test accuracy not shown` : ''}
       </Text>
       {shown ? null : <Text color="yellow">{listed ? 'no listed run has both an energy and a test accuracy' : 'no run matches the filter'}</Text>}
-      {grid.map((line, r) => {
-        const label = r === 0 ? fmtAcc(yHi) : r === height - 1 ? fmtAcc(yLo) : r === Math.floor(height / 2) ? 'acc' : '';
-        return (
-          <Text key={r}>
-            <Text dimColor>{label.padStart(axisWidth)}┤</Text>
-            {[...line].map((ch, i) => (ch === '◆' ? <Text key={i} color="yellow">{ch}</Text> : ch === '●' ? <Text key={i} color="cyan">{ch}</Text> : ch))}
-          </Text>
-        );
-      })}
-      <Text dimColor>{' '.repeat(axisWidth) + '└' + '─'.repeat(plotWidth)}</Text>
-      <Text dimColor>{' '.repeat(axisWidth + 1) + fit(xLabel(xLo), Math.floor(plotWidth / 2)) + fit(`energy${logX ? ' (log)' : ''} → ${xLabel(xHi)}`, plotWidth - Math.floor(plotWidth / 2), 'right')}</Text>
+      {plot.rows.map(({ label, cells }, r) => (
+        <Text key={r}>
+          <Text dimColor>{(r === Math.floor(height / 2) ? 'acc'.padStart(axisWidth) : label) + '┤'}</Text>
+          {[...cells].map((ch, i) => (ch === '◆' ? <Text key={i} color="yellow">{ch}</Text> : ch === '●' ? <Text key={i} color="cyan">{ch}</Text> : ch))}
+        </Text>
+      ))}
+      <Text dimColor>{plot.axis}</Text>
+      <Text dimColor>{plot.xLabels}</Text>
       <Text bold>Pareto front (lowest energy for its accuracy)</Text>
       {frontRuns.map((p) => (
         <Text key={p.id} wrap="truncate-end">
