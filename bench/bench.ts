@@ -1,5 +1,5 @@
 /**
- * `npm run bench [training] [estimate] [dashboard] [conv] [noise] [cnn] [predict]` (all sections by default),
+ * `npm run bench [training] [estimate] [dashboard] [conv] [noise] [cnn] [predict] [sweep]` (all sections by default),
  * one JSON line per figure:
  * - training: steps/s of the digits MLP (64-128-10, batch 64, 30 epochs) and, with Fashion-MNIST
  *   installed, the Fashion-MNIST MLP (784-256-10, batch 128, 1 epoch), on integer kernels and on
@@ -16,7 +16,9 @@
  *   measurement, or the profile at BENCH_PROFILE=path) and prints, for the Fashion-MNIST MLP
  *   784-256-10, the digits MLP and the CNN (cpt:3-8, 1 thread), the per-step time the cost model
  *   predicts with that profile beside the measured one and their ratio, per kernel path
- *   (`--kernels int` and `fake`), medians over BENCH_REPEATS rounds (bench/predict.ts).
+ *   (`--kernels int` and `fake`), medians over BENCH_REPEATS rounds (bench/predict.ts);
+ * - sweep: the digits sweep of 5 schedules × 3 seeds × 2 profiles, wall time and per-run overhead,
+ *   on the local pool and through Redis with 2 workers (bench/sweep.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +35,7 @@ import { benchConvGradients } from './conv.js';
 import { benchEstimate } from './hw.js';
 import { benchNoise } from './noise.js';
 import { benchPredict } from './predict.js';
+import { benchSweep } from './sweep.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 
@@ -173,3 +176,4 @@ if (want('conv')) await benchConvGradients();
 if (want('noise')) await benchNoise();
 if (want('cnn')) await benchCnnTraining();
 if (want('predict')) await benchPredict();
+if (want('sweep')) await benchSweep();

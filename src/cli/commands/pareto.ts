@@ -53,7 +53,7 @@ export function register(program: Command): void {
       const out: string[] = [];
       for (const members of groups.values()) {
         const c = members[0]!.config;
-        out.push(`${sanitizeShort(c.dataset, 40)} · ${sanitizeShort(formatModelSpec(c.model), 60)} · ${c.epochs} epochs · ${sanitizeShort(members[0]!.profile, 40)}: test error vs ${COST_AXES[axis].title}`);
+        out.push(`${sanitizeShort(c.dataset, 40)} · ${sanitizeShort(formatModelSpec(c.model), 60)} · ${c.epochs} epochs · ${sanitizeShort(members[0]!.profile, 40)}: test accuracy vs ${COST_AXES[axis].title}`);
         const listed = members.filter((s) => flags.all || s.front[axis]).sort((a, b) => (costOf(a) ?? Infinity) - (costOf(b) ?? Infinity));
         const fmt = AXIS_FORMAT[axis]!;
         const ci = (s: (typeof shown)[number]) => (s.stats.test_accuracy.ciLow === null ? '' : `[${fmtAcc(s.stats.test_accuracy.ciLow, 2)}, ${fmtAcc(s.stats.test_accuracy.ciHigh, 2)}]`);
