@@ -8,6 +8,7 @@ import { DEFAULT_KERNELS, INT_KERNEL_MAX_BITS, KERNELS, type Kernels } from '../
 import { MAX_EPOCHS } from '../runs/limits.js';
 import type { RunConfig } from '../runs/run-format.js';
 import { precisionPolicy } from '../schedule/precision.js';
+import { DEFAULT_LR_SCHEDULE, lrPolicyOption } from '../schedule/lr.js';
 import { parseFloatOption, parseIntOption } from './output.js';
 
 export interface TrainFlags {
@@ -58,11 +59,19 @@ export function parseDatasetOption(name: string): string {
 
 export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epochs?: string } = {}): Command {
   return addOptimizerOptions(addModelOptions(cmd))
-    .option('--schedule <spec>', 'precision schedule of weights and activations: static:B | cpt:Bmin-Bmax[:cycles=N] | tri:Bmin-Bmax[:cycles=N] | ramp:Bmin-Bmax', defaults.schedule ?? 'cpt:3-8')
-    .option('--grad-bits <bits|spec>', 'bit-width of back-propagated errors (a number, or a schedule spec)', '8')
+    .option(
+      '--schedule <spec>',
+      'precision policy of weights and activations: static:B | cpt:Bmin-Bmax[:cycles=N] | tri:Bmin-Bmax[:cycles=N] | ramp:Bmin-Bmax | NAME:Bmin-Bmax[:key=value…] with NAME step, multistep, exp, poly, tri2, exp-range, sine, cosine-anneal, cosine-restarts or one-cycle, any with :warmup=F (docs/schedules.md)',
+      defaults.schedule ?? 'cpt:3-8',
+    )
+    .option('--grad-bits <bits|spec>', 'precision of back-propagated errors: a bit-width (= static:B) or a precision policy as --schedule', '8')
     .option('--eval-bits <bits>', 'bit-width of evaluation (default: the schedule maximum)')
     .option('--epochs <n>', 'training epochs', defaults.epochs ?? '30')
-    .option('--lr-schedule <kind>', 'learning-rate schedule: constant | cosine', 'constant')
+    .option(
+      '--lr-schedule <spec>',
+      'learning-rate policy around --lr: constant | cosine (--lr → 0) | step:every=F[:gamma=G] | multistep:at=F/F… | exp | poly | ramp | tri | tri2 | exp-range | sine | cosine-restarts | one-cycle | cpt, each [:LOW-HIGH] (rates instead of --lr) [:key=value…] [:warmup=F] (docs/schedules.md)',
+      DEFAULT_LR_SCHEDULE,
+    )
     .option('--profile <name|file>', 'hardware profile for the cost tally (a shipped name, a JSON file, or none)', 'bit-fusion-45nm')
     .option('--baseline <spec>', 'static-precision counterfactual for the cost tally (default: static:<schedule max>)')
     .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)')
@@ -88,8 +97,7 @@ export function parseKernels(text: string): Kernels {
 
 export function trainConfig(flags: TrainFlags): RunConfig {
   const precision = precisionPolicy(flags);
-  const lrSchedule = flags.lrSchedule;
-  if (lrSchedule !== 'constant' && lrSchedule !== 'cosine') throw new UsageError('--lr-schedule', `expected constant or cosine, got "${lrSchedule}"`);
+  const lrSchedule = lrPolicyOption(flags.lrSchedule).name;
   return {
     model: parseModelSpec(flags.model),
     dataset: parseDatasetOption(flags.dataset),

@@ -13,6 +13,7 @@ import { INPUT, OUTPUT, newName } from '../artifacts/interface.js';
 import { type Dataset, featureSize } from '../data/dataset.js';
 import type { ModelDef } from '../models/model.js';
 import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedule.js';
+import { type LrPolicy, lrWarning, makeLrPolicy } from '../schedule/lr.js';
 import { Rng, mixSeed, permutation } from '../util/random.js';
 import type { Divergence, EngineEvent, EngineListener, EvalRecord, RunSummary, StepRecord } from './events.js';
 
@@ -22,8 +23,10 @@ export interface TrainingHyperparameters {
   evalBits: number;
   epochs: number;
   batchSize: number;
+  /** The base rate (`--lr`): the high rate of a learning-rate policy without an explicit range. */
   lr: number;
-  lrSchedule: 'constant' | 'cosine';
+  /** Learning-rate policy spec (src/schedule/lr.ts, docs/schedules.md), canonical in run.json: `constant`, `cosine`, `step:every=0.3`, … */
+  lrSchedule: string;
   momentum: number;
   weightDecay: number;
   seed: number;
@@ -76,12 +79,6 @@ export interface TrainResult {
 const finiteOrNull = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
 
 
-/** Learning rate at step t of total. */
-export function learningRate(base: number, schedule: 'constant' | 'cosine', t: number, total: number): number {
-  if (schedule === 'constant') return base;
-  return 0.5 * base * (1 + Math.cos((Math.PI * t) / total));
-}
-
 const PURPOSE_SHUFFLE = 0x5f1;
 const PURPOSE_NOISE = 0x7015e;
 const PURPOSE_AUGMENT = 0xa06;
@@ -115,6 +112,8 @@ export class Trainer {
   readonly totalSteps: number;
   readonly bitsWA: Uint8Array;
   readonly bitsG: Uint8Array;
+  /** The learning-rate policy of `options.lrSchedule`. */
+  readonly lrPolicy: LrPolicy;
   private state = new Map<string, ort.Tensor>();
   /** Integer kernels are on for this run (kernels `int`, an integer-capable model, an exact kernel here). */
   private integerKernels = false;
@@ -130,6 +129,7 @@ export class Trainer {
     this.totalSteps = this.stepsPerEpoch * options.epochs;
     this.bitsWA = scheduleBits(options.schedule, this.totalSteps);
     this.bitsG = scheduleBits(options.gradSchedule, this.totalSteps);
+    this.lrPolicy = makeLrPolicy(options.lrSchedule);
   }
 
   /** Step t runs on integer kernels (kernels `int`, an integer-capable model, every bit-width ≤ 8). */
@@ -261,7 +261,11 @@ export class Trainer {
     let bestAcc: number | null = finiteOrNull(o.bestTestAccuracy ?? undefined);
     let divergence: Divergence | undefined;
 
-    const warnings = [...[o.schedule, o.gradSchedule].map((s) => scheduleWarning(s, this.totalSteps)).filter((w): w is string => w !== null), ...this.warnings];
+    const warnings = [
+      ...[o.schedule, o.gradSchedule].map((s) => scheduleWarning(s, this.totalSteps)),
+      lrWarning(this.lrPolicy, this.totalSteps),
+      ...this.warnings,
+    ].filter((w): w is string => w !== null);
     this.emit({ type: 'start', runId: o.runId, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch, epochs: o.epochs, startStep, warnings });
 
     let perm: Uint32Array | null = null;
@@ -302,7 +306,7 @@ export class Trainer {
         }
         bitsW[k] = this.bitsWA[t]!;
         bitsG[k] = this.bitsG[t]!;
-        lrExact[k] = learningRate(o.lr, o.lrSchedule, t, this.totalSteps);
+        lrExact[k] = this.lrPolicy.rateAt(o.lr, t, this.totalSteps);
         lr[k] = lrExact[k]!;
         noiseKeys[k] = mixSeed(o.seed, PURPOSE_NOISE, t);
       }

@@ -12,6 +12,7 @@ import type { RunCost, StepCost } from '../hw/tally.js';
 import type { LayerShape } from '../models/shapes.js';
 import { MAX_RESNET_DEPTH, MAX_WIDTH, type ModelSpec, shortModelLabel } from '../models/spec.js';
 import { FP_LAYERS, type FpLayers } from '../models/model.js';
+import { parseLrSpec } from '../schedule/lr.js';
 
 import { MAX_EPOCHS, MAX_STEPS_PER_EPOCH } from './limits.js';
 
@@ -115,7 +116,14 @@ const configSchema = z.looseObject({
   epochs: z.number().int().min(1).max(MAX_EPOCHS),
   batchSize: z.number().int().positive(),
   lr: finite,
-  lrSchedule: z.enum(['constant', 'cosine']),
+  // a learning-rate policy spec (`constant` and `cosine` mean what they always meant)
+  lrSchedule: z.string().superRefine((spec, ctx) => {
+    try {
+      parseLrSpec(spec);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
+    }
+  }),
   momentum: finite,
   weightDecay: finite,
   seed: z.number().int(),
