@@ -3,7 +3,7 @@
  * stop cleanly on Ctrl-C (running runs are checkpointed; the same command continues), print the
  * summary.
  */
-import { isAbsolute, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { fmtAcc, fmtPct, fmtSI, textTable } from '../format.js';
 import { sanitizeShort } from '../util/text.js';
 import { defaultWorkers, runLocalPool } from '../sweep/pool.js';
@@ -12,6 +12,7 @@ import type { SweepPlan } from '../sweep/spec.js';
 import { configLabel, type ConfigSummary, summaryCsvRow } from '../sweep/summary.js';
 import { type Executor, loadSweepProfiles, runSweep, type SweepProgress } from '../sweep/sweep.js';
 import { printJson } from './output.js';
+import type { BudgetOptions, GroupEstimate } from '../sweep/budget.js';
 
 /** A path as the user would type it: relative to the working directory when inside it. */
 const shown = (path: string) => {
@@ -25,6 +26,7 @@ export interface SweepCommandOptions {
   queue?: string;
   json: boolean;
   profileDirs?: string[];
+  budget?: BudgetOptions;
 }
 
 /** The local pool as an executor. */
@@ -50,6 +52,24 @@ export function summaryTable(summaries: readonly ConfigSummary[]): string {
     ]);
   }
   return textTable(rows);
+}
+
+/** The estimated frontier of each group (and its distance to the true one, once known). */
+export function estimateText(groups: readonly GroupEstimate[]): string {
+  const out: string[] = [];
+  for (const g of groups) {
+    out.push('', `estimated energy frontier (${sanitizeShort(g.dataset, 40)} · ${sanitizeShort(g.model, 60)} · ${sanitizeShort(g.profile, 40)}; completion rank ${g.rank}):`);
+    const rows = [['', 'configuration', 'trained', 'est. test acc', 'true test acc', 'energy']];
+    for (const c of [...g.configs].sort((a, b) => a.energyJ - b.energyJ)) {
+      rows.push([c.onEstimatedFront ? '◆' : '·', sanitizeShort(c.label, 60), `${c.observedTasks}/${c.tasks}`, fmtAcc(1 - c.estimatedError, 2), c.trueError === null ? '—' : `${fmtAcc(1 - c.trueError, 2)}${c.onTrueFront ? ' ◆' : ''}`, fmtSI(c.energyJ, 'J')]);
+    }
+    out.push(textTable(rows));
+    if (g.distance) {
+      const d = g.distance;
+      out.push(`vs the true frontier: mean distance ${d.meanDistance.toFixed(3)}, max ${d.maxDistance.toFixed(3)} (normalized cost × error), regret ${d.regret.toFixed(3)}, recall ${(100 * d.recall).toFixed(0)} %, precision ${(100 * d.precision).toFixed(0)} %`);
+    }
+  }
+  return out.join('\n');
 }
 
 export async function runSweepCommand(plan: SweepPlan, options: SweepCommandOptions): Promise<number> {
@@ -94,6 +114,7 @@ export async function runSweepCommand(plan: SweepPlan, options: SweepCommandOpti
       executor,
       profileDirs: options.profileDirs,
       profiles,
+      budget: options.budget,
       stopSignal,
       onProgress: (p) => {
         last = p;
@@ -105,10 +126,19 @@ export async function runSweepCommand(plan: SweepPlan, options: SweepCommandOpti
       if (block) block.draw(last, true);
       else process.stderr.write(progressLine(last, Date.now()) + '\n');
     }
-    if (options.json) printJson({ dir: result.dir.dir, stopped: result.stopped, summary: result.summaries.map(summaryCsvRow) });
+    let estimates: GroupEstimate[] | null = null;
+    if (options.budget) {
+      const { budgetGrid, estimateSweep, estimateCsvRows, ESTIMATE_COLUMNS } = await import('../sweep/budget.js');
+      const { csvText } = await import('../analysis/tables.js');
+      const { writeFileAtomic } = await import('../util/fs.js');
+      estimates = estimateSweep(plan, result.dir, budgetGrid(plan), profiles, result.summaries);
+      writeFileAtomic(join(result.dir.dir, 'estimate.csv'), await csvText(ESTIMATE_COLUMNS, estimateCsvRows(estimates)));
+    }
+    if (options.json) printJson({ dir: result.dir.dir, stopped: result.stopped, summary: result.summaries.map(summaryCsvRow), ...(estimates ? { estimate: estimates } : {}) });
     else {
       process.stdout.write(summaryTable(result.summaries) + '\n');
-      process.stdout.write(`summary: ${shown(result.dir.summaryFile)} · per run: ${shown(result.dir.resultsFile)}\n`);
+      if (estimates) process.stdout.write(estimateText(estimates) + '\n');
+      process.stdout.write(`summary: ${shown(result.dir.summaryFile)} · per run: ${shown(result.dir.resultsFile)}${estimates ? ` · estimate: ${shown(join(result.dir.dir, 'estimate.csv'))}` : ''}\n`);
     }
     const failed = result.summaries.reduce((a, s) => a + s.failed, 0) / Math.max(1, plan.profiles.length);
     if (result.stopped) {

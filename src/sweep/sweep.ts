@@ -14,6 +14,8 @@ import { writeFileAtomic } from '../util/fs.js';
 import type { RunOutcome } from './execute.js';
 import type { ExecutorEvents } from './pool.js';
 import { planSweep, type SweepPlan, type SweepRun } from './spec.js';
+import { budgetCells, planCells } from '../analysis/completion.js';
+import { type BudgetOptions, budgetGrid, observedCells, recordBudgetCells } from './budget.js';
 import { SweepDir } from './store.js';
 import { RESULT_COLUMNS, resultCsvRow, type ConfigSummary, type RunResult, SUMMARY_COLUMNS, summaryCsvRow, summarise, sweepResults } from './summary.js';
 
@@ -86,6 +88,8 @@ export interface RunSweepOptions {
   onOutcome?: (o: RunOutcome, p: SweepProgress) => void;
   /** Resolves (or is already resolved) when the user asks to stop. */
   stopSignal?: Promise<void>;
+  /** Train only a chosen fraction of the grid (PEPPP), and estimate the rest (./budget.ts). */
+  budget?: BudgetOptions;
 }
 
 /** Steps of these runs from their data sets' known sizes (null when one is not known without reading it). */
@@ -103,10 +107,14 @@ export function plannedSteps(runs: readonly SweepRun[]): number | null {
 export async function runSweep(plan: SweepPlan, options: RunSweepOptions): Promise<SweepOutcome> {
   const profiles = options.profiles ?? loadSweepProfiles(plan, options.profileDirs);
   const dir = SweepDir.prepare(options.out, plan);
+  const budget = options.budget;
+  const grid = budget ? budgetGrid(plan) : null;
   const pending = dir.pending(plan.runs);
+  // with a budget, the runs to train are the budget's cells (and, with --verify, the rest after them)
+  const target = grid && budget && !budget.verify ? Math.min(plan.runs.length, budgetCells(grid.configs.length, grid.tasks.length, budget.fraction)) : plan.runs.length;
   const progress: SweepProgress = {
-    total: plan.runs.length,
-    skipped: plan.runs.length - pending.length,
+    total: target,
+    skipped: Math.min(target, plan.runs.length - pending.length),
     done: 0,
     failed: 0,
     running: new Map(),
@@ -114,7 +122,7 @@ export async function runSweep(plan: SweepPlan, options: RunSweepOptions): Promi
     stepsDone: 0,
     stepsLeft: null,
   };
-  const planned = plannedSteps(pending);
+  const planned = plannedSteps(budget && !budget.verify ? pending.slice(0, Math.max(0, target - progress.skipped)) : pending);
   const stepsLeft = () => (planned === null ? null : Math.max(0, planned - progress.stepsDone));
   progress.stepsLeft = stepsLeft();
   let stopped = false;
@@ -123,39 +131,65 @@ export async function runSweep(plan: SweepPlan, options: RunSweepOptions): Promi
     options.onProgress?.(progress);
   };
   update();
-  const execution = options.executor.execute(pending, {
-    started(name, where) {
-      progress.running.set(name, { where, step: 0, total: 0 });
-      update();
-    },
-    progress(name, step, total) {
-      const r = progress.running.get(name);
-      if (r) {
-        // the first report of a resumed run starts at its checkpoint: only steps trained here count
-        if (r.total !== 0) progress.stepsDone += Math.max(0, step - r.step);
-        r.step = step;
-        r.total = total;
-      }
-      update();
-    },
-    finished(outcome) {
-      progress.running.delete(outcome.name);
-      if (outcome.status === 'stopped') {
-        stopped = true;
-      } else {
-        dir.recordOutcome(outcome);
-        progress.done++;
-        if (outcome.status === 'failed') progress.failed++;
-        options.onOutcome?.(outcome, progress);
-      }
-      update();
-    },
-  });
+  let current: { stop(): void } | null = null;
   void options.stopSignal?.then(() => {
     stopped = true;
-    execution.stop();
+    current?.stop();
   });
-  await execution.done;
+  const train = async (runs: readonly SweepRun[]) => {
+    if (stopped || runs.length === 0) return;
+    const execution = options.executor.execute(runs, {
+      started(name, where) {
+        progress.running.set(name, { where, step: 0, total: 0 });
+        update();
+      },
+      progress(name, step, total) {
+        const r = progress.running.get(name);
+        if (r) {
+          // the first report of a resumed run starts at its checkpoint: only steps trained here count
+          if (r.total !== 0) progress.stepsDone += Math.max(0, step - r.step);
+          r.step = step;
+          r.total = total;
+        }
+        update();
+      },
+      finished(outcome) {
+        progress.running.delete(outcome.name);
+        if (outcome.status === 'stopped') {
+          stopped = true;
+        } else {
+          dir.recordOutcome(outcome);
+          progress.done++;
+          if (outcome.status === 'failed') progress.failed++;
+          options.onOutcome?.(outcome, progress);
+        }
+        update();
+      },
+    });
+    current = execution;
+    if (stopped) execution.stop();
+    await execution.done;
+    current = null;
+  };
+
+  if (grid && budget) {
+    // rounds: plan the next cells from what is observed, train them, until the budget is spent
+    const byCell = new Map(plan.runs.map((r) => [`${grid.configOf(r)}\u0000${grid.taskOf(r)}`, r]));
+    for (let round = 0; !stopped; round++) {
+      const observed = observedCells(plan, dir, grid);
+      const next = planCells({ configs: grid.configs, tasks: grid.tasks, budget: budget.fraction, method: budget.method, seed: budget.seed, observed });
+      const runs = next.cells.map((c) => byCell.get(`${c.config}\u0000${c.task}`)!).filter((r) => dir.outcome(r.name)?.status !== 'completed');
+      // a cell that cannot be observed (its run failed or diverged) is not asked for again
+      if (runs.length === 0 || runs.every((r) => dir.outcome(r.name) !== null)) break;
+      await train(runs.filter((r) => dir.outcome(r.name) === null || dir.outcome(r.name)!.status === 'failed'));
+      if (round > 100) break;
+    }
+    // the cells the estimate may use: those trained within the budget (kept from the first sweep that spent it)
+    if (!stopped) recordBudgetCells(dir, plan, budget);
+    if (budget.verify) await train(dir.pending(plan.runs));
+  } else {
+    await train(pending);
+  }
   const { summaries, outcomes } = await writeSweepTables(dir, plan, profiles);
   return { dir, stopped, summaries, outcomes };
 }

@@ -29,6 +29,9 @@ interface SweepFlags {
   out: string;
   workers?: string;
   queue?: string;
+  budget?: string;
+  selection: string;
+  verify?: boolean;
   json?: boolean;
 }
 
@@ -111,6 +114,9 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'the sweep directory (created; rerun with the same --out to continue)')
     .option('--workers <n>', 'local worker threads (default: the number of cores)')
     .option('--queue <redis-url>', 'put the runs on a BullMQ queue at redis://HOST:PORT instead; `bitcycle worker --queue …` processes train them')
+    .option('--budget <fraction>', 'train only this fraction of the configs × tasks grid (tasks: model × data set × seed), chosen by --selection, and estimate the rest by low-rank matrix completion (PEPPP)')
+    .option('--selection <method>', 'how --budget chooses the runs: d-optimal (greedy D-optimal design, in rounds) | random', 'd-optimal')
+    .option('--verify', 'with --budget: then train the rest too, and report how far the estimated frontier was from the true one')
     .option('--json', 'print the summary as one JSON object at the end')
     .action(async (flags: SweepFlags, command: Command) => {
       const given = (name: string) => command.getOptionValueSource(name) === 'cli';
@@ -120,8 +126,20 @@ export function register(program: Command): void {
       const plan = planSweep(parseSweepSpec(raw, source === 'sweep' ? 'sweep' : `--file ${sanitizeShort(source, 120)}`));
       if (flags.queue !== undefined) (await import('../../sweep/queue.js')).redisConnection(flags.queue);
       const workers = flags.workers === undefined ? undefined : parseIntOption('--workers', flags.workers, 1, 256);
+      if (flags.selection !== 'd-optimal' && flags.selection !== 'random') throw new UsageError('--selection', `expected d-optimal or random, got "${sanitizeShort(flags.selection, 40)}"`);
+      if (flags.budget === undefined && (flags.verify || given('selection'))) throw new UsageError(flags.verify ? '--verify' : '--selection', 'only with --budget');
+      const budget = flags.budget === undefined ? undefined : { fraction: parseFloatOption('--budget', flags.budget, Number.MIN_VALUE, 1), method: flags.selection as 'random' | 'd-optimal', seed: plan.spec.firstSeed, verify: flags.verify === true };
+      if (budget) {
+        const { budgetGrid } = await import('../../sweep/budget.js');
+        const { budgetCells, minimumBudget } = await import('../../analysis/completion.js');
+        const grid = budgetGrid(plan);
+        const cells = budgetCells(grid.configs.length, grid.tasks.length, budget.fraction);
+        if (cells < Math.max(grid.configs.length, grid.tasks.length)) {
+          throw new UsageError('--budget', `${budget.fraction} of the ${grid.configs.length} configs × ${grid.tasks.length} tasks is ${cells} runs, fewer than it takes to train every config and every task once (at least ${minimumBudget(grid.configs.length, grid.tasks.length).toFixed(3)})`);
+        }
+      }
       const { runSweepCommand } = await import('../sweep-run.js');
-      const code = await runSweepCommand(plan, { out: flags.out, workers, queue: flags.queue, json: flags.json === true });
+      const code = await runSweepCommand(plan, { out: flags.out, workers, queue: flags.queue, json: flags.json === true, budget });
       process.exitCode = code;
     });
 }
