@@ -10,10 +10,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './common.js';
+import { startRedis } from '../test/helpers/redis.js';
 import { readSteps } from '../src/runs/read.js';
 import { executeRun, WorkerCache } from '../src/sweep/execute.js';
 import { parseSweepSpec, planSweep } from '../src/sweep/spec.js';
@@ -49,17 +49,6 @@ function timeSweep(extra: string[]): { wallS: number; overheadS: number } {
 
 const stats = (xs: number[]) => ({ median: Number(median(xs).toFixed(3)), min: Number(Math.min(...xs).toFixed(3)), max: Number(Math.max(...xs).toFixed(3)) });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** One worker's overheads, in process: the first run's (warm-up: sessions, kernel probe, JIT) and each later run's. */
 async function workerOverheads(): Promise<{ firstS: number; steadyS: number[] }> {
   const plan = planSweep(parseSweepSpec({ schedules: ['static:4', 'static:6', 'static:8', 'cpt:3-8', 'cpt:4-8'], seeds: 3, profiles: ['bit-fusion-45nm', 'gpu-a100'] }, 'bench'));
@@ -92,13 +81,11 @@ export async function benchSweep(): Promise<void> {
     console.log(JSON.stringify({ bench: 'sweep', executor: 'redis', skipped: 'redis-server not installed (apt-get install redis-server)' }));
     return;
   }
-  const port = await freePort();
   const children: ChildProcess[] = [];
   try {
-    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    children.push(redis);
-    await new Promise<void>((resolve) => redis.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept') && resolve()));
-    const url = `redis://127.0.0.1:${port}`;
+    const redis = await startRedis();
+    children.push(redis.process);
+    const url = redis.url;
     for (let i = 0; i < WORKERS; i++) {
       const w = spawn(process.execPath, [BIN, 'worker', '--queue', url], { stdio: ['ignore', 'ignore', 'pipe'] });
       children.push(w);

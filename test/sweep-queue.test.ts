@@ -5,12 +5,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { BIN, ROOT, runMain } from './helpers/cli.js';
 import { REDIS, systemIt } from './helpers/system.js';
+import { startRedis } from './helpers/redis.js';
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -18,32 +18,6 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(): Promise<string> {
-  const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(redis);
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    redis.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    redis.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
-  return `redis://127.0.0.1:${port}`;
-}
 
 /** A `bitcycle worker` process and its log as it grows. */
 function startWorker(url: string): { child: ChildProcess; log: () => string } {
@@ -64,7 +38,9 @@ function summaryWithoutWallTime(file: string): string[][] {
 
 describe('bitcycle sweep --queue', () => {
   systemIt(REDIS, 'two workers, one killed mid-run: the sweep completes with no run lost or duplicated, and the same summary as the local pool', async () => {
-    const url = await startRedis();
+    const redis = await startRedis();
+    children.push(redis.process);
+    const url = redis.url;
     const parent = mkdtempSync(join(tmpdir(), 'bitcycle-queue-'));
     dirs.push(parent);
     const grid = ['sweep', '--schedules', 'static:4,cpt:3-8', '--seeds', '2', '--epochs', '8', '--profiles', 'bit-fusion-45nm,gpu-a100'];

@@ -3,27 +3,14 @@
  * (`--budget`, then `--verify`). Split from sweep.test.ts so the two files run in parallel.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BIN, ROOT, runMain } from './helpers/cli.js';
+import { csvRows, tempDirs } from './helpers/sweep.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'bitcycle-sweep-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-const csv = (file: string) => {
-  const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
-  const columns = header!.split(',');
-  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [columns[i]!, v])));
-};
+const tempDir = tempDirs();
+const csv = csvRows;
 
 describe('bitcycle sweep, again', () => {
   it('killed midway, run again: keeps every finished run and completes the rest', async () => {

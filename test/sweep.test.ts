@@ -2,10 +2,9 @@
  * `bitcycle sweep`: the grid, the statistics over seeds, the tables, and that a sweep repeats
  * nothing when run again (a kill and a budget: sweep-resume.test.ts).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { parseSweepSpec, planSweep, sweepSeeds } from '../src/sweep/spec.js';
 import { seedStats, tQuantile975 } from '../src/sweep/stats.js';
@@ -13,22 +12,10 @@ import { type RunResult, summarise, trainingWallS } from '../src/sweep/summary.j
 import { etaSeconds, progressLine } from '../src/sweep/progress.js';
 import type { StepRow } from '../src/runs/read.js';
 import { runMain } from './helpers/cli.js';
+import { csvRows, tempDirs } from './helpers/sweep.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'bitcycle-sweep-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-const csv = (file: string) => {
-  const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
-  const columns = header!.split(',');
-  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [columns[i]!, v])));
-};
+const tempDir = tempDirs();
+const csv = csvRows;
 
 describe('the grid', () => {
   it('expands every axis, names each run from its config, and validates like train', () => {
