@@ -6,7 +6,8 @@
  *
  * Nothing is lost or done twice:
  * - a job's id is the sweep's id and the run's name, so adding a run again (a rerun of the sweep)
- *   is a no-op, and a result already in Redis is picked up without training;
+ *   is a no-op, and a result already in Redis is picked up without training (a job that failed
+ *   every attempt is retried, as a failed local run is);
  * - a worker holds a lock on its job, renewed while it trains; a killed worker stops renewing it,
  *   and after the stall timeout another worker's stalled-job check hands the job to a worker again;
  * - a job completes once: a worker that lost its lock cannot complete it, and the sweep writes a
@@ -134,6 +135,8 @@ export async function queueExecutor(url: string, runsDir: string, sweepId: strin
         await queue.add(run.name, data, { jobId, attempts: 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } });
         const job = await Job.fromId<RunJobData, RunJobResult>(queue, jobId);
         if (!job) throw new Error(`job ${jobId} vanished from the queue`);
+        // a job that failed every attempt in an earlier sweep is tried again, like a failed local run
+        if (await job.isFailed()) await job.retry('failed');
         on.started?.(run.name, 'queue');
         const result = await Promise.race([job.waitUntilFinished(events).then((r: RunJobResult) => r, (err: Error) => ({ error: err.message })), stopped.then(() => null)]);
         if (result === null) return;
