@@ -17,6 +17,23 @@ import { frontierChart, heatmapChart } from '../src/plot/charts.js';
 import { renderSvg } from '../src/plot/render.js';
 import { inlineSvg, ReportError, reportHtml, type Report } from '../src/report/html.js';
 import { CHROMIUM, systemIt } from './helpers/system.js';
+import { parseSweepSpec, planSweep } from '../src/sweep/spec.js';
+import { type RunResult, summarise } from '../src/sweep/summary.js';
+import { sweepReport } from '../src/sweep/figures.js';
+
+/** The report of a sweep of 3 schedules × 3 seeds on 2 profiles, from made-up results (the page is what is tested, not training). */
+async function syntheticSweepReport(): Promise<Report> {
+  const plan = planSweep(parseSweepSpec({ schedules: ['static:4', 'static:8', 'cpt:3-8'], seeds: 3, profiles: ['bit-fusion-45nm', 'gpu-a100'], epochs: 2 }, 'sweep'));
+  const results: RunResult[] = plan.profiles.flatMap((profile, p) =>
+    plan.runs.map((r, k) => ({
+      name: r.name, config: r.config, profile, status: 'completed' as const, testAccuracy: 0.9 + 0.01 * (k % 3) + 0.02 * Math.floor(k / 3), bestTestAccuracy: null,
+      robustBmax1: 0.9, robustBmax2: 0.85, robustBmin: r.config.schedule === 'cpt:3-8' ? 0.88 : null,
+      energyJ: (1 + Math.floor(k / 3)) * (p + 1) * 1e-3, latencyS: 1e-3, bitops: 1e9, memoryEnergyJ: 1e-4,
+      energySavingPct: r.config.schedule === 'cpt:3-8' ? 6 : 0, latencySavingPct: 0, bitopsSavingPct: 0, wallS: 0.5, steps: 44,
+    })),
+  );
+  return sweepReport(plan, summarise(results), results, renderSvg, { axis: 'energy', created: new Date('2026-01-02T03:04:05Z'), source: 'synthetic' });
+}
 
 const HOSTILE = `<script>alert(1)</script>`;
 const AMP_QUOTES = `A & B "double" 'single'`;
@@ -299,6 +316,33 @@ const PAGE_STATE = `(() => ({
   documentHeight: document.documentElement.scrollHeight,
 }))()`;
 
+/** Everything a page's events say went wrong: console messages, exceptions, log errors, failed loads, requests other than the page, dialogs. */
+function pageProblems(events: readonly CdpMessage[], pageUrl: string): string[] {
+  return events.flatMap((e) => {
+    const p = e.params ?? {};
+    switch (e.method) {
+      case 'Runtime.consoleAPICalled':
+        return [`console.${String(p.type)}: ${JSON.stringify(p.args)}`];
+      case 'Runtime.exceptionThrown':
+        return [`exception: ${JSON.stringify(p.exceptionDetails)}`];
+      case 'Log.entryAdded': {
+        const entry = p.entry as { level: string; source: string; text: string; url?: string };
+        return entry.level === 'error' || entry.level === 'warning' ? [`log ${entry.level} (${entry.source}): ${entry.text} ${entry.url ?? ''}`] : [];
+      }
+      case 'Network.loadingFailed':
+        return [`load failed: ${JSON.stringify(p)}`];
+      case 'Network.requestWillBeSent': {
+        const url = (p.request as { url: string }).url;
+        return url === pageUrl ? [] : [`request: ${url}`];
+      }
+      case 'Page.javascriptDialogOpening':
+        return [`dialog: ${String(p.type)} ${String(p.message)}`];
+      default:
+        return [];
+    }
+  });
+}
+
 describe('the report in a browser', () => {
   const dirs: string[] = [];
   let browser: ChildProcess | undefined;
@@ -389,29 +433,7 @@ describe('the report in a browser', () => {
     async () => {
       const { cdp } = await open();
       const events = cdp.events.filter(ofPage);
-      const problems = events.flatMap((e) => {
-        const p = e.params ?? {};
-        switch (e.method) {
-          case 'Runtime.consoleAPICalled':
-            return [`console.${String(p.type)}: ${JSON.stringify(p.args)}`];
-          case 'Runtime.exceptionThrown':
-            return [`exception: ${JSON.stringify(p.exceptionDetails)}`];
-          case 'Log.entryAdded': {
-            const entry = p.entry as { level: string; source: string; text: string; url?: string };
-            return entry.level === 'error' || entry.level === 'warning' ? [`log ${entry.level} (${entry.source}): ${entry.text} ${entry.url ?? ''}`] : [];
-          }
-          case 'Network.loadingFailed':
-            return [`load failed: ${JSON.stringify(p)}`];
-          case 'Network.requestWillBeSent': {
-            const url = (p.request as { url: string }).url;
-            return url === pageUrl ? [] : [`request: ${url}`];
-          }
-          case 'Page.javascriptDialogOpening':
-            return [`dialog: ${String(p.type)} ${String(p.message)}`];
-          default:
-            return [];
-        }
-      });
+      const problems = pageProblems(events, pageUrl);
       expect(problems).toEqual([]);
       // the page itself was requested and loaded (so the listeners were live)
       expect(events.some((e) => e.method === 'Network.requestWillBeSent' && (e.params!.request as { url: string }).url === pageUrl)).toBe(true);
@@ -466,5 +488,38 @@ describe('the report in a browser', () => {
       console.info(`report browser test (ms): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
     },
     20_000,
+  );
+
+  systemIt(
+    CHROMIUM,
+    'a sweep\u2019s report (the page `bitcycle report` writes: summary, frontiers, heatmaps, every run) loads cleanly and is drawn',
+    async () => {
+      const { cdp } = await open();
+      const dir = mkdtempSync(join(tmpdir(), 'bitcycle-sweep-report-'));
+      dirs.push(dir);
+      const file = join(dir, 'report.html');
+      writeFileSync(file, reportHtml(await syntheticSweepReport()));
+      const url = pathToFileURL(file).href;
+      const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank' });
+      const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId, flatten: true })) as { sessionId: string };
+      await Promise.all(['Runtime.enable', 'Log.enable', 'Page.enable', 'Network.enable'].map((m) => cdp.send(m, {}, sessionId)));
+      await cdp.send('Emulation.setDeviceMetricsOverride', { width: 1100, height: 900, deviceScaleFactor: 1, mobile: false }, sessionId);
+      const loaded = cdp.waitFor('Page.loadEventFired', sessionId, 8000);
+      await cdp.send('Page.navigate', { url }, sessionId);
+      await loaded;
+      const page = ((await cdp.send('Runtime.evaluate', { expression: PAGE_STATE, returnByValue: true }, sessionId)).result as { value: PageState }).value;
+      expect(pageProblems(cdp.events.filter((e) => e.sessionId === sessionId), url)).toEqual([]);
+      expect(page.scripts).toBe(0);
+      // two groups' frontiers (one per profile), the accuracy and savings heatmaps, robustness
+      expect(page.figures.length).toBe(5);
+      expect(page.cells).toContain('cpt:3-8 · g8 · constant');
+      for (const [i, f] of page.figures.entries()) {
+        const { data } = await cdp.send('Page.captureScreenshot', { format: 'png', clip: { x: f.x, y: f.y, width: f.width, height: f.height, scale: 1 }, captureBeyondViewport: true }, sessionId);
+        const ink = inkOf(Buffer.from(data as string, 'base64'));
+        expect(ink.nonWhite, `figure ${i + 1} ink`).toBeGreaterThan(0.03);
+        expect(ink.saturated, `figure ${i + 1} colour`).toBeGreaterThan(0.0005);
+      }
+    },
+    30_000,
   );
 });
