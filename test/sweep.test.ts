@@ -11,6 +11,7 @@ import { seedStats, tQuantile975 } from '../src/sweep/stats.js';
 import { type RunResult, summarise, trainingWallS } from '../src/sweep/summary.js';
 import { etaSeconds, progressLine } from '../src/sweep/progress.js';
 import type { StepRow } from '../src/runs/read.js';
+import { RunLock } from '../src/runs/lock.js';
 import { runMain } from './helpers/cli.js';
 import { csvRows, tempDirs } from './helpers/sweep.js';
 
@@ -170,6 +171,20 @@ describe('bitcycle sweep', () => {
     expect(html.match(/<svg/g)!.length).toBeGreaterThanOrEqual(4);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
   }, 60_000);
+
+  it('one sweep at a time in a directory: a second is refused with one line and trains nothing', async () => {
+    expect(sweepDir).not.toBe('');
+    const outcomes = readdirSync(join(sweepDir, 'outcomes')).map((n) => readFileSync(join(sweepDir, 'outcomes', n), 'utf8'));
+    const holder = RunLock.acquire(sweepDir, 'sweep');
+    try {
+      const r = await runMain(['sweep', '--schedules', 'static:4,cpt:3-8,static:8', '--seeds', '2', '--epochs', '2', '--workers', '1', '--out', sweepDir]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^bitcycle: .*S: sweep is in use by process \d+ since .*; stop it first \(Ctrl-C\) or wait\n$/);
+    } finally {
+      holder.release();
+    }
+    expect(readdirSync(join(sweepDir, 'outcomes')).map((n) => readFileSync(join(sweepDir, 'outcomes', n), 'utf8'))).toEqual(outcomes);
+  });
 
   it('refuses bad input with one line and writes nothing', async () => {
     const parent = tempDir();

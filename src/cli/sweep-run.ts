@@ -107,7 +107,6 @@ export async function runSweepCommand(plan: SweepPlan, options: SweepCommandOpti
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let last: SweepProgress | null = null;
-  process.stderr.write(`sweep ${shown(dir.dir)}: ${plan.runs.length} runs × ${plan.profiles.length} profile${plan.profiles.length === 1 ? '' : 's'} on ${where}\n`);
   try {
     const result = await runSweep(plan, {
       out: options.out,
@@ -117,6 +116,8 @@ export async function runSweepCommand(plan: SweepPlan, options: SweepCommandOpti
       budget: options.budget,
       stopSignal,
       onProgress: (p) => {
+        // the header once the sweep has claimed its directory (a busy directory is one error line)
+        if (!last) process.stderr.write(`sweep ${shown(dir.dir)}: ${plan.runs.length} runs × ${plan.profiles.length} profile${plan.profiles.length === 1 ? '' : 's'} on ${where}\n`);
         last = p;
         block?.draw(p);
       },

@@ -119,8 +119,8 @@ export class RunLock {
     this.file = join(dir, LOCK_FILE);
   }
 
-  /** Claim run directory `dir`. Throws RunError when a live process holds it; breaks a stale lock. */
-  static acquire(dir: string): RunLock {
+  /** Claim run directory `dir` (or a sweep's: `what`). Throws RunError when a live process holds it; breaks a stale lock. */
+  static acquire(dir: string, what: 'run' | 'sweep' = 'run'): RunLock {
     const file = join(dir, LOCK_FILE);
     const owner: LockOwner = { pid: process.pid, host: hostname(), procStart: procStartOf(process.pid), claimedAt: new Date().toISOString() };
     const text = JSON.stringify(owner) + '\n';
@@ -134,7 +134,7 @@ export class RunLock {
       if (!found) continue; // released meanwhile: try again
       if (found.owner && ownerAlive(found.owner)) {
         const where = found.owner.host === owner.host ? `process ${found.owner.pid}` : `process ${found.owner.pid} on ${found.owner.host} (if that machine is gone, delete ${file})`;
-        throw new RunError(dir, `run is in use by ${where} since ${found.owner.claimedAt}; stop it first (q, Ctrl-C) or wait`);
+        throw new RunError(dir, `${what} is in use by ${where} since ${found.owner.claimedAt}; stop it first (${what === 'run' ? 'q, ' : ''}Ctrl-C) or wait`);
       }
       // A lock without a readable owner may be being written right now: give it a moment.
       if (!found.owner && ageMs(file) < 2000) {
@@ -143,7 +143,7 @@ export class RunLock {
       }
       breakStale(file, found.text);
     }
-    throw new RunError(dir, `could not claim the run (${LOCK_FILE} keeps changing); try again`);
+    throw new RunError(dir, `could not claim the ${what} (${LOCK_FILE} keeps changing); try again`);
   }
 
   release(): void {

@@ -4,6 +4,7 @@
  * arrives, and write results.csv and summary.csv — also after a stop, for the runs done so far.
  */
 import { DATASETS } from '../data/index.js';
+import { RunLock } from '../runs/lock.js';
 import { loadProfile } from '../hw/load.js';
 import type { HardwareProfile } from '../hw/profile.js';
 import { fullPrecisionUses, requireOperandBits } from '../hw/cost.js';
@@ -107,6 +108,16 @@ export function plannedSteps(runs: readonly SweepRun[]): number | null {
 export async function runSweep(plan: SweepPlan, options: RunSweepOptions): Promise<SweepOutcome> {
   const profiles = options.profiles ?? loadSweepProfiles(plan, options.profileDirs);
   const dir = SweepDir.prepare(options.out, plan);
+  // one sweep at a time in a directory (two would train the same runs)
+  const lock = RunLock.acquire(dir.dir, 'sweep');
+  try {
+    return await sweepClaimed(plan, dir, profiles, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function sweepClaimed(plan: SweepPlan, dir: SweepDir, profiles: { name: string; profile: HardwareProfile }[], options: RunSweepOptions): Promise<SweepOutcome> {
   const budget = options.budget;
   const grid = budget ? budgetGrid(plan) : null;
   const pending = dir.pending(plan.runs);
