@@ -46,7 +46,7 @@ export function frontierFigure(members: readonly ConfigSummary[], axis: CostAxis
   }
   const costs = points.map((p) => p.x).filter((v) => v > 0);
   const xLog = costs.length === points.length && costs.length > 1 && Math.max(...costs) / Math.min(...costs) > 10;
-  return frontierChart(points, { xTitle: COST_AXES[axis].title, yTitle: 'test error (%), mean ± 95 % interval over seeds', title: groupTitle(members), xLog, seriesTitle: 'LR policy · error bits' });
+  return frontierChart(points, { xTitle: COST_AXES[axis].title, yTitle: 'test error (%), mean ± 95 % interval over seeds', title: groupTitle(members), xLog, seriesTitle: 'LR · error bits' });
 }
 
 export const HEATMAP_VALUES = {
