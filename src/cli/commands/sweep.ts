@@ -135,7 +135,7 @@ export function register(program: Command): void {
         const grid = budgetGrid(plan);
         const cells = budgetCells(grid.configs.length, grid.tasks.length, budget.fraction);
         if (cells < Math.max(grid.configs.length, grid.tasks.length)) {
-          throw new UsageError('--budget', `${budget.fraction} of the ${grid.configs.length} configs × ${grid.tasks.length} tasks is ${cells} runs, fewer than it takes to train every config and every task once (at least ${minimumBudget(grid.configs.length, grid.tasks.length).toFixed(3)})`);
+          throw new UsageError('--budget', `${budget.fraction} of the ${grid.configs.length} configs × ${grid.tasks.length} tasks is ${cells} run${cells === 1 ? '' : 's'}, fewer than it takes to train every config and every task once (at least ${minimumBudget(grid.configs.length, grid.tasks.length).toFixed(3)})`);
         }
       }
       const { runSweepCommand } = await import('../sweep-run.js');
