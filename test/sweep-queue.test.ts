@@ -43,9 +43,9 @@ describe('bitcycle sweep --queue', () => {
     const url = redis.url;
     const parent = mkdtempSync(join(tmpdir(), 'bitcycle-queue-'));
     dirs.push(parent);
-    const grid = ['sweep', '--schedules', 'static:4,cpt:3-8', '--seeds', '2', '--epochs', '8', '--profiles', 'bit-fusion-45nm,gpu-a100'];
+    const grid = ['sweep', '--schedules', 'static:4,cpt:3-8', '--seeds', '2', '--epochs', '4', '--profiles', 'bit-fusion-45nm,gpu-a100'];
 
-    const local = await runMain([...grid, '--workers', '2', '--out', join(parent, 'local')]);
+    const local = await runMain([...grid, '--workers', '1', '--out', join(parent, 'local')]);
     expect(local.status).toBe(0);
 
     const a = startWorker(url);

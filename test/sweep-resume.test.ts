@@ -39,7 +39,7 @@ describe('bitcycle sweep, again', () => {
   }, 120_000);
   it('--budget trains the chosen fraction, estimates the rest, and --verify measures the estimate', async () => {
     const out = join(tempDir(), 'S');
-    const grid = ['sweep', '--schedules', 'static:4,static:8,cpt:3-8', '--seeds', '2', '--epochs', '1', '--workers', '2', '--out', out];
+    const grid = ['sweep', '--schedules', 'static:4,static:8,cpt:3-8', '--seeds', '2', '--epochs', '1', '--workers', '1', '--out', out];
     const tooSmall = await runMain([...grid, '--budget', '0.3']);
     expect(tooSmall.status).toBe(2);
     expect(tooSmall.stderr).toMatch(/^bitcycle: --budget: 0\.3 of the 3 configs × 2 tasks is 1 run, fewer than it takes to train every config and every task once \(at least 0\.500\)/);
