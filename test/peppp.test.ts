@@ -250,13 +250,13 @@ describe('planCells', () => {
 });
 
 describe('d-optimal against random selection', () => {
-  it('on 6 synthetic rank-2 60 × 10 grids at budget 0.3 (noise 2 %): under 0.4 × random’s mean error, better on at least 5', () => {
-    // relative error of the completed matrix, measured — random: 0.149 0.226 0.240 0.255 0.254 0.181
-    // (mean 0.218; 3–9 configs observed once); d-optimal: 0.029 0.040 0.019 0.036 0.017 0.019
-    // (mean 0.027, every config at least twice): better on all 6
+  it('on 4 synthetic rank-2 60 × 10 grids at budget 0.3 (noise 2 %): under 0.4 × random’s mean error, better on every one', () => {
+    // relative error of the completed matrix, measured — random: 0.149 0.226 0.240 0.255
+    // (mean 0.218; 3–9 configs observed once); d-optimal: 0.029 0.040 0.019 0.036
+    // (mean 0.031, every config at least twice). Seeds 5 and 6 (0.254 / 0.017, 0.181 / 0.019) agree.
     const configs = ids('c', 60);
     const tasks = ids('t', 10);
-    const results = [1, 2, 3, 4, 5, 6].map((seed) => {
+    const results = [1, 2, 3, 4].map((seed) => {
       const rng = new Rng(seed);
       const truth = lowRank(60, 10, 2, rng);
       const sigma = 0.02 * rms(truth);
@@ -269,7 +269,7 @@ describe('d-optimal against random selection', () => {
     });
     const wins = results.filter((r) => r.dOptimal < r.random).length;
     expect(mean(results.map((r) => r.dOptimal))).toBeLessThan(0.4 * mean(results.map((r) => r.random)));
-    expect(wins).toBeGreaterThanOrEqual(5);
+    expect(wins).toBe(4);
   });
 });
 
