@@ -109,7 +109,7 @@ export async function runSweepCommand(plan: SweepPlan, options: SweepCommandOpti
   let last: SweepProgress | null = null;
   try {
     const result = await runSweep(plan, {
-      out: options.out,
+      dir,
       executor,
       profileDirs: options.profileDirs,
       profiles,

@@ -14,9 +14,9 @@
  *   run's files once, from the one result.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { UsageError } from '../errors.js';
 import { looksLikePath } from '../hw/load.js';
 import type { RunConfig } from '../runs/run-format.js';
@@ -87,7 +87,7 @@ export function packDirectory(dir: string): Record<string, string> {
  * go to a hidden sibling first, which is renamed into place, so `dir` is never half written.
  */
 export function unpackDirectory(files: Record<string, string>, dir: string): void {
-  const staging = `${dirname(dir)}/.${dir.split('/').pop()}.incoming`;
+  const staging = join(dirname(dir), `.${basename(dir)}.incoming`);
   rmSync(staging, { recursive: true, force: true });
   for (const [rel, data] of Object.entries(files)) {
     if (rel.startsWith('/') || rel.split(/[\\/]/).includes('..')) throw new Error(`a returned run has a file outside its directory: ${sanitizeShort(rel, 80)}`);
@@ -95,7 +95,7 @@ export function unpackDirectory(files: Record<string, string>, dir: string): voi
     makeDirectories(dirname(path));
     writeFileSync(path, Buffer.from(data, 'base64'));
   }
-  const old = `${dirname(dir)}/.${dir.split('/').pop()}.replaced`;
+  const old = join(dirname(dir), `.${basename(dir)}.replaced`);
   rmSync(old, { recursive: true, force: true });
   try {
     renameSync(dir, old);
@@ -198,7 +198,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<{ c
         const outcome = await thread.run(job.data.name, config, scratch, { profileDirs: options.profileDirs, onProgress: (step, total) => void job.updateProgress({ step, total }).catch(() => {}) });
         options.onJob?.('end', job.data.name, outcome.status === 'failed' ? outcome.error : outcome.status);
         if (outcome.status === 'stopped') throw new Error('the worker was stopped during the run');
-        const files = outcome.status === 'failed' && !existsIn(scratch, job.data.name) ? {} : packDirectory(join(scratch, job.data.name));
+        // a run that failed before its directory was created returns no files
+        const files = existsSync(join(scratch, job.data.name)) ? packDirectory(join(scratch, job.data.name)) : {};
         return { outcome, files };
       } finally {
         rmSync(scratch, { recursive: true, force: true });
@@ -216,12 +217,4 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<{ c
       await Promise.all(threads.map((t) => t.close()));
     },
   };
-}
-
-function existsIn(dir: string, name: string): boolean {
-  try {
-    return statSync(join(dir, name)).isDirectory();
-  } catch {
-    return false;
-  }
 }

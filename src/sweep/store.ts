@@ -11,7 +11,7 @@
  * Re-running a sweep skips runs with an outcome, continues runs that have a directory but no
  * outcome (from their checkpoint), and starts the rest.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { RunError } from '../errors.js';
@@ -140,10 +140,5 @@ export class SweepDir {
       const o = this.outcome(r.name);
       return o === null || o.status === 'failed';
     });
-  }
-
-  /** Names of the run directories present (for checks and listings). */
-  runDirectories(): string[] {
-    return existsSync(this.runsDir) ? readdirSync(this.runsDir).filter((n) => !n.startsWith('.')).sort() : [];
   }
 }

@@ -60,25 +60,30 @@ export interface SweepOutcome {
   dir: SweepDir;
   stopped: boolean;
   summaries: ConfigSummary[];
-  outcomes: Map<string, RunOutcome>;
 }
 
-/** Write results.csv and summary.csv of `plan` from what `dir` holds now. */
-export async function writeSweepTables(dir: SweepDir, plan: SweepPlan, profiles: { name: string; profile: HardwareProfile }[]): Promise<{ summaries: ConfigSummary[]; outcomes: Map<string, RunOutcome> }> {
+/** Every run of `plan` on every profile, from what `dir` holds now (outcomes and run files), and the statistics over seeds. Reads only. */
+export async function sweepTables(dir: SweepDir, plan: SweepPlan, profiles: readonly { name: string; profile: HardwareProfile }[]): Promise<{ results: RunResult[]; summaries: ConfigSummary[] }> {
   const outcomes = new Map<string, RunOutcome>();
   for (const r of plan.runs) {
     const o = dir.outcome(r.name);
     if (o) outcomes.set(r.name, o);
   }
   const results = await sweepResults(dir.runsDir, plan.runs, outcomes, profiles);
-  const summaries = summarise(results);
+  return { results, summaries: summarise(results) };
+}
+
+/** Write results.csv and summary.csv of `plan` from what `dir` holds now. */
+export async function writeSweepTables(dir: SweepDir, plan: SweepPlan, profiles: readonly { name: string; profile: HardwareProfile }[]): Promise<ConfigSummary[]> {
+  const { results, summaries } = await sweepTables(dir, plan, profiles);
   writeFileAtomic(dir.resultsFile, await csvText(RESULT_COLUMNS, results.map(resultCsvRow)));
   writeFileAtomic(dir.summaryFile, await csvText(SUMMARY_COLUMNS, summaries.map(summaryCsvRow)));
-  return { summaries, outcomes };
+  return summaries;
 }
 
 export interface RunSweepOptions {
-  out: string;
+  /** The sweep directory, prepared for the plan (`SweepDir.prepare`). */
+  dir: SweepDir;
   executor: Executor;
   profileDirs?: string[];
   /** The plan's profiles, already loaded and checked (loadSweepProfiles); loaded here if not given. */
@@ -104,10 +109,10 @@ export function plannedSteps(runs: readonly SweepRun[]): number | null {
   return total;
 }
 
-/** Train what `plan` still needs in `options.out`, then write its tables. */
+/** Train what `plan` still needs in `options.dir`, then write its tables. */
 export async function runSweep(plan: SweepPlan, options: RunSweepOptions): Promise<SweepOutcome> {
   const profiles = options.profiles ?? loadSweepProfiles(plan, options.profileDirs);
-  const dir = SweepDir.prepare(options.out, plan);
+  const dir = options.dir;
   // one sweep at a time in a directory (two would train the same runs)
   const lock = RunLock.acquire(dir.dir, 'sweep');
   try {
@@ -186,14 +191,16 @@ async function sweepClaimed(plan: SweepPlan, dir: SweepDir, profiles: { name: st
   if (grid && budget) {
     // rounds: plan the next cells from what is observed, train them, until the budget is spent
     const byCell = new Map(plan.runs.map((r) => [`${grid.configOf(r)}\u0000${grid.taskOf(r)}`, r]));
-    for (let round = 0; !stopped; round++) {
+    // A cell is asked for until it is observed (completed); one whose run fails or diverges is
+    // tried once per invocation, so the rounds end when the plan asks only for such cells.
+    const tried = new Set<string>();
+    while (!stopped) {
       const observed = observedCells(plan, dir, grid);
       const next = planCells({ configs: grid.configs, tasks: grid.tasks, budget: budget.fraction, method: budget.method, seed: budget.seed, observed });
-      const runs = next.cells.map((c) => byCell.get(`${c.config}\u0000${c.task}`)!).filter((r) => dir.outcome(r.name)?.status !== 'completed');
-      // a cell that cannot be observed (its run failed or diverged) is not asked for again
-      if (runs.length === 0 || runs.every((r) => dir.outcome(r.name) !== null)) break;
-      await train(runs.filter((r) => dir.outcome(r.name) === null || dir.outcome(r.name)!.status === 'failed'));
-      if (round > 100) break;
+      const runs = next.cells.map((c) => byCell.get(`${c.config}\u0000${c.task}`)!).filter((r) => !tried.has(r.name) && dir.outcome(r.name)?.status !== 'diverged');
+      if (runs.length === 0) break;
+      for (const r of runs) tried.add(r.name);
+      await train(runs);
     }
     // the cells the estimate may use: those trained within the budget (kept from the first sweep that spent it)
     if (!stopped) recordBudgetCells(dir, plan, budget);
@@ -201,20 +208,12 @@ async function sweepClaimed(plan: SweepPlan, dir: SweepDir, profiles: { name: st
   } else {
     await train(pending);
   }
-  const { summaries, outcomes } = await writeSweepTables(dir, plan, profiles);
-  return { dir, stopped, summaries, outcomes };
+  return { dir, stopped, summaries: await writeSweepTables(dir, plan, profiles) };
 }
 
 /** A stored sweep, read back: its plan (from sweep.json), profiles, per-run results and summaries. Writes nothing. */
 export async function readSweep(path: string, profileDirs?: string[]): Promise<{ dir: SweepDir; plan: SweepPlan; results: RunResult[]; summaries: ConfigSummary[] }> {
   const dir = SweepDir.read(path);
   const plan = planSweep(dir.json.spec);
-  const profiles = loadSweepProfiles(plan, profileDirs);
-  const outcomes = new Map<string, RunOutcome>();
-  for (const r of plan.runs) {
-    const o = dir.outcome(r.name);
-    if (o) outcomes.set(r.name, o);
-  }
-  const results = await sweepResults(dir.runsDir, plan.runs, outcomes, profiles);
-  return { dir, plan, results, summaries: summarise(results) };
+  return { dir, plan, ...(await sweepTables(dir, plan, loadSweepProfiles(plan, profileDirs))) };
 }

@@ -30,14 +30,14 @@ export function register(program: Command): void {
       const { readSweep } = await import('../../sweep/sweep.js');
       const { summaries, plan } = await readSweep(path);
       if (flags.profile !== undefined && !plan.profiles.includes(flags.profile)) throw new UsageError('--profile', `the sweep has ${plan.profiles.map((p) => sanitizeShort(p, 40)).join(', ')}, not "${sanitizeShort(flags.profile, 40)}"`);
+      const { groupTitle, summaryGroups } = await import('../../sweep/figures.js');
       const shown = summaries.filter((s) => flags.profile === undefined || s.profile === flags.profile);
-      const groups = new Map<string, typeof shown>();
-      for (const s of shown) groups.set(s.group, [...(groups.get(s.group) ?? []), s]);
+      const groups = summaryGroups(shown);
       const costOf = (s: (typeof shown)[number]) => s.stats[column as 'energy_j'].mean;
       if (flags.json) {
         printJson({
           cost: axis,
-          groups: [...groups.values()].map((members) => ({
+          groups: groups.map((members) => ({
             dataset: members[0]!.config.dataset,
             model: members[0]!.runs[0]!.config.model,
             epochs: members[0]!.config.epochs,
@@ -48,12 +48,10 @@ export function register(program: Command): void {
         return;
       }
       const { frontierPlot } = await import('../../ui/charts.js');
-      const { formatModelSpec } = await import('../../models/spec.js');
       const width = Math.max(40, Math.min(100, (process.stdout.columns ?? 100) - 12));
       const out: string[] = [];
-      for (const members of groups.values()) {
-        const c = members[0]!.config;
-        out.push(`${sanitizeShort(c.dataset, 40)} · ${sanitizeShort(formatModelSpec(c.model), 60)} · ${c.epochs} epochs · ${sanitizeShort(members[0]!.profile, 40)}: test accuracy vs ${COST_AXES[axis].title}`);
+      for (const members of groups) {
+        out.push(`${sanitizeShort(groupTitle(members), 160)}: test accuracy vs ${COST_AXES[axis].title}`);
         const listed = members.filter((s) => flags.all || s.front[axis]).sort((a, b) => (costOf(a) ?? Infinity) - (costOf(b) ?? Infinity));
         const fmt = AXIS_FORMAT[axis]!;
         const ci = (s: (typeof shown)[number]) => (s.stats.test_accuracy.ciLow === null ? '' : `[${fmtAcc(s.stats.test_accuracy.ciLow, 2)}, ${fmtAcc(s.stats.test_accuracy.ciHigh, 2)}]`);
@@ -67,7 +65,7 @@ export function register(program: Command): void {
         const plot = frontierPlot(points, new Set(points.filter((p) => p.front).map((p) => p.id)), { width, height: 10, axisWidth: 8, xName: axis, xFormat: (v) => fmt(v), yFormat: (v) => fmtAcc(v, 1) });
         out.push('', ...plot.rows.map((r) => `${r.label}┤${r.cells}`), plot.axis, plot.xLabels, '◆ on the front · • dominated', '');
       }
-      if (groups.size === 0) out.push('no finished configuration in this sweep yet');
+      if (groups.length === 0) out.push('no finished configuration in this sweep yet');
       process.stdout.write(out.join('\n') + '\n');
     });
 }
