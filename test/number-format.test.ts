@@ -209,16 +209,19 @@ describe('grammar', () => {
   ])('formatBits(%s) = %d', (name, bits) => expect(formatBits(parseNumberFormat(name) as NumberFormat)).toBe(bits));
 });
 
+/** The formats of ≤ 16 bits, whose every code the tests enumerate, with their NaN/Inf encoding. */
+const ENUMERATED: [FloatFormat, Specials][] = [
+  [FP8_E4M3, 'single'],
+  [FP8_E5M2, 'ieee'],
+  [FP6_E3M2, 'none'],
+  [FP6_E2M3, 'none'],
+  [FP4_E2M1, 'none'],
+  [FP16, 'ieee'],
+  [BF16, 'ieee'],
+];
+
 describe('codes: every code decodes to the spec formula and encodes back', () => {
-  it.each<[FloatFormat, Specials]>([
-    [FP8_E4M3, 'single'],
-    [FP8_E5M2, 'ieee'],
-    [FP6_E3M2, 'none'],
-    [FP6_E2M3, 'none'],
-    [FP4_E2M1, 'none'],
-    [FP16, 'ieee'],
-    [BF16, 'ieee'],
-  ])('%# all codes', (f, specials) => {
+  it.each(ENUMERATED)('%# all codes', (f, specials) => {
     const n = 2 ** (1 + f.exponentBits + f.mantissaBits);
     let nans = 0;
     for (let c = 0; c < n; c++) {
@@ -317,15 +320,7 @@ describe('round to nearest even', () => {
     expect([5, 0.75, 0.25, 2.5, 1.25].map((x) => quantizeFloat(x, FP4_E2M1))).toEqual([4, 1, 0, 2, 1]);
   });
 
-  it.each<[FloatFormat, Specials]>([
-    [FP8_E4M3, 'single'],
-    [FP8_E5M2, 'ieee'],
-    [FP6_E3M2, 'none'],
-    [FP6_E2M3, 'none'],
-    [FP4_E2M1, 'none'],
-    [FP16, 'ieee'],
-    [BF16, 'ieee'],
-  ])('%# every midpoint, its neighbours and random values agree with the table oracle', (f, specials) => {
+  it.each(ENUMERATED)('%# every midpoint, its neighbours and random values agree with the table oracle', (f, specials) => {
     const t = positiveTable(f.exponentBits, f.mantissaBits, f.bias, specials);
     const overflow = f.overflow;
     const check = (x: number) => {
