@@ -73,6 +73,38 @@ describe('bitcycle estimate', () => {
     expect(r.stdout).toContain('layer3.5.conv2');
   });
 
+  it('prices every compute format of the profile as a tier: H100 int8 vs fp8 vs bf16, in the table and in --json', async () => {
+    const args = ['estimate', '--model', 'mlp', '--profile', 'gpu-h100', '--schedule', 'cpt:3-8', '--baseline', 'static:8'];
+    const json = JSON.parse((await cli(...args, '--json')).stdout);
+    expect(json.tiers.map((t: { format: string; kind: string; bits: number }) => `${t.format}:${t.kind}:${t.bits}`)).toEqual(['int8:int:8', 'fp8:float:8', 'bf16:float:16', 'fp16:float:16', 'tf32:float:32']);
+    const [int8, fp8, bf16, fp16, tf32] = json.tiers;
+    expect(int8.macsPerS).toBe(989.5e12);
+    expect(fp8.step).toEqual(int8.step);
+    expect(bf16.step).toEqual(fp16.step);
+    expect(tf32.macsPerS).toBe(247.4e12);
+    expect(int8.step).toEqual({ energyJ: json.baselineStep.energyJ, latencyS: json.baselineStep.latencyS, bitops: json.baselineStep.bitops });
+    expect(int8.savings.energyPct).toBe(0);
+    expect(bf16.savings.latencyPct).toBeLessThan(0);
+    expect(json.baselineStep.schedule).toBe('static:8');
+    expect(json.kindFallbacks).toEqual([]);
+    const text = await cli(...args);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('steps by bits (w/a/g×count): '); // the existing output is all still there
+    expect(text.stdout).toContain('per format of gpu-h100: one step with weights, activations and errors in the format');
+    expect(text.stdout).toMatch(/\nformat +kind +bits +MAC energy +MAC\/s +step energy +saved +step latency +saved\n/);
+    expect(text.stdout).toMatch(/\nint8 +int +8 +616 fJ +990 TMAC\/s .* 0\.0 %\n/);
+    expect(text.stdout).toMatch(/\nfp8 +float +8 +616 fJ +990 TMAC\/s /);
+    expect(text.stdout).not.toContain('kind fallback');
+  });
+
+  it('says which operands ran in a format of another kind (fp32 on an integer-only array, int16 on the A100)', async () => {
+    const bf = await cli('estimate', '--model', 'mlp', '--profile', 'bit-fusion-45nm');
+    expect(bf.stdout).toContain('costed in the narrowest wide-enough format of the other kind: fp32 → int8 (4 slices)');
+    const a100 = JSON.parse((await cli('estimate', '--model', 'mlp', '--profile', 'gpu-a100', '--schedule', 'static:16', '--fp-layers', 'none', '--json')).stdout);
+    expect(a100.kindFallbacks).toEqual([{ operand: 'int8', format: 'fp16', slices: 1 }, { operand: 'int16', format: 'fp16', slices: 1 }]);
+    expect(a100.tiers.map((t: { format: string; macsPerS: number }) => [t.format, t.macsPerS])).toEqual([['int4', 624e12], ['int8', 312e12], ['fp16', 156e12], ['bf16', 156e12], ['tf32', 78e12]]);
+  });
+
   it('takes a profile file path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bitcycle-cli-'));
     const file = join(dir, 'mine.json');
@@ -161,7 +193,7 @@ describe('bitcycle profile validate: several files, one line each', () => {
     const r = await cli('profile', 'validate', 'hw-profiles/gpu-h100.json', slow, 'hw-profiles/schema.json', costly, join(dir, 'missing.json'), 'hw-profiles/loom-bit-serial.json');
     expect(r.code).toBe(2);
     expect(r.stdout.trim().split('\n')).toEqual([
-      'hw-profiles/gpu-h100.json: ok (gpu-h100: 3 formats, 2 memory levels)',
+      'hw-profiles/gpu-h100.json: ok (gpu-h100: 5 formats, 2 memory levels)', // int8, fp8, bf16, fp16, tf32
       'hw-profiles/schema.json: skipped: a JSON Schema, not a profile',
       'hw-profiles/loom-bit-serial.json: ok (loom-bit-serial: 16 formats, 2 memory levels)',
     ]);

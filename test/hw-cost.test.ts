@@ -2,14 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { ProfileError } from '../src/errors.js';
 import {
   type HardwareProfile,
+  CostTally,
   compileProfile,
   bitHistogram,
   createCostModel,
   estimateSchedule,
+  formatTiers,
   gemmCost,
+  kindFallbacks,
   loadProfile,
   macCost,
   placeOperands,
+  preferFormat,
   requireOperandBits,
   scheduleHistogram,
   stepBreakdown,
@@ -358,5 +362,216 @@ describe('reachable values keep every cost finite and positive (the corners of t
     expect(() =>
       compileProfile({ ...base, name: 'x', clock: '1 Hz', compute: { formats: [64], macEnergy: '1 pJ', macThroughput: '1e24 Hz' }, memory: memory(1, '9e-25 J/bit', '1 bit/s') }, 'x.json'),
     ).toThrow('x.json: $.memory[0].readEnergy: must be between 1e-24 and 0.001 J/bit, got "9e-25 J/bit" = 9e-25 J/bit');
+  });
+});
+
+describe('operand kinds: formats are (kind, bits), placement by kind with a fallback', () => {
+  const FLOAT = { floatWeights: true, floatActivations: true, floatGrad: true } as const;
+  const index = (p: HardwareProfile, name: string) => p.formats.findIndex((f) => f.name === name);
+  const formatOf = (p: HardwareProfile, bits: number, kinds: { floatA?: boolean; floatB?: boolean } = {}) => p.formats[placeOperands(p, bits, bits, kinds).formatA]!.name;
+  /** gpu-h100 with expressions that differ by kind: integer MACs at 1 pJ and 1000 THz, floating-point ones at 2 pJ and 500 THz. */
+  const h100ByKind = () => {
+    const json = structuredClone(profile('gpu-h100').json) as Record<string, any>;
+    json.compute.macEnergy = '(fp ? 2 : 1) pJ';
+    json.compute.macThroughput = '(fp ? 500 : 1000) THz';
+    return compileProfile(json, 'h100-by-kind.json');
+  };
+
+  it('H100 lists int8 and fp8 (989.5 T MAC/s each), bf16 and fp16 (494.7 T), tf32 (247.4 T)', () => {
+    const p = profile('gpu-h100');
+    expect(p.formats.map((f) => [f.name, f.bits, f.float])).toEqual([
+      ['int8', 8, false],
+      ['fp8', 8, true],
+      ['bf16', 16, true],
+      ['fp16', 16, true],
+      ['tf32', 32, true],
+    ]);
+    const n = p.formats.length;
+    const diagonal = (t: Float64Array) => p.formats.map((_, i) => t[i * n + i]);
+    expect(diagonal(p.macThroughputPerS)).toEqual([989.5e12, 989.5e12, 494.7e12, 494.7e12, 247.4e12]);
+    diagonal(p.macEnergyJ).forEach((e, i) => close(e!, 610 / p.macThroughputPerS[i * n + i]!, 1e-12));
+  });
+
+  it('A100 lists int4 (624 T MAC/s), int8 (312 T), fp16 and bf16 (156 T), tf32 (78 T)', () => {
+    const p = profile('gpu-a100');
+    expect(p.formats.map((f) => `${f.name}:${f.bits}:${f.float ? 'float' : 'int'}`)).toEqual(['int4:4:int', 'int8:8:int', 'fp16:16:float', 'bf16:16:float', 'tf32:32:float']);
+    const rate = (bits: number, float: boolean, q = p) => 1 / macCost(q, bits, bits, { floatA: float, floatB: float }).timeS;
+    close(rate(4, false), 624e12, 1e-12);
+    close(rate(8, false), 312e12, 1e-12);
+    close(rate(16, true), 156e12, 1e-12);
+    close(rate(32, true), 78e12, 1e-12);
+    // bf16, listed after fp16, is what a 16-bit float runs as once preferred
+    const bf16 = preferFormat(p, index(p, 'bf16'));
+    expect(formatOf(bf16, 16, { floatA: true, floatB: true })).toBe('bf16');
+    close(rate(16, true, bf16), 156e12, 1e-12);
+    close(macCost(bf16, 16, 16, { floatA: true, floatB: true }).energyJ, 340 / 156e12, 1e-12);
+    // no fp8 on the A100: an 8-bit float runs as fp16, in its own kind (no fallback)
+    expect(placeOperands(p, 8, 8, { floatA: true, floatB: true })).toMatchObject({ formatA: index(p, 'fp16'), fallbackA: false, fallbackB: false });
+  });
+
+  it('int8 and fp8 each run in their own tier: fp = 0 vs fp = 1 where the expressions differ by kind', () => {
+    const p = h100ByKind();
+    expect(placeOperands(p, 8, 8)).toMatchObject({ formatA: index(p, 'int8'), formatB: index(p, 'int8'), fallbackA: false, fallbackB: false });
+    expect(placeOperands(p, 8, 8, { floatA: true, floatB: true })).toMatchObject({ formatA: index(p, 'fp8'), formatB: index(p, 'fp8'), fallbackA: false });
+    expect(macCost(p, 5, 8).energyJ).toBe(1e-12);
+    expect(macCost(p, 5, 8, { floatA: true, floatB: true }).energyJ).toBe(2e-12);
+    close(1 / macCost(p, 4, 4, { floatA: true, floatB: true }).timeS, 500e12, 1e-12);
+    // a whole step: every quantized GEMM follows its operands' kind
+    const layers = [linearShape('fc', 64, 128)];
+    const m = createCostModel(p, layers, 16);
+    const int = m.breakdown(8, 8, 8);
+    const fp = m.breakdown(8, 8, 8, FLOAT);
+    expect(int.gemms.map((g) => g.formatA)).toEqual(['int8', 'int8', 'int8']);
+    expect(fp.gemms.map((g) => g.formatA)).toEqual(['fp8', 'fp8', 'fp8']);
+    close(fp.computeEnergyJ, 2 * int.computeEnergyJ, 1e-12);
+    close(fp.computeLatencyS, 2 * int.computeLatencyS, 1e-12);
+    expect(fp.bits).toStrictEqual({ bitsWeights: 8, bitsActivations: 8, bitsGrad: 8, ...FLOAT });
+    expect(int.bits).toStrictEqual({ bitsWeights: 8, bitsActivations: 8, bitsGrad: 8 });
+  });
+
+  it('fallback: no format of the kind wide enough → the narrowest of any kind, recorded', () => {
+    const bf = profile('bit-fusion-45nm');
+    // an integer-only array costs fp8 as its 8-bit datapath, and says so
+    const fp8 = macCost(bf, 8, 4, { floatA: true, floatB: true });
+    const int8 = macCost(bf, 8, 4);
+    expect([fp8.energyJ, fp8.timeS]).toEqual([int8.energyJ, int8.timeS]);
+    expect(fp8.placement).toMatchObject({ formatA: 2, formatB: 1, fallbackA: true, fallbackB: true });
+    expect(int8.placement).toMatchObject({ fallbackA: false, fallbackB: false });
+    expect(storedBits(bf, 3, true)).toBe(4);
+    // A100: no integer format above 8 bits, so int9..16 run as fp16, int17..32 as tf32
+    const a100 = profile('gpu-a100');
+    expect(placeOperands(a100, 12, 12)).toMatchObject({ formatA: index(a100, 'fp16'), fallbackA: true, fallbackB: true });
+    expect(formatOf(a100, 24)).toBe('tf32');
+    // H100: floats narrower than 8 bits run as fp8, integers as int8
+    expect(formatOf(profile('gpu-h100'), 4, { floatA: true, floatB: true })).toBe('fp8');
+    expect(formatOf(profile('gpu-h100'), 4)).toBe('int8');
+    // kind beats width: [int8, fp16, int32] runs a 12-bit integer as int32 and a 12-bit float as fp16;
+    // a 24-bit float has no float format wide enough and falls back to int32
+    const mixed = compileProfile(
+      {
+        name: 'mixed',
+        description: 'int8, fp16 and int32, independent operands',
+        sources: [{ title: 'test' }],
+        clock: '1 GHz',
+        compute: { formats: [8, { name: 'fp16', bits: 16, float: true }, 32], macEnergy: '1 pJ * (ba + bw) / 16 * (1 + fp)', macThroughput: '1 THz' },
+        memory: [{ name: 'dram', readEnergy: '1 pJ/bit', writeEnergy: '1 pJ/bit', bandwidth: '1 TB/s' }],
+      },
+      'mixed.json',
+    );
+    expect(placeOperands(mixed, 12, 24, { floatA: true })).toMatchObject({ formatA: 1, formatB: 2, fallbackA: false, fallbackB: false });
+    expect(placeOperands(mixed, 12, 24, { floatB: true })).toMatchObject({ formatA: 2, formatB: 2, fallbackA: false, fallbackB: true });
+    close(macCost(mixed, 12, 12, { floatA: true }).energyJ, ((1e-12 * 48) / 16) * 2, 1e-12); // fp16 × int32, fp = 1
+    expect(storedBits(mixed, 12)).toBe(32);
+    expect(storedBits(mixed, 12, true)).toBe(16);
+  });
+
+  it('shared operands: one format wide enough for both, floating point if either is (when the profile has one)', () => {
+    const h100 = profile('gpu-h100');
+    // int8 × fp8 shares fp8; the integer operand is the one in another kind's format
+    expect(placeOperands(h100, 8, 8, { floatB: true })).toMatchObject({ formatA: index(h100, 'fp8'), formatB: index(h100, 'fp8'), fallbackA: true, fallbackB: false });
+    // int4 × fp8 on the A100 (no fp8): fp16, wide enough for both
+    const a100 = profile('gpu-a100');
+    expect(placeOperands(a100, 4, 8, { floatB: true })).toMatchObject({ formatA: index(a100, 'fp16'), formatB: index(a100, 'fp16') });
+    // width first: an int12 with an fp8 runs in the narrowest float holding 12 bits
+    expect(placeOperands(h100, 12, 8, { floatB: true })).toMatchObject({ formatA: index(h100, 'bf16'), formatB: index(h100, 'bf16') });
+    // an integer-only shared array has no float format: both run as int8
+    const tpu = profile('int8-systolic');
+    expect(placeOperands(tpu, 8, 3, { floatA: true })).toMatchObject({ formatA: 0, formatB: 0, passes: 1, fallbackA: true, fallbackB: false });
+  });
+
+  it('multipass and reject are unchanged by kind: slices of the widest format, each placed by kind', () => {
+    const bf = profile('bit-fusion-45nm');
+    expect(macCost(bf, 32, 8, { floatA: true }).placement).toMatchObject({ slicesA: 4, passes: 4, formatA: 2, fallbackA: true });
+    const json = structuredClone(profile('int8-systolic').json) as Record<string, any>;
+    json.compute.aboveMax = 'reject';
+    const strict = compileProfile(json, 'strict.json');
+    expect(() => macCost(strict, 16, 8, { floatA: true })).toThrow('refuses MAC operands wider than the widest format int8 (8 bits)');
+    expect(macCost(strict, 8, 8, { floatA: true, floatB: true }).placement.passes).toBe(1);
+  });
+
+  it('full-precision layers and the weight gradient are fp32 (floating point)', () => {
+    const layers = [linearShape('fc1', 64, 128), { ...linearShape('fc2', 128, 10), fullPrecision: true }];
+    const b = stepBreakdown(h100ByKind(), layers, 16, { bitsWeights: 8, bitsActivations: 8, bitsGrad: 8 });
+    const fc2 = b.gemms.filter((g) => g.layer === 'fc2');
+    expect(fc2.map((g) => [g.formatA, g.formatB, g.floatA, g.floatB])).toEqual(Array(3).fill(['tf32', 'tf32', true, true]));
+    const wg = b.gemms.find((g) => g.layer === 'fc1' && g.phase === 'weightGrad')!;
+    expect(wg.tensors.map((t) => [t.role, t.float, t.storedBits])).toEqual([['a', false, 8], ['b', false, 8], ['result', true, 32]]);
+    // on an integer-only array the fp32 operands fall back to 4 slices of int8, as they always ran
+    const bf = stepBreakdown(profile('bit-fusion-45nm'), layers, 16, { bitsWeights: 8, bitsActivations: 8, bitsGrad: 8 });
+    expect(bf.gemms.filter((g) => g.layer === 'fc2').every((g) => g.fallbackA && g.fallbackB && g.passes === 16)).toBe(true);
+  });
+
+  it('flag-less tuples cost what they always did; absent and false flags are the same tuple', () => {
+    const m = createCostModel(profile('gpu-h100'), getModelLayers('resnet-38'), 128);
+    const c = m.stepCost(6, 6, 8);
+    expect(m.stepCost(6, 6, 8, {})).toBe(c);
+    expect(m.stepCost(6, 6, 8, { floatWeights: false, floatActivations: false, floatGrad: false })).toBe(c);
+    expect(m.stepCost(6, 6, 8, FLOAT)).not.toBe(c);
+    // int8 and fp8 cost the same on the H100 (the datasheet gives both 1979 TOPS), but are priced apart
+    expect(m.stepCost(6, 6, 8, FLOAT).energyJ).toBe(c.energyJ);
+    expect(m.breakdown(6, 6, 8, FLOAT).gemms[3]!.formatA).toBe('fp8');
+    expect(m.breakdown(6, 6, 8).gemms[3]!.formatA).toBe('int8');
+  });
+
+  it('histograms keep the kinds in their keys (only true flags are stored)', () => {
+    const steps = [
+      { bitsWeights: 8, bitsActivations: 8, bitsGrad: 8 },
+      { bitsWeights: 8, bitsActivations: 8, bitsGrad: 8, floatWeights: true, floatActivations: true },
+      { bitsWeights: 8, bitsActivations: 8, bitsGrad: 8, floatGrad: false },
+      { bitsWeights: 4, bitsActivations: 4, bitsGrad: 8, floatGrad: true },
+    ];
+    expect(bitHistogram(steps)).toStrictEqual([
+      { bitsWeights: 4, bitsActivations: 4, bitsGrad: 8, floatGrad: true, count: 1 },
+      { bitsWeights: 8, bitsActivations: 8, bitsGrad: 8, count: 2 },
+      { bitsWeights: 8, bitsActivations: 8, bitsGrad: 8, floatWeights: true, floatActivations: true, count: 1 },
+    ]);
+    expect(scheduleHistogram('static:8', 10, 8, { floatWeights: true, floatActivations: true })).toStrictEqual([
+      { bitsWeights: 8, bitsActivations: 8, bitsGrad: 8, floatWeights: true, floatActivations: true, count: 10 },
+    ]);
+    expect(scheduleHistogram('static:8', 10, 8)).toStrictEqual([{ bitsWeights: 8, bitsActivations: 8, bitsGrad: 8, count: 10 }]);
+    // the tally prices each kind in its tier
+    const m = createCostModel(h100ByKind(), [linearShape('fc', 64, 128)], 16);
+    const t = tallyBitTuples(m, bitHistogram(steps));
+    const direct = steps.reduce((sum, x) => sum + m.stepCost(x.bitsWeights, x.bitsActivations, x.bitsGrad, x).energyJ, 0);
+    close(t.energyJ, direct, 1e-12);
+    expect(t.histogram).toHaveLength(3);
+  });
+
+  it('the baseline keeps each step\'s kinds (CostTally, estimateSchedule) unless told the baseline\'s', () => {
+    const m = createCostModel(h100ByKind(), [linearShape('fc', 64, 128)], 16);
+    const float = estimateSchedule(m, { schedule: 'cpt:3-8', baseline: 'static:8', iterations: 40, kinds: FLOAT });
+    expect(float.run.histogram.every((h) => h.floatWeights && h.floatActivations && h.floatGrad)).toBe(true);
+    expect(float.baseline.histogram).toStrictEqual([{ bitsWeights: 8, bitsActivations: 8, bitsGrad: 8, ...FLOAT, count: 40 }]);
+    expect(float.savings.energyPct).toBe(0); // fp8 everywhere
+    const vsInt = estimateSchedule(m, { schedule: 'cpt:3-8', baseline: 'static:8', iterations: 40, kinds: FLOAT, baselineKinds: { floatWeights: false, floatActivations: false } });
+    expect(vsInt.baseline.histogram).toStrictEqual([{ bitsWeights: 8, bitsActivations: 8, bitsGrad: 8, floatGrad: true, count: 40 }]);
+    expect(vsInt.savings.energyPct).toBeLessThan(0);
+    const tally = new CostTally(m, makeSchedule('static:8'), 4);
+    const [c] = tally.add([{ step: 0, bitsWeights: 4, bitsActivations: 4, bitsGrad: 8, ...FLOAT }]);
+    expect(c!.baselineEnergyJ).toBe(m.stepCost(8, 8, 8, FLOAT).energyJ);
+    expect(c!.energyJ).toBe(m.stepCost(4, 4, 8, FLOAT).energyJ);
+    const toInt = new CostTally(m, makeSchedule('static:8'), 4, { floatWeights: false, floatActivations: false });
+    expect(toInt.add([{ step: 0, bitsWeights: 4, bitsActivations: 4, bitsGrad: 8, ...FLOAT }])[0]!.baselineEnergyJ).toBe(m.stepCost(8, 8, 8, { floatGrad: true }).energyJ);
+  });
+
+  it('formatTiers prices one step in every format; kindFallbacks lists what ran in another kind', () => {
+    const layers = [linearShape('fc1', 64, 128), { ...linearShape('fc2', 128, 10), fullPrecision: true }];
+    const p = h100ByKind();
+    const m = createCostModel(p, layers, 16);
+    const tiers = formatTiers(m);
+    expect(tiers.map((t) => [t.name, t.float, t.bits])).toEqual([['int8', false, 8], ['fp8', true, 8], ['bf16', true, 16], ['fp16', true, 16], ['tf32', true, 32]]);
+    expect(tiers[0]!.step).toEqual(m.stepCost(8, 8, 8));
+    expect(tiers[1]!.step).toEqual(m.stepCost(8, 8, 8, FLOAT));
+    expect(tiers[3]!.step).toEqual(tiers[2]!.step);
+    expect(tiers.map((t) => [t.macEnergyJ, t.macsPerS])).toEqual([[1e-12, 1e15], ...Array(4).fill([2e-12, 5e14])]);
+    expect(createCostModel(preferFormat(p, 3), layers, 16).breakdown(16, 16, 16, FLOAT).gemms[0]!.formatA).toBe('fp16');
+    expect(m.breakdown(16, 16, 16, FLOAT).gemms[0]!.formatA).toBe('bf16');
+    expect(kindFallbacks(m, [{ bitsWeights: 8, bitsActivations: 8, bitsGrad: 8 }])).toEqual([]);
+    expect(kindFallbacks(m, [{ bitsWeights: 12, bitsActivations: 8, bitsGrad: 8 }])).toEqual([
+      { operand: 'int8', float: false, bits: 8, format: 'bf16', slices: 1 },
+      { operand: 'int12', float: false, bits: 12, format: 'bf16', slices: 1 },
+    ]);
+    const bf = createCostModel(profile('bit-fusion-45nm'), layers, 16);
+    expect(kindFallbacks(bf, [{ bitsWeights: 4, bitsActivations: 4, bitsGrad: 8 }])).toEqual([{ operand: 'fp32', float: true, bits: 32, format: 'int8', slices: 4 }]);
   });
 });

@@ -103,7 +103,10 @@ describe('bad profiles: one error naming the file and JSON path', () => {
     ['unknown variable', (j) => (j.compute.macEnergy = 'bg * 1 pJ'), 'my.json: $.compute.macEnergy: "bg * 1 pJ": unknown symbol "bg"'],
     ['unknown field', (j) => (j.compute.macEnergyy = '1 pJ'), 'my.json: $.compute.macEnergyy: unknown field "macEnergyy"'],
     ['wrong type', (j) => (j.memory = {}), 'my.json: $.memory: expected array, got an object'],
-    ['formats not ascending', (j) => (j.compute.formats = [8, 4]), 'my.json: $.compute.formats[1]: formats must have ascending, distinct bit-widths'],
+    // formats of one width may follow each other now (int8 and fp8): the rule is ascending widths, distinct names per width
+    ['formats not ascending', (j) => (j.compute.formats = [8, 4]), 'my.json: $.compute.formats[1]: formats must be listed by ascending bit-width (4 follows 8)'],
+    ['duplicate format', (j) => (j.compute.formats = [4, 8, 8]), 'my.json: $.compute.formats[2]: duplicate format "int8" (8 bits)'],
+    ['duplicate format name of another kind', (j) => (j.compute.formats = [4, { name: 'x8', bits: 8 }, { name: 'x8', bits: 8, float: true }]), 'my.json: $.compute.formats[2]: duplicate format "x8" (8 bits)'],
     ['bad format entry', (j) => (j.compute.formats = [2, 'int4']), 'my.json: $.compute.formats[1]: expected an integer bit-width or {"name", "bits", "float"?}, got "int4"'],
     ['bad enum', (j) => (j.compute.operands = 'both'), 'my.json: $.compute.operands: Invalid option: expected one of "independent"|"shared" (got "both")'],
     ['inner level without capacity', (j) => delete j.memory[0].capacity, 'my.json: $.memory[0].capacity: missing required field'],
@@ -301,6 +304,43 @@ describe('reachable values: every quantity and every per-MAC cost a run can ask 
     expect(compileProfile(slow, 'slow.json').formats).toHaveLength(1);
     slow.compute.macThroughput = '1023 Hz';
     expect(profileError(slow).message).toContain('for 32-bit × 32-bit operands (1024 passes of int1 × int1');
+  });
+
+  it('floating-point operands are checked too on a profile with formats of both kinds, and the message names the kinds', () => {
+    // fp4 and int8 (independent): an integer operand wider than 8 bits runs in int8 slices, and
+    // beside an fp4 operand each pass costs 0.3 mJ (fp = 1), so 4 passes are out of range
+    const json = base();
+    json.compute.formats = [4, { name: 'fp4', bits: 4, float: true }, 8];
+    json.compute.macEnergy = '(fp ? 0.3 mJ : 1 pJ)';
+    json.compute.macThroughput = '1 GHz';
+    expect(profileError(json).message).toBe(
+      'my.json: $.compute.macEnergy: must be between 1e-24 and 0.001 J per MAC, got 0.0012 J for 25-bit integer × 1-bit floating-point operands ' +
+        '(4 passes of int8 × fp4; e.g. the forward GEMM of a step at w/a/g = f1/25/8)',
+    );
+    // integer operands alone would have been fine, and so is a profile of one kind (an operand of the other kind falls back)
+    json.compute.formats = [4, 8];
+    expect(compileProfile(json, 'one-kind.json').formats).toHaveLength(2);
+  });
+
+  it('formats of one width differ by kind or name: int8 and fp8, fp16 and bf16; a bare N is intN', () => {
+    const json = base();
+    json.compute.formats = [4, 8, { name: 'fp8', bits: 8, float: true }, { name: 'fp16', bits: 16, float: true }, { name: 'bf16', bits: 16, float: true }];
+    json.compute.operands = 'shared';
+    json.compute.macEnergy = '(fp ? 2 : 1) * 0.1 pJ * ba / 8';
+    json.compute.macThroughput = '1 THz';
+    const p = compileProfile(json, 'kinds.json');
+    expect(p.formats).toEqual([
+      { name: 'int4', bits: 4, float: false },
+      { name: 'int8', bits: 8, float: false },
+      { name: 'fp8', bits: 8, float: true },
+      { name: 'fp16', bits: 16, float: true },
+      { name: 'bf16', bits: 16, float: true },
+    ]);
+    const n = p.formats.length;
+    expect([1, 2, 3, 4].map((i) => p.macEnergyJ[i * n + i])).toEqual([0.1e-12, 0.2e-12, 0.4e-12, 0.4e-12]);
+    // an expression that fails at a floating-point pair says fp=1
+    json.compute.macEnergy = '(fp ? 0 : 1) pJ';
+    expect(profileError(json).message).toBe('my.json: $.compute.macEnergy: must be positive, got "(fp ? 0 : 1) pJ" = 0 J at ba=8, bw=8, fp=1');
   });
 
   it('with aboveMax "reject" only the bit-widths the datapath accepts are checked', () => {

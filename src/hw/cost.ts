@@ -9,6 +9,12 @@
  * Each GEMM costs compute (MACs × energy per MAC; MACs / throughput) and memory (each tensor moves
  * once between its home level and the MACs); its latency is max(compute, slowest memory level) plus
  * the profile's fixed per-GEMM overhead, and a step adds the fixed per-step overhead once.
+ *
+ * Operands have a kind as well as a width: a bit tuple's `float*` flags (absent: integer) say which
+ * of weights, activations and errors are floating point, and `placeOperands` puts an operand in the
+ * narrowest profile format of its kind that is wide enough, or — when the profile has none of its
+ * kind — in the narrowest wide-enough format of any kind (recorded as a fallback). The fp32 weight
+ * gradient and every operand of a full-precision layer are floating point.
  */
 import type { ProfileError } from '../errors.js';
 import { type LayerShape, macsPerSample } from '../models/shapes.js';
@@ -18,16 +24,62 @@ import type { HardwareProfile } from './profile.js';
 export type Phase = 'forward' | 'inputGrad' | 'weightGrad';
 export const PHASES: readonly Phase[] = ['forward', 'inputGrad', 'weightGrad'];
 
-/** Full-precision weight gradients (summed into fp32 master weights by the optimizer). */
+/** Full-precision weight gradients (summed into fp32 master weights by the optimizer): floating point. */
 export const WEIGHT_GRAD_BITS = 32;
 export const MAX_OPERAND_BITS = 64;
-/** Bit-width of every operand of a layer kept at full precision (`LayerShape.fullPrecision`). */
+/** Bit-width of every operand of a layer kept at full precision (`LayerShape.fullPrecision`): fp32, floating point. */
 export const FULL_PRECISION_BITS = 32;
 
-export interface BitTuple {
+/**
+ * Which operands of a step are floating point; an absent or false flag is an integer operand (what
+ * every bit-width schedule trains), so a tuple without flags costs what it always has.
+ */
+export interface OperandKinds {
+  floatWeights?: boolean;
+  floatActivations?: boolean;
+  floatGrad?: boolean;
+}
+
+/**
+ * The precision of one training step: element bit-widths (fp8 → 8, fp16 and bf16 → 16, MX formats
+ * → their element bits, fp32 → 32) and the operands' kinds.
+ */
+export interface BitTuple extends OperandKinds {
   bitsWeights: number;
   bitsActivations: number;
   bitsGrad: number;
+}
+
+/** A copy of a bit tuple with only its true flags: the form histograms and breakdowns hold. */
+export function normalizeBitTuple(t: BitTuple): BitTuple {
+  const out: BitTuple = { bitsWeights: t.bitsWeights, bitsActivations: t.bitsActivations, bitsGrad: t.bitsGrad };
+  if (t.floatWeights) out.floatWeights = true;
+  if (t.floatActivations) out.floatActivations = true;
+  if (t.floatGrad) out.floatGrad = true;
+  return out;
+}
+
+/** The kind flags of a tuple as 3 bits (weights 4, activations 2, errors 1). */
+function kindBits(t: OperandKinds | undefined): number {
+  return t === undefined ? 0 : (t.floatWeights ? 4 : 0) + (t.floatActivations ? 2 : 0) + (t.floatGrad ? 1 : 0);
+}
+
+/**
+ * One number per (bit-widths, kinds) tuple, for maps that group steps: equal tuples (flags absent
+ * and false alike) get equal keys. Bit-widths must be integers in 1..127.
+ */
+export function bitTupleKey(bitsWeights: number, bitsActivations: number, bitsGrad: number, kinds?: OperandKinds): number {
+  return ((bitsWeights * 128 + bitsActivations) * 128 + bitsGrad) * 8 + kindBits(kinds);
+}
+
+/** `8`, or `f8` for a floating-point operand: how a tuple's operand is written (`8/8/8`, `f8/f8/8`). */
+export function operandText(bits: number, float: boolean | undefined): string {
+  return float ? `f${bits}` : String(bits);
+}
+
+/** `w/a/g` of a tuple, floating-point operands marked `f` (`4/4/8`, `f8/f8/f16`). */
+export function bitTupleText(t: BitTuple): string {
+  return `${operandText(t.bitsWeights, t.floatWeights)}/${operandText(t.bitsActivations, t.floatActivations)}/${operandText(t.bitsGrad, t.floatGrad)}`;
 }
 
 export interface Cost {
@@ -47,12 +99,60 @@ export interface OperandPlacement {
   slicesB: number;
   /** slicesA × slicesB passes of the datapath per MAC. */
   passes: number;
+  /**
+   * The operand runs in a format of the other kind: the profile has no format of its kind wide
+   * enough (an fp8 operand on an integer-only array runs as int8; an int16 one on a GPU as fp16),
+   * or, with shared operands, an integer operand shares a floating-point format with the other one.
+   * An approximation the caller may want to say out loud (`estimate` does).
+   */
+  fallbackA: boolean;
+  fallbackB: boolean;
 }
 
-function roundUpFormat(profile: HardwareProfile, bits: number): number {
+/** The kinds of a MAC's two operands (absent: integer). */
+export interface OperandPairKinds {
+  floatA?: boolean;
+  floatB?: boolean;
+}
+
+/**
+ * The format an operand of `bits` bits (at most the widest format) and kind `float` runs in: the
+ * narrowest format of its kind with at least `bits` bits, the first listed among equals; if the
+ * profile has none of its kind, the narrowest of any kind (the first listed among equals).
+ */
+function placeFormat(profile: HardwareProfile, bits: number, float: boolean): number {
   const formats = profile.formats;
-  for (let i = 0; i < formats.length; i++) if (formats[i]!.bits >= bits) return i;
-  return formats.length - 1;
+  let anyKind = -1;
+  for (let i = 0; i < formats.length; i++) {
+    const f = formats[i]!;
+    if (f.bits < bits) continue;
+    if (f.float === float) return i;
+    if (anyKind < 0) anyKind = i;
+  }
+  return anyKind >= 0 ? anyKind : formats.length - 1;
+}
+
+/**
+ * The same profile with format `index` listed first among the formats of its kind and width, so
+ * that placement picks it (a tie otherwise goes to the first listed: a profile listing fp16 before
+ * bf16 runs 16-bit floating-point operands as fp16). The per-pair tables are permuted with the
+ * formats; `json` stays the file's. This is how `estimate` prices every format tier of a profile.
+ */
+export function preferFormat(profile: HardwareProfile, index: number): HardwareProfile {
+  const formats = profile.formats;
+  const f = formats[index];
+  if (f === undefined) throw new RangeError(`format index ${index} is not in 0..${formats.length - 1}`);
+  const first = formats.findIndex((g) => g.bits === f.bits && g.float === f.float);
+  if (first === index) return profile;
+  const order = formats.map((_, i) => i).filter((i) => i !== index);
+  order.splice(first, 0, index);
+  const n = formats.length;
+  const permute = (table: Float64Array) => {
+    const out = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = table[order[i]! * n + order[j]!]!;
+    return out;
+  };
+  return { ...profile, formats: order.map((i) => formats[i]!), macEnergyJ: permute(profile.macEnergyJ), macThroughputPerS: permute(profile.macThroughputPerS) };
 }
 
 function checkBits(bits: number, what: string): void {
@@ -109,32 +209,54 @@ export function fullPrecisionUses(fpLayers: string): { what: string; bits: numbe
   return fpLayers === 'none' ? [] : [{ what: `--fp-layers ${fpLayers} (full precision is ${FULL_PRECISION_BITS} bits)`, bits: FULL_PRECISION_BITS }];
 }
 
-/** Which formats and how many passes a MAC of a `bitsA`-bit by `bitsB`-bit operand uses. */
-export function placeOperands(profile: HardwareProfile, bitsA: number, bitsB: number): OperandPlacement {
+/**
+ * Which formats and how many passes a MAC of a `bitsA`-bit by `bitsB`-bit operand uses, the
+ * operands of the kinds `kinds` says (absent: integer). Each operand wider than the widest format
+ * (of any kind) is first split into slices (aboveMax); each slice then goes to the narrowest
+ * format of its kind with enough bits, else to the narrowest of any kind (`fallbackA/B`). With
+ * shared operands both go to the one format an operand of the wider slice and of the shared kind
+ * — floating point if either operand is — is placed in.
+ */
+export function placeOperands(profile: HardwareProfile, bitsA: number, bitsB: number, kinds: OperandPairKinds = {}): OperandPlacement {
   checkBits(bitsA, 'operand bit-width');
   checkBits(bitsB, 'operand bit-width');
+  const floatA = kinds.floatA === true;
+  const floatB = kinds.floatB === true;
   const a = operandSlices(profile, bitsA);
   const b = operandSlices(profile, bitsB);
-  let formatA = roundUpFormat(profile, a.sliceBits);
-  let formatB = roundUpFormat(profile, b.sliceBits);
-  if (profile.operands === 'shared') formatA = formatB = Math.max(formatA, formatB);
-  return { formatA, formatB, slicesA: a.slices, slicesB: b.slices, passes: a.slices * b.slices };
+  let formatA: number;
+  let formatB: number;
+  if (profile.operands === 'shared') formatA = formatB = placeFormat(profile, Math.max(a.sliceBits, b.sliceBits), floatA || floatB);
+  else {
+    formatA = placeFormat(profile, a.sliceBits, floatA);
+    formatB = placeFormat(profile, b.sliceBits, floatB);
+  }
+  const formats = profile.formats;
+  return {
+    formatA,
+    formatB,
+    slicesA: a.slices,
+    slicesB: b.slices,
+    passes: a.slices * b.slices,
+    fallbackA: formats[formatA]!.float !== floatA,
+    fallbackB: formats[formatB]!.float !== floatB,
+  };
 }
 
 /**
- * Bits a tensor element of `bits` bits occupies in memory on this profile (format width × slices).
- * Storage is not the datapath: aboveMax does not apply (the fp32 weight gradient is stored as
- * 32 bits on an int8 profile that rejects 32-bit operands).
+ * Bits a tensor element of `bits` bits and kind `float` occupies in memory on this profile (the
+ * width of the format it is placed in × slices). Storage is not the datapath: aboveMax does not
+ * apply (the fp32 weight gradient is stored as 32 bits on an int8 profile that rejects 32-bit operands).
  */
-export function storedBits(profile: HardwareProfile, bits: number): number {
+export function storedBits(profile: HardwareProfile, bits: number, float = false): number {
   checkBits(bits, 'tensor bit-width');
   const s = slice(profile, bits);
-  return s.slices * profile.formats[roundUpFormat(profile, s.sliceBits)]!.bits;
+  return s.slices * profile.formats[placeFormat(profile, s.sliceBits, float)]!.bits;
 }
 
-/** Energy (J) and time (s) of one MAC of a `bitsA` × `bitsB` operand pair, multipass included. */
-export function macCost(profile: HardwareProfile, bitsA: number, bitsB: number): { energyJ: number; timeS: number; placement: OperandPlacement } {
-  const placement = placeOperands(profile, bitsA, bitsB);
+/** Energy (J) and time (s) of one MAC of a `bitsA` × `bitsB` operand pair of `kinds`, multipass included. */
+export function macCost(profile: HardwareProfile, bitsA: number, bitsB: number, kinds: OperandPairKinds = {}): { energyJ: number; timeS: number; placement: OperandPlacement } {
+  const placement = placeOperands(profile, bitsA, bitsB, kinds);
   const k = placement.formatA * profile.formats.length + placement.formatB;
   return {
     energyJ: placement.passes * profile.macEnergyJ[k]!,
@@ -155,6 +277,8 @@ export interface TensorTraffic {
   role: 'a' | 'b' | 'result';
   elements: number;
   bits: number;
+  /** Floating point (placed, and so stored, by kind as an operand is). */
+  float: boolean;
   /** Bits per element in memory (format width × slices). */
   storedBits: number;
   /** Index of the memory level the tensor lives in. */
@@ -168,8 +292,14 @@ export interface GemmCost extends Cost {
   bitsA: number;
   bitsB: number;
   bitsResult: number;
+  /** The operands' kinds. */
+  floatA: boolean;
+  floatB: boolean;
   formatA: string;
   formatB: string;
+  /** The operand runs in a format of the other kind (OperandPlacement). */
+  fallbackA: boolean;
+  fallbackB: boolean;
   passes: number;
   computeEnergyJ: number;
   computeLatencyS: number;
@@ -225,13 +355,20 @@ function homeLevel(profile: HardwareProfile, totalBits: number): number {
   return levels.length - 1;
 }
 
+/** A tensor of a GEMM: elements, bit-width and kind (absent: integer). */
+interface TensorSpec {
+  elements: number;
+  bits: number;
+  float?: boolean;
+}
+
 interface GemmSpec {
   layer: string;
   phase: Phase;
   macs: number;
-  a: { elements: number; bits: number };
-  b: { elements: number; bits: number };
-  result: { elements: number; bits: number };
+  a: TensorSpec;
+  b: TensorSpec;
+  result: TensorSpec;
 }
 
 /** Cost of one GEMM: compute, memory traffic through the levels, roofline latency plus the per-GEMM overhead, static energy. */
@@ -242,7 +379,7 @@ export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
       if (bits > widest) throw rejectedOperand(profile, bits, `the ${operand} operand of the ${g.phase} GEMM of layer ${g.layer}`);
     }
   }
-  const mac = macCost(profile, g.a.bits, g.b.bits);
+  const mac = macCost(profile, g.a.bits, g.b.bits, { floatA: g.a.float, floatB: g.b.float });
   const computeEnergyJ = g.macs * mac.energyJ;
   const computeLatencyS = g.macs * mac.timeS;
 
@@ -250,10 +387,11 @@ export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
   const memory: MemoryLevelCost[] = levels.map((l) => ({ level: l.name, readBits: 0, writeBits: 0, energyJ: 0, latencyS: 0 }));
   const tensors: TensorTraffic[] = [];
   for (const [role, t] of [['a', g.a], ['b', g.b], ['result', g.result]] as const) {
-    const perElement = storedBits(profile, t.bits);
+    const float = t.float === true;
+    const perElement = storedBits(profile, t.bits, float);
     const total = t.elements * perElement;
     const home = homeLevel(profile, total);
-    tensors.push({ role, elements: t.elements, bits: t.bits, storedBits: perElement, homeLevel: home });
+    tensors.push({ role, elements: t.elements, bits: t.bits, float, storedBits: perElement, homeLevel: home });
     // The tensor is read from (operands) or written to (result) its home level once, and passes
     // through every level nearer the MACs once: one write and one read there.
     if (role === 'result') memory[home]!.writeBits += total;
@@ -282,8 +420,12 @@ export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
     bitsA: g.a.bits,
     bitsB: g.b.bits,
     bitsResult: g.result.bits,
+    floatA: g.a.float === true,
+    floatB: g.b.float === true,
     formatA: profile.formats[mac.placement.formatA]!.name,
     formatB: profile.formats[mac.placement.formatB]!.name,
+    fallbackA: mac.placement.fallbackA,
+    fallbackB: mac.placement.fallbackB,
     passes: mac.placement.passes,
     computeEnergyJ,
     computeLatencyS,
@@ -300,20 +442,32 @@ export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
   };
 }
 
+const FULL_PRECISION_TUPLE: BitTuple = {
+  bitsWeights: FULL_PRECISION_BITS,
+  bitsActivations: FULL_PRECISION_BITS,
+  bitsGrad: FULL_PRECISION_BITS,
+  floatWeights: true,
+  floatActivations: true,
+  floatGrad: true,
+};
+
 /**
  * The three GEMMs of one layer at a bit tuple, for a batch of `batchSize` samples. A layer kept at
- * full precision runs at FULL_PRECISION_BITS whatever the step's bits.
+ * full precision runs at FULL_PRECISION_BITS, floating point, whatever the step's bits. Outputs
+ * and input errors are stored at their operand's width and kind, the weight gradient as fp32.
  */
 export function layerGemms(layer: LayerShape, batchSize: number, stepBits: BitTuple): GemmSpec[] {
-  const bits = layer.fullPrecision ? { bitsWeights: FULL_PRECISION_BITS, bitsActivations: FULL_PRECISION_BITS, bitsGrad: FULL_PRECISION_BITS } : stepBits;
+  const bits = layer.fullPrecision ? FULL_PRECISION_TUPLE : stepBits;
   const macs = macsPerSample(layer) * batchSize;
-  const activations = { elements: layer.inputElements * batchSize, bits: bits.bitsActivations };
-  const weights = { elements: layer.weightElements, bits: bits.bitsWeights };
-  const errors = { elements: layer.outputElements * batchSize, bits: bits.bitsGrad };
+  const floatA = bits.floatActivations === true;
+  const floatG = bits.floatGrad === true;
+  const activations = { elements: layer.inputElements * batchSize, bits: bits.bitsActivations, float: floatA };
+  const weights = { elements: layer.weightElements, bits: bits.bitsWeights, float: bits.floatWeights === true };
+  const errors = { elements: layer.outputElements * batchSize, bits: bits.bitsGrad, float: floatG };
   return [
-    { layer: layer.name, phase: 'forward', macs, a: activations, b: weights, result: { elements: layer.outputElements * batchSize, bits: bits.bitsActivations } },
-    { layer: layer.name, phase: 'inputGrad', macs, a: errors, b: weights, result: { elements: layer.inputElements * batchSize, bits: bits.bitsGrad } },
-    { layer: layer.name, phase: 'weightGrad', macs, a: activations, b: errors, result: { elements: layer.weightElements, bits: WEIGHT_GRAD_BITS } },
+    { layer: layer.name, phase: 'forward', macs, a: activations, b: weights, result: { elements: layer.outputElements * batchSize, bits: bits.bitsActivations, float: floatA } },
+    { layer: layer.name, phase: 'inputGrad', macs, a: errors, b: weights, result: { elements: layer.inputElements * batchSize, bits: bits.bitsGrad, float: floatG } },
+    { layer: layer.name, phase: 'weightGrad', macs, a: activations, b: errors, result: { elements: layer.weightElements, bits: WEIGHT_GRAD_BITS, float: true } },
   ];
 }
 
@@ -361,24 +515,27 @@ export function stepBreakdown(profile: HardwareProfile, layers: readonly LayerSh
     const staticEnergyJ = profile.staticPowerW * perStepS;
     addParts(total, { ...zeroParts(), latencyS: perStepS, overheadLatencyS: perStepS, staticEnergyJ, energyJ: staticEnergyJ });
   }
-  return { bits: { ...bits }, ...total, gemms, byPhase, byLayer };
+  return { bits: normalizeBitTuple(bits), ...total, gemms, byPhase, byLayer };
 }
 
 export interface CostModel {
   readonly profile: HardwareProfile;
   readonly layers: readonly LayerShape[];
   readonly batchSize: number;
-  /** Cost of one step; memoized per bit tuple, so O(1) after the first call with a tuple. */
-  stepCost(bitsWeights: number, bitsActivations: number, bitsGrad: number): Cost;
+  /**
+   * Cost of one step; memoized per bit tuple, so O(1) after the first call with a tuple. `kinds`
+   * says which operands are floating point (absent: all integer); a BitTuple can be passed as it.
+   */
+  stepCost(bitsWeights: number, bitsActivations: number, bitsGrad: number, kinds?: OperandKinds): Cost;
   /** Per-layer × phase × compute/memory breakdown of one step (memoized too). */
-  breakdown(bitsWeights: number, bitsActivations: number, bitsGrad: number): StepBreakdown;
+  breakdown(bitsWeights: number, bitsActivations: number, bitsGrad: number, kinds?: OperandKinds): StepBreakdown;
 }
 
-function tupleKey(bw: number, ba: number, bg: number): number {
+function tupleKey(bw: number, ba: number, bg: number, kinds: OperandKinds | undefined): number {
   checkBits(bw, 'bitsWeights');
   checkBits(ba, 'bitsActivations');
   checkBits(bg, 'bitsGrad');
-  return (bw * 128 + ba) * 128 + bg;
+  return bitTupleKey(bw, ba, bg, kinds);
 }
 
 /**
@@ -391,11 +548,18 @@ export function createCostModel(profile: HardwareProfile, layers: readonly Layer
   const frozenLayers = layers.map((l) => ({ ...l }));
   const breakdowns = new Map<number, StepBreakdown>();
   const costs = new Map<number, Cost>();
-  const breakdown = (bitsWeights: number, bitsActivations: number, bitsGrad: number): StepBreakdown => {
-    const key = tupleKey(bitsWeights, bitsActivations, bitsGrad);
+  const breakdown = (bitsWeights: number, bitsActivations: number, bitsGrad: number, kinds?: OperandKinds): StepBreakdown => {
+    const key = tupleKey(bitsWeights, bitsActivations, bitsGrad, kinds);
     let b = breakdowns.get(key);
     if (b === undefined) {
-      b = stepBreakdown(profile, frozenLayers, batchSize, { bitsWeights, bitsActivations, bitsGrad });
+      b = stepBreakdown(profile, frozenLayers, batchSize, {
+        bitsWeights,
+        bitsActivations,
+        bitsGrad,
+        floatWeights: kinds?.floatWeights,
+        floatActivations: kinds?.floatActivations,
+        floatGrad: kinds?.floatGrad,
+      });
       breakdowns.set(key, b);
     }
     return b;
@@ -405,11 +569,11 @@ export function createCostModel(profile: HardwareProfile, layers: readonly Layer
     layers: frozenLayers,
     batchSize,
     breakdown,
-    stepCost(bitsWeights, bitsActivations, bitsGrad) {
-      const key = tupleKey(bitsWeights, bitsActivations, bitsGrad);
+    stepCost(bitsWeights, bitsActivations, bitsGrad, kinds) {
+      const key = tupleKey(bitsWeights, bitsActivations, bitsGrad, kinds);
       let c = costs.get(key);
       if (c === undefined) {
-        const b = breakdown(bitsWeights, bitsActivations, bitsGrad);
+        const b = breakdown(bitsWeights, bitsActivations, bitsGrad, kinds);
         c = Object.freeze({ energyJ: b.energyJ, latencyS: b.latencyS, bitops: b.bitops });
         costs.set(key, c);
       }

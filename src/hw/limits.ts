@@ -12,11 +12,11 @@
  *
  * `checkRequestedBits` evaluates the cost model at every operand pair a run can ask for (both
  * operands 1..32 bits: weights, activations and errors follow schedules of 1..32 bits, the
- * baseline can be static:32) and holds the per-MAC energy and rate, multipass included, to the
- * same ranges.
+ * baseline can be static:32; integer and, on a profile with formats of both kinds, floating-point
+ * operands) and holds the per-MAC energy and rate, multipass included, to the same ranges.
  */
 import { MAX_BITS } from '../schedule/schedule.js';
-import { MAX_OPERAND_BITS, WEIGHT_GRAD_BITS, macCost } from './cost.js';
+import { MAX_OPERAND_BITS, WEIGHT_GRAD_BITS, macCost, operandText } from './cost.js';
 import { num, profileError } from './messages.js';
 import type { HardwareProfile } from './profile.js';
 
@@ -69,18 +69,36 @@ export function operandBitsLimit(profile: HardwareProfile): number {
 }
 
 /**
+ * The operand kind pairs (first, second operand floating point?) whose placements can differ on
+ * this profile: only integer pairs on a profile of one kind (an operand of the other kind falls
+ * back to the same formats), and with shared operands one pair per shared kind.
+ */
+function kindPairs(profile: HardwareProfile): [boolean, boolean][] {
+  const mixed = profile.formats.some((f) => f.float) && profile.formats.some((f) => !f.float);
+  if (!mixed) return [[false, false]];
+  return profile.operands === 'shared' ? [[false, false], [true, true]] : [[false, false], [false, true], [true, false], [true, true]];
+}
+
+/**
  * Evaluate the per-MAC cost at every operand pair (a, b), a and b in 1..32 (1..widest format
- * with aboveMax "reject"), and refuse the profile when an energy or rate, multipass included,
- * is out of LIMITS. The error names the field and the bit-widths.
+ * with aboveMax "reject"), of every kind pair whose placement can differ (integer first), and
+ * refuse the profile when an energy or rate, multipass included, is out of LIMITS. The error
+ * names the field, the bit-widths and, for floating-point operands, the kinds.
  */
 export function checkRequestedBits(profile: HardwareProfile): void {
   const top = Math.min(REQUESTED_BITS_MAX, operandBitsLimit(profile));
+  for (const [floatA, floatB] of kindPairs(profile)) checkKindPair(profile, top, floatA, floatB);
+}
+
+function checkKindPair(profile: HardwareProfile, top: number, floatA: boolean, floatB: boolean): void {
+  const kinds = floatA || floatB ? [floatA ? 'floating-point' : 'integer', floatB ? 'floating-point' : 'integer'] : null;
   for (let a = 1; a <= top; a++) {
     for (let b = 1; b <= top; b++) {
-      const c = macCost(profile, a, b);
+      const c = macCost(profile, a, b, { floatA, floatB });
       const { passes, formatA, formatB } = c.placement;
       const formats = `${profile.formats[formatA]!.name} × ${profile.formats[formatB]!.name}`;
-      const at = `for ${a}-bit × ${b}-bit operands (${passes} pass${passes === 1 ? '' : 'es'} of ${formats}; e.g. the forward GEMM of a step at w/a/g = ${b}/${a}/8)`;
+      const operands = kinds === null ? `${a}-bit × ${b}-bit operands` : `${a}-bit ${kinds[0]} × ${b}-bit ${kinds[1]} operands`;
+      const at = `for ${operands} (${passes} pass${passes === 1 ? '' : 'es'} of ${formats}; e.g. the forward GEMM of a step at w/a/g = ${operandText(b, floatB)}/${operandText(a, floatA)}/8)`;
       const energyProblem = limitProblem(c.energyJ, LIMITS.macEnergy);
       if (energyProblem !== null) {
         throw profileError(profile.file, '$.compute.macEnergy', `${energyProblem} per MAC, got ${num(c.energyJ)} J ${at}`);

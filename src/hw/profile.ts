@@ -8,6 +8,10 @@
  * operand format is floating point) and of `clock`; they are compiled once and evaluated for every
  * pair of supported formats here, so the cost model only looks numbers up.
  *
+ * A format is a kind (integer or floating point) and a bit-width, so one profile can list int8 and
+ * fp8, or fp16 and bf16, side by side: widths ascend, formats of one width follow each other (the
+ * cost model places an operand by its kind and width: ./cost.ts, `placeOperands`).
+ *
  * The optional `overhead` adds fixed times to every GEMM and every step (the latency a processor that
  * runs kernels one by one pays regardless of their size; see src/hw/calibrate.ts).
  *
@@ -37,9 +41,11 @@ const SourceSchema = z
 const FormatSchema = z.union([
   z.int().min(1).max(MAX_FORMAT_BITS).meta({ description: 'Shorthand for an integer format of this many bits, named intN.' }),
   z.strictObject({
-    name: z.string().min(1).max(32).meta({ description: 'Display name, e.g. int8, fp8, bf16.' }),
-    bits: z.int().min(1).max(MAX_FORMAT_BITS),
-    float: z.boolean().optional().meta({ description: 'Floating point (sets fp = 1 in the compute expressions).' }),
+    name: z.string().min(1).max(32).meta({ description: 'Display name, e.g. int8, fp8, bf16 (distinct among the formats of one width).' }),
+    bits: z.int().min(1).max(MAX_FORMAT_BITS).meta({ description: 'Element bit-width: fp8 8, fp16 and bf16 16, tf32 32 (as stored).' }),
+    float: z.boolean().optional().meta({
+      description: 'Floating point (default false: integer). Floating-point operands go to floating-point formats, integer ones to integer formats; fp = 1 in the compute expressions.',
+    }),
   }),
 ]);
 
@@ -47,11 +53,14 @@ const ComputeSchema = z
   .strictObject({
     formats: z.array(FormatSchema).min(1).max(MAX_FORMATS).meta({
       description:
-        'Operand formats the datapath supports, in ascending bit-width. A narrower operand is rounded up to the next supported width (an int8-only array runs 3 bits as 8).',
+        'Operand formats the datapath supports, in ascending bit-width; formats of the same width (int8 and fp8, fp16 and bf16) may follow each other. ' +
+        'An operand of b bits runs in the narrowest format of its kind (integer or floating point) with at least b bits (an int8-only array runs 3 bits as 8), ' +
+        'else, when the profile has no such format of its kind, in the narrowest format of any kind with at least b bits (an integer-only array runs fp8 as int8). ' +
+        'Among formats of one kind and width the first listed is used.',
     }),
     operands: z.enum(['independent', 'shared']).optional().meta({
       description:
-        'independent (default): each operand is rounded to its own format (Bit Fusion, bit-serial). shared: both operands use one format wide enough for both (GPU tensor cores, int8 arrays).',
+        'independent (default): each operand is placed in its own format (Bit Fusion, bit-serial). shared: both operands use one format wide enough for both, floating point if either operand is (GPU tensor cores, int8 arrays).',
     }),
     aboveMax: z.enum(['multipass', 'reject']).optional().meta({
       description:
@@ -133,7 +142,10 @@ export interface HardwareProfile {
   /** File the profile came from (for messages). */
   file: string;
   clockHz: number;
-  /** Supported operand formats, ascending and distinct bit-widths. */
+  /**
+   * Supported operand formats by ascending bit-width; formats of one width differ in kind (int8,
+   * fp8) or name (fp16, bf16), and the first of a kind and width is the one placement uses.
+   */
   formats: NumberFormat[];
   operands: 'independent' | 'shared';
   aboveMax: 'multipass' | 'reject';
@@ -234,8 +246,13 @@ export function compileProfile(input: unknown, file: string): HardwareProfile {
     typeof f === 'number' ? { name: `int${f}`, bits: f, float: false } : { name: f.name, bits: f.bits, float: f.float ?? false },
   );
   for (let i = 1; i < formats.length; i++) {
-    if (formats[i]!.bits <= formats[i - 1]!.bits) {
-      throw profileError(file, jsonPath(['compute', 'formats', i]), `formats must have ascending, distinct bit-widths (${formats[i]!.bits} follows ${formats[i - 1]!.bits})`);
+    const f = formats[i]!;
+    if (f.bits < formats[i - 1]!.bits) {
+      throw profileError(file, jsonPath(['compute', 'formats', i]), `formats must be listed by ascending bit-width (${f.bits} follows ${formats[i - 1]!.bits})`);
+    }
+    // Formats of one width must differ by name (int8 and fp8, fp16 and bf16): the name is what a placement reports.
+    for (let j = i - 1; j >= 0 && formats[j]!.bits === f.bits; j--) {
+      if (formats[j]!.name === f.name) throw profileError(file, jsonPath(['compute', 'formats', i]), `duplicate format ${quote(f.name, 40)} (${f.bits} bits)`);
     }
   }
   const operands = json.compute.operands ?? 'independent';
@@ -302,10 +319,12 @@ export function compileProfile(input: unknown, file: string): HardwareProfile {
         if (operands === 'shared' && i !== j) continue;
         const fa = formats[i]!;
         const fw = formats[j]!;
-        const at = `at ba=${fa.bits}, bw=${fw.bits}`;
+        const fp = fa.float || fw.float ? 1 : 0;
+        // fp only where it is 1, so messages about integer-only profiles read as they always have
+        const at = `at ba=${fa.bits}, bw=${fw.bits}${fp ? ', fp=1' : ''}`;
         let value: unknown;
         try {
-          value = expr.evaluate({ ba: fa.bits, bw: fw.bits, fp: fa.float || fw.float ? 1 : 0, ...clockScope });
+          value = expr.evaluate({ ba: fa.bits, bw: fw.bits, fp, ...clockScope });
         } catch (err) {
           throw profileError(file, path, `cannot evaluate ${quote(field.source, 240)} ${at}: ${(err as Error).message}`);
         }

@@ -3,16 +3,24 @@
  * the savings of a run against its baseline. Pure.
  */
 import type { Schedule } from '../schedule/schedule.js';
-import type { BitTuple, Cost } from './cost.js';
+import type { BitTuple, Cost, OperandKinds } from './cost.js';
 
 /**
  * The baseline counterfactual of step `step` of a run of `totalSteps`: weights and activations at
  * the baseline schedule's bits, errors at the step's own `bitsGrad` (the baseline changes the
- * forward precision only, as in CPT's comparison with static precision).
+ * forward precision only, as in CPT's comparison with static precision). `kinds` are the
+ * counterfactual's operand kinds — the caller passes the step's own (`CostTally` does, unless told
+ * the baseline's: a run of floating-point formats is compared with a static run of its widest
+ * format, itself floating point) — and are kept only where true, so without flags the tuple is
+ * exactly the integer one it always was.
  */
-export function baselineBits(baseline: Schedule, step: number, totalSteps: number, bitsGrad: number): BitTuple {
+export function baselineBits(baseline: Schedule, step: number, totalSteps: number, bitsGrad: number, kinds?: OperandKinds): BitTuple {
   const b = baseline.bitsAt(step, totalSteps);
-  return { bitsWeights: b, bitsActivations: b, bitsGrad };
+  const t: BitTuple = { bitsWeights: b, bitsActivations: b, bitsGrad };
+  if (kinds?.floatWeights) t.floatWeights = true;
+  if (kinds?.floatActivations) t.floatActivations = true;
+  if (kinds?.floatGrad) t.floatGrad = true;
+  return t;
 }
 
 export interface Savings {

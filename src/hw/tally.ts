@@ -1,11 +1,28 @@
 /**
- * Whole runs: the cost of a step depends only on its bit tuple, so a run is a histogram of bit
- * tuples × per-tuple cost. `CostTally` is the one place a run's cost is accumulated step by step
- * (training session, re-estimate from steps.csv, restore on resume). Pure.
+ * Whole runs: the cost of a step depends only on its bit tuple (bit-widths and operand kinds), so
+ * a run is a histogram of bit tuples × per-tuple cost. `CostTally` is the one place a run's cost is
+ * accumulated step by step (training session, re-estimate from steps.csv, restore on resume).
+ * Histograms keep the kinds in their keys: an fp8 step and an int8 step are counted apart. Pure.
  */
-import { type Schedule, makeSchedule } from '../schedule/index.js';
-import { type BitTuple, type Cost, type CostModel, type PartsCost, type Phase, PHASES, addParts, zeroParts } from './cost.js';
+import { type Schedule, makeSchedule, topStaticSpec } from '../schedule/index.js';
+import {
+  type BitTuple,
+  type Cost,
+  type CostModel,
+  type OperandKinds,
+  type PartsCost,
+  type Phase,
+  PHASES,
+  addParts,
+  bitTupleKey,
+  bitTupleText,
+  createCostModel,
+  normalizeBitTuple,
+  preferFormat,
+  zeroParts,
+} from './cost.js';
 import { DEFAULT_BITS_GRAD } from './defaults.js';
+import { isFloatFormat, operandKinds } from '../formats/precision.js';
 import { baselineBits, type Savings, savingsPct } from './savings.js';
 
 
@@ -13,39 +30,63 @@ export interface BitTupleCount extends BitTuple {
   count: number;
 }
 
-/** Count equal bit tuples; the result is sorted by (bitsWeights, bitsActivations, bitsGrad). */
+/**
+ * Count equal bit tuples (equal bit-widths and kinds; an absent flag equals false); the result is
+ * sorted by (bitsWeights, bitsActivations, bitsGrad), integer before floating point, and its
+ * entries carry only their true flags.
+ */
 export function bitHistogram(steps: Iterable<BitTuple>): BitTupleCount[] {
-  const counts = new Map<string, BitTupleCount>();
-  for (const s of steps) {
-    const key = `${s.bitsWeights}/${s.bitsActivations}/${s.bitsGrad}`;
-    const entry = counts.get(key);
-    if (entry) entry.count++;
-    else counts.set(key, { bitsWeights: s.bitsWeights, bitsActivations: s.bitsActivations, bitsGrad: s.bitsGrad, count: 1 });
-  }
+  const counts = new Map<number, BitTupleCount>();
+  for (const s of steps) bump(counts, s);
   return sortHistogram([...counts.values()]);
 }
 
+const kindOrder = (f: boolean | undefined) => (f ? 1 : 0);
+
 function sortHistogram(h: BitTupleCount[]): BitTupleCount[] {
-  return h.sort((x, y) => x.bitsWeights - y.bitsWeights || x.bitsActivations - y.bitsActivations || x.bitsGrad - y.bitsGrad);
+  return h.sort(
+    (x, y) =>
+      x.bitsWeights - y.bitsWeights ||
+      x.bitsActivations - y.bitsActivations ||
+      x.bitsGrad - y.bitsGrad ||
+      kindOrder(x.floatWeights) - kindOrder(y.floatWeights) ||
+      kindOrder(x.floatActivations) - kindOrder(y.floatActivations) ||
+      kindOrder(x.floatGrad) - kindOrder(y.floatGrad),
+  );
 }
 
 /**
  * Histogram of a run whose weights and activations follow `schedule` and whose errors follow
- * `errors` (a schedule or a fixed bit-width), over `iterations` steps.
+ * `errors` (a schedule or a fixed bit-width), over `iterations` steps; `kinds` says which operands
+ * are floating point (absent: all integer).
  */
-export function scheduleHistogram(schedule: Schedule | string, iterations: number, errors: Schedule | number): BitTupleCount[] {
+export function scheduleHistogram(schedule: Schedule | string, iterations: number, errors: Schedule | number, kinds?: OperandKinds): BitTupleCount[] {
   const s = typeof schedule === 'string' ? makeSchedule(schedule) : schedule;
   const g = errorBitsAt(errors);
+  const kindsAt = kinds === undefined ? scheduleKinds(s, errors) : () => kinds;
   return histogramOf(iterations, (t) => {
     const bits = s.bitsAt(t, iterations);
-    return { bitsWeights: bits, bitsActivations: bits, bitsGrad: g(t, iterations) };
+    return { bitsWeights: bits, bitsActivations: bits, bitsGrad: g(t, iterations), ...kindsAt(t, iterations) };
   });
 }
 
-/** Histogram of the baseline counterfactual (`baselineBits`) of a run with these error bits. */
-export function baselineHistogram(baseline: Schedule, iterations: number, errors: Schedule | number): BitTupleCount[] {
+/** The operand kinds of a step from the schedules' formats (`cpt:fp8-e4m3..fp16` is floating point throughout). */
+function scheduleKinds(s: Schedule, errors: Schedule | number): (t: number, total: number) => OperandKinds {
+  if (!s.formats && (typeof errors === 'number' || !errors.formats)) return () => ({});
+  return (t, total) => ({
+    ...(isFloatFormat(s.formatAt(t, total)) ? { floatWeights: true, floatActivations: true } : {}),
+    ...(typeof errors !== 'number' && isFloatFormat(errors.formatAt(t, total)) ? { floatGrad: true } : {}),
+  });
+}
+
+/**
+ * Histogram of the baseline counterfactual (`baselineBits`) of a run with these error bits, its
+ * operands of the kinds `kinds` says (absent: all integer).
+ */
+export function baselineHistogram(baseline: Schedule, iterations: number, errors: Schedule | number, kinds?: OperandKinds): BitTupleCount[] {
   const g = errorBitsAt(errors);
-  return histogramOf(iterations, (t) => baselineBits(baseline, t, iterations, g(t, iterations)));
+  const kindsAt = kinds === undefined ? scheduleKinds(baseline, errors) : () => kinds;
+  return histogramOf(iterations, (t) => baselineBits(baseline, t, iterations, g(t, iterations), kindsAt(t, iterations)));
 }
 
 function errorBitsAt(errors: Schedule | number): (t: number, total: number) => number {
@@ -76,7 +117,7 @@ export function tallyBitTuples(model: CostModel, histogram: readonly BitTupleCou
   for (const h of histogram) {
     if (!Number.isInteger(h.count) || h.count < 0) throw new RangeError(`histogram counts must be non-negative integers, got ${h.count}`);
     if (h.count === 0) continue;
-    const b = model.breakdown(h.bitsWeights, h.bitsActivations, h.bitsGrad);
+    const b = model.breakdown(h.bitsWeights, h.bitsActivations, h.bitsGrad, h);
     steps += h.count;
     addParts(total, b, h.count);
     for (const p of PHASES) addParts(byPhase[p], b.byPhase[p], h.count);
@@ -98,6 +139,13 @@ export interface EstimateOptions {
   iterations: number;
   /** Errors (gradients w.r.t. activations): a bit-width or a schedule; default 8 bits. */
   bitsGrad?: number | Schedule;
+  /** Which of the run's operands are floating point (default: all integer). */
+  kinds?: OperandKinds;
+  /**
+   * Kinds of the baseline's weights and activations (default: the run's); its errors are the
+   * run's, kind included.
+   */
+  baselineKinds?: Pick<OperandKinds, 'floatWeights' | 'floatActivations'>;
 }
 
 export interface ScheduleEstimate {
@@ -118,11 +166,14 @@ export { DEFAULT_BITS_GRAD };
 export function estimateSchedule(model: CostModel, options: EstimateOptions): ScheduleEstimate {
   const schedule = typeof options.schedule === 'string' ? makeSchedule(options.schedule) : options.schedule;
   const baselineSchedule =
-    options.baseline === undefined ? makeSchedule(`static:${schedule.bitsMax}`) : typeof options.baseline === 'string' ? makeSchedule(options.baseline) : options.baseline;
+    options.baseline === undefined ? makeSchedule(topStaticSpec(schedule)) : typeof options.baseline === 'string' ? makeSchedule(options.baseline) : options.baseline;
   const bitsGrad = options.bitsGrad ?? DEFAULT_BITS_GRAD;
   // the baseline keeps each step's error bits (baselineBits): the same error schedule
-  const run = tallyBitTuples(model, scheduleHistogram(schedule, options.iterations, bitsGrad));
-  const baseline = tallyBitTuples(model, baselineHistogram(baselineSchedule, options.iterations, bitsGrad));
+  const kinds = options.kinds;
+  // without kinds given, each step's come from the schedules' formats
+  const baselineKinds = kinds === undefined && options.baselineKinds === undefined ? undefined : { ...kinds, ...options.baselineKinds };
+  const run = tallyBitTuples(model, scheduleHistogram(schedule, options.iterations, bitsGrad, kinds));
+  const baseline = tallyBitTuples(model, baselineHistogram(baselineSchedule, options.iterations, bitsGrad, baselineKinds));
   const byPhase = Object.fromEntries(
     PHASES.map((p) => [p, { run: run.byPhase[p], baseline: baseline.byPhase[p], savings: savingsPct(run.byPhase[p], baseline.byPhase[p]) }]),
   ) as ScheduleEstimate['byPhase'];
@@ -163,9 +214,13 @@ export interface CostBreakdown {
   baseline: Pick<TalliedCost, 'byPhase' | 'byLayer'>;
 }
 
-/** A step as the tally needs it: its index and its bit tuple. */
+/** A step as the tally needs it: its index and its bit tuple (bit-widths and operand kinds). */
 export interface TallyStep extends BitTuple {
   step: number;
+  /** The step's number formats as recorded (src/formats/precision.ts names): set the kind flags the step does not set itself. */
+  formatWeights?: string;
+  formatActivations?: string;
+  formatGrad?: string;
 }
 
 /**
@@ -173,6 +228,10 @@ export interface TallyStep extends BitTuple {
  * counterfactual (`baselineBits`), the totals (summed in step order, so a run restored from its
  * stored steps sums exactly as an uninterrupted one), and histograms of bit tuples for the
  * per-layer / per-phase breakdown.
+ *
+ * Operand kinds: each step's own flags price it; the baseline counterfactual keeps the step's
+ * error kind and, unless `baselineKinds` says otherwise, the step's weight and activation kinds
+ * (a run of floating-point formats against a static run of its widest format, floating point too).
  */
 export class CostTally {
   private readonly sums = { energyJ: 0, latencyS: 0, bitops: 0, baselineEnergyJ: 0, baselineLatencyS: 0, baselineBitops: 0 };
@@ -184,6 +243,8 @@ export class CostTally {
     readonly model: CostModel,
     readonly baseline: Schedule,
     readonly totalSteps: number,
+    /** Kinds of the baseline's weights and activations (default: each step's own). */
+    readonly baselineKinds?: Pick<OperandKinds, 'floatWeights' | 'floatActivations'>,
   ) {}
 
   /** Steps tallied so far. */
@@ -195,10 +256,13 @@ export class CostTally {
   add(steps: readonly TallyStep[]): StepCost[] {
     const out = new Array<StepCost>(steps.length);
     for (let i = 0; i < steps.length; i++) {
-      const s = steps[i]!;
-      const b = baselineBits(this.baseline, s.step, this.totalSteps, s.bitsGrad);
-      const c = this.model.stepCost(s.bitsWeights, s.bitsActivations, s.bitsGrad);
-      const bc = this.model.stepCost(b.bitsWeights, b.bitsActivations, b.bitsGrad);
+      const given = steps[i]!;
+      const s = given.formatWeights === undefined && given.formatActivations === undefined && given.formatGrad === undefined ? given : { ...operandKinds(given), ...normalizeBitTuple(given), step: given.step };
+      const bk = this.baselineKinds;
+      const kinds = bk === undefined ? s : { floatWeights: bk.floatWeights, floatActivations: bk.floatActivations, floatGrad: s.floatGrad };
+      const b = baselineBits(this.baseline, s.step, this.totalSteps, s.bitsGrad, kinds);
+      const c = this.model.stepCost(s.bitsWeights, s.bitsActivations, s.bitsGrad, s);
+      const bc = this.model.stepCost(b.bitsWeights, b.bitsActivations, b.bitsGrad, b);
       const sc: StepCost = { energyJ: c.energyJ, latencyS: c.latencyS, bitops: c.bitops, baselineEnergyJ: bc.energyJ, baselineLatencyS: bc.latencyS, baselineBitops: bc.bitops };
       const sums = this.sums;
       sums.energyJ += sc.energyJ;
@@ -233,8 +297,86 @@ export class CostTally {
 }
 
 function bump(histogram: Map<number, BitTupleCount>, t: BitTuple): void {
-  const key = (t.bitsWeights * 128 + t.bitsActivations) * 128 + t.bitsGrad;
+  const key = bitTupleKey(t.bitsWeights, t.bitsActivations, t.bitsGrad, t);
   const entry = histogram.get(key);
   if (entry) entry.count++;
-  else histogram.set(key, { bitsWeights: t.bitsWeights, bitsActivations: t.bitsActivations, bitsGrad: t.bitsGrad, count: 1 });
+  else histogram.set(key, { ...normalizeBitTuple(t), count: 1 });
+}
+
+/**
+ * An operand kind the profile has no format for at its width: the operand runs in a format of
+ * the other kind (`OperandPlacement.fallbackA/B`), e.g. fp32 operands of full-precision layers on
+ * an integer-only array, or int16 on a GPU without int16.
+ */
+export interface KindFallback {
+  /** `fp32`, `int16`: the operand's kind and bits. */
+  operand: string;
+  float: boolean;
+  bits: number;
+  /** The format it runs in (its slices', when wider than the widest format). */
+  format: string;
+  /** Slices of the operand (1 unless wider than the widest format: aboveMax "multipass"). */
+  slices: number;
+}
+
+/** The distinct kind fallbacks in the GEMMs of a histogram's steps, integer operands first, by bits. */
+export function kindFallbacks(model: CostModel, histogram: readonly BitTuple[]): KindFallback[] {
+  const seen = new Map<string, KindFallback>();
+  const formats = model.profile.formats;
+  const widest = formats[formats.length - 1]!.bits;
+  const add = (float: boolean, bits: number, format: string) => {
+    const operand = `${float ? 'fp' : 'int'}${bits}`;
+    const key = `${operand}>${format}`;
+    if (!seen.has(key)) seen.set(key, { operand, float, bits, format, slices: bits > widest ? Math.ceil(bits / widest) : 1 });
+  };
+  for (const h of histogram) {
+    for (const g of model.breakdown(h.bitsWeights, h.bitsActivations, h.bitsGrad, h).gemms) {
+      if (g.fallbackA) add(g.floatA, g.bitsA, g.formatA);
+      if (g.fallbackB) add(g.floatB, g.bitsB, g.formatB);
+    }
+  }
+  return [...seen.values()].sort((x, y) => Number(x.float) - Number(y.float) || x.bits - y.bits || x.slices - y.slices || (x.format < y.format ? -1 : x.format > y.format ? 1 : 0));
+}
+
+/** One compute format of a profile, and what a training step costs with its operands in it. */
+export interface FormatTier {
+  /** Index into the profile's formats. */
+  index: number;
+  name: string;
+  bits: number;
+  float: boolean;
+  /** Energy (J) and rate (MAC/s) of one MAC with both operands in this format. */
+  macEnergyJ: number;
+  macsPerS: number;
+  /**
+   * One training step with weights, activations and errors in this format (tuple `bits/bits/bits`
+   * of its kind, placed in it even where another format of the same kind and width is listed
+   * first); full-precision layers and the fp32 weight gradient as in every step.
+   */
+  step: Cost;
+}
+
+/** Every format of the model's profile as a tier: its MAC costs and the cost of one step in it. */
+export function formatTiers(model: CostModel): FormatTier[] {
+  const profile = model.profile;
+  const n = profile.formats.length;
+  return profile.formats.map((f, i) => {
+    const tier = createCostModel(preferFormat(profile, i), model.layers, model.batchSize);
+    const kinds = f.float ? { floatWeights: true, floatActivations: true, floatGrad: true } : undefined;
+    const c = tier.stepCost(f.bits, f.bits, f.bits, kinds);
+    return {
+      index: i,
+      name: f.name,
+      bits: f.bits,
+      float: f.float,
+      macEnergyJ: profile.macEnergyJ[i * n + i]!,
+      macsPerS: profile.macThroughputPerS[i * n + i]!,
+      step: { energyJ: c.energyJ, latencyS: c.latencyS, bitops: c.bitops },
+    };
+  });
+}
+
+/** `8/8/8×120 f8/f8/8×40`: a histogram as `estimate` prints it (floating-point operands marked f). */
+export function histogramText(histogram: readonly BitTupleCount[]): string {
+  return histogram.map((h) => `${bitTupleText(h)}×${h.count}`).join(' ');
 }

@@ -4,7 +4,7 @@ import { fmtCount, fmtPct, fmtTime, formatSI, textTable } from '../../format.js'
 import type { Cost, PartsCost } from '../../hw/cost.js';
 import { DEFAULT_BITS_GRAD, DEFAULT_PROFILE } from '../../hw/defaults.js';
 import { savingsPct } from '../../hw/savings.js';
-import type { ScheduleEstimate } from '../../hw/tally.js';
+import { type FormatTier, type KindFallback, type ScheduleEstimate, histogramText } from '../../hw/tally.js';
 import { getShapeModel, modelMacsPerSample, modelNames } from '../../models/paper.js';
 import { MODEL_NAMES } from '../../models/spec.js';
 import { withFpLayers } from '../../models/layers.js';
@@ -45,7 +45,87 @@ function compareJson(run: PartsCost, baseline: PartsCost): Record<string, unknow
   return { ...partsJson(run), baseline: partsJson(baseline), savings: savingsPct(run, baseline) };
 }
 
-function printText(e: ScheduleEstimate, header: string, perLayer: boolean): void {
+/** What `estimate` adds about the profile's formats: every tier priced on the model, and kind fallbacks. */
+interface FormatReport {
+  profile: string;
+  tiers: FormatTier[];
+  /** The baseline's mean step (one step of a static baseline with static errors). */
+  baselineStep: Cost;
+  /** `a step of static:8` or `the mean step of cpt:3-8`. */
+  baselineLabel: string;
+  fallbacks: KindFallback[];
+}
+
+function tierJson(t: FormatTier, baselineStep: Cost): Record<string, unknown> {
+  return {
+    format: t.name,
+    kind: t.float ? 'float' : 'int',
+    bits: t.bits,
+    macEnergyJ: t.macEnergyJ,
+    macsPerS: t.macsPerS,
+    step: costJson(t.step),
+    savings: savingsPct(t.step, baselineStep),
+  };
+}
+
+/** `int9–16 → fp16, fp32 → int8 (4 slices)`: the fallbacks grouped by the format they run in, bit-widths as ranges. */
+function fallbackText(fallbacks: readonly KindFallback[]): string {
+  const groups = new Map<string, { prefix: string; format: string; slices: number; bits: number[] }>();
+  for (const f of fallbacks) {
+    const prefix = f.float ? 'fp' : 'int';
+    const key = `${prefix}\u0000${f.format}\u0000${f.slices}`;
+    const g = groups.get(key) ?? { prefix, format: f.format, slices: f.slices, bits: [] };
+    g.bits.push(f.bits);
+    groups.set(key, g);
+  }
+  return [...groups.values()]
+    .map((g) => {
+      const bits = [...g.bits].sort((x, y) => x - y);
+      const runs: [number, number][] = [];
+      for (const b of bits) {
+        const last = runs[runs.length - 1];
+        if (last !== undefined && b === last[1] + 1) last[1] = b;
+        else runs.push([b, b]);
+      }
+      const operands = runs.map(([lo, hi]) => (lo === hi ? `${g.prefix}${lo}` : `${g.prefix}${lo}–${hi}`)).join(', ');
+      return `${operands} → ${sanitize(g.format)}${g.slices > 1 ? ` (${g.slices} slices)` : ''}`;
+    })
+    .join(', ');
+}
+
+function formatLines(r: FormatReport): string[] {
+  const out = [
+    '',
+    `per format of ${sanitize(r.profile)}: one step with weights, activations and errors in the format (full-precision layers at fp32), ` +
+      `against ${r.baselineLabel} (${formatSI(r.baselineStep.energyJ, 'J')}, ${fmtTime(r.baselineStep.latencyS)})`,
+  ];
+  const rows = [['format', 'kind', 'bits', 'MAC energy', 'MAC/s', 'step energy', 'saved', 'step latency', 'saved']];
+  for (const t of r.tiers) {
+    const s = savingsPct(t.step, r.baselineStep);
+    rows.push([
+      sanitize(t.name),
+      t.float ? 'float' : 'int',
+      String(t.bits),
+      formatSI(t.macEnergyJ, 'J'),
+      formatSI(t.macsPerS, 'MAC/s'),
+      formatSI(t.step.energyJ, 'J'),
+      fmtPct(s.energyPct),
+      fmtTime(t.step.latencyS),
+      fmtPct(s.latencyPct),
+    ]);
+  }
+  out.push(textTable(rows));
+  if (r.fallbacks.length > 0) {
+    out.push(
+      '',
+      `kind fallback (an approximation): ${sanitize(r.profile)} has no format of these operands' kind wide enough (for both operands, where they share one), ` +
+        `so they are costed in the narrowest wide-enough format of the other kind: ${fallbackText(r.fallbacks)}`,
+    );
+  }
+  return out;
+}
+
+function printText(e: ScheduleEstimate, header: string, perLayer: boolean, formats: FormatReport): void {
   const out: string[] = [header, ''];
   out.push(
     textTable([
@@ -72,8 +152,9 @@ function printText(e: ScheduleEstimate, header: string, perLayer: boolean): void
     });
     out.push('', textTable(rows));
   }
-  const tuples = e.run.histogram.map((h) => `${h.bitsWeights}/${h.bitsActivations}/${h.bitsGrad}×${h.count}`).join(' ');
-  out.push('', `steps by bits (w/a/g×count): ${tuples}`);
+  const float = e.run.histogram.some((h) => h.floatWeights || h.floatActivations || h.floatGrad);
+  out.push('', `steps by bits (w/a/g×count${float ? '; f: floating point' : ''}): ${histogramText(e.run.histogram)}`);
+  out.push(...formatLines(formats));
   process.stdout.write(out.join('\n') + '\n');
 }
 
@@ -96,11 +177,11 @@ export function register(program: Command): void {
     .option('--fp-layers <layers>', `GEMM layers counted at full precision (32 bits): ${FP_LAYERS.join(' | ')}, as train's --fp-layers`, DEFAULT_FP_LAYERS)
     .addHelpText('after', PROFILES_ENV_HELP)
     .action(async (opts: EstimateOptions) => {
-      const { createCostModel, estimateSchedule, loadProfile, profileDirs, requireOperandBits, fullPrecisionUses } = await import('../../hw/index.js');
+      const { createCostModel, estimateSchedule, formatTiers, kindFallbacks, loadProfile, profileDirs, requireOperandBits, fullPrecisionUses } = await import('../../hw/index.js');
       const shapeModel = getShapeModel(opts.model, '--model', opts.dataset);
       const precision = precisionPolicy({ schedule: opts.schedule, gradBits: opts.gradBits, baseline: opts.baseline });
       const { weightsActivations: schedule, baseline } = precision;
-      const bitsGrad = precision.errors.spec.kind === 'static' ? precision.errors.spec.bits : precision.errors;
+      const bitsGrad = precision.errors.spec.kind === 'static' && !precision.errors.formats ? precision.errors.spec.bits : precision.errors;
       const batchSize = parseIntOption('--batch-size', opts.batchSize, 1, 1 << 20);
       if (opts.iterations !== undefined && opts.epochs !== undefined) throw new UsageError('--epochs', 'give either --iterations or --epochs, not both');
       let iterations = shapeModel.defaultIterations;
@@ -121,6 +202,17 @@ export function register(program: Command): void {
       const layers = withFpLayers(shapeModel.layers(), fpLayers);
       const costModel = createCostModel(profile, layers, batchSize);
       const e = estimateSchedule(costModel, { schedule, baseline, iterations, bitsGrad });
+      // Every compute format of the profile as a tier, against the baseline's (mean) step.
+      const steps = e.baseline.steps;
+      const baselineStep = { energyJ: e.baseline.energyJ / steps, latencyS: e.baseline.latencyS / steps, bitops: e.baseline.bitops / steps };
+      const oneStep = baseline.spec.kind === 'static' && typeof bitsGrad === 'number';
+      const formats: FormatReport = {
+        profile: profile.name,
+        tiers: formatTiers(costModel),
+        baselineStep,
+        baselineLabel: oneStep ? `a step of ${e.baselineSchedule} with ${bitsGrad}-bit errors` : `the mean step of the baseline ${e.baselineSchedule}`,
+        fallbacks: kindFallbacks(costModel, [...e.run.histogram, ...e.baseline.histogram]),
+      };
 
       if (opts.json) {
         const phases = Object.fromEntries(Object.entries(e.byPhase).map(([phase, p]) => [phase, compareJson(p.run, p.baseline)]));
@@ -140,6 +232,9 @@ export function register(program: Command): void {
           phases,
           histogram: e.run.histogram,
           ...(opts.perLayer ? { layers: e.run.byLayer.map((l, i) => ({ layer: l.layer, ...compareJson(l, e.baseline.byLayer[i]!) })) } : {}),
+          baselineStep: { schedule: e.baselineSchedule, ...costJson(baselineStep) },
+          tiers: formats.tiers.map((t) => tierJson(t, baselineStep)),
+          kindFallbacks: formats.fallbacks.map((f) => ({ operand: f.operand, format: f.format, slices: f.slices })),
         });
         return;
       }
@@ -147,6 +242,6 @@ export function register(program: Command): void {
       const header =
         `${opts.model} (${shapeModel.dataset}, ${layers.length} GEMM layers, ${formatSI(macs, 'MAC')}/sample) · batch ${batchSize} · ${iterations} iterations · ` +
         `grad ${typeof e.bitsGrad === 'number' ? `${e.bitsGrad} bits` : e.bitsGrad} · profile ${sanitize(profile.name)}`;
-      printText(e, header, opts.perLayer ?? false);
+      printText(e, header, opts.perLayer ?? false, formats);
     });
 }

@@ -26,20 +26,24 @@ export const PROFILES_ENV_HELP =
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** Energy and rate of every format pair on the diagonal (and, for independent operands, ba ≠ bw pairs too). */
-function formatTable(profile: HardwareProfile, macCost: (p: HardwareProfile, a: number, b: number) => { energyJ: number; timeS: number }): { ba: number; bw: number; format: string; macEnergyJ: number; macsPerS: number }[] {
+/**
+ * Energy and rate of every format pair on the diagonal (and, for independent operands, ba ≠ bw pairs
+ * too), read from the profile's per-pair tables: each listed format as itself (int8 and fp8 of one
+ * width are separate tiers).
+ */
+function formatTable(profile: HardwareProfile): { ba: number; bw: number; format: string; macEnergyJ: number; macsPerS: number }[] {
   const rows = [];
-  for (const a of profile.formats) {
-    for (const w of profile.formats) {
-      if (profile.operands === 'shared' && a !== w) continue;
-      const c = macCost(profile, a.bits, w.bits);
-      rows.push({ ba: a.bits, bw: w.bits, format: a === w ? a.name : `${a.name}×${w.name}`, macEnergyJ: c.energyJ, macsPerS: 1 / c.timeS });
+  const n = profile.formats.length;
+  for (const [i, a] of profile.formats.entries()) {
+    for (const [j, w] of profile.formats.entries()) {
+      if (profile.operands === 'shared' && i !== j) continue;
+      rows.push({ ba: a.bits, bw: w.bits, format: i === j ? a.name : `${a.name}×${w.name}`, macEnergyJ: profile.macEnergyJ[i * n + j]!, macsPerS: profile.macThroughputPerS[i * n + j]! });
     }
   }
   return rows;
 }
 
-function summary(profile: HardwareProfile, macCost: Parameters<typeof formatTable>[1]): Record<string, unknown> {
+function summary(profile: HardwareProfile): Record<string, unknown> {
   return {
     name: profile.name,
     file: profile.file,
@@ -50,7 +54,7 @@ function summary(profile: HardwareProfile, macCost: Parameters<typeof formatTabl
     aboveMax: profile.aboveMax,
     macEnergy: profile.macEnergyExpr,
     macThroughput: profile.macThroughputExpr,
-    mac: formatTable(profile, macCost),
+    mac: formatTable(profile),
     memory: profile.memory.map((m) => ({ ...m, capacityBits: Number.isFinite(m.capacityBits) ? m.capacityBits : null })),
     staticPowerW: profile.staticPowerW,
     overhead: { perGemmS: profile.overheadPerGemmS, perStepS: profile.overheadPerStepS },
@@ -60,7 +64,7 @@ function summary(profile: HardwareProfile, macCost: Parameters<typeof formatTabl
 }
 
 /** Human-readable profile; every string from the file goes through `sanitize` (one line each, no escapes). */
-function printProfile(profile: HardwareProfile, macCost: Parameters<typeof formatTable>[1]): void {
+function printProfile(profile: HardwareProfile): void {
   const s = sanitize;
   const out: string[] = [];
   out.push(`${s(profile.name)} (${s(profile.file)})`, `  ${s(profile.description)}`, '');
@@ -68,7 +72,7 @@ function printProfile(profile: HardwareProfile, macCost: Parameters<typeof forma
   out.push(`formats     ${profile.formats.map((f) => `${s(f.name)}${f.float ? ' (float)' : ''}`).join(', ')}; operands ${profile.operands}; wider operands: ${profile.aboveMax}`);
   out.push(`macEnergy     = ${s(profile.macEnergyExpr)}`);
   out.push(`macThroughput = ${s(profile.macThroughputExpr)}`);
-  const diagonal = formatTable(profile, macCost).filter((r) => r.ba === r.bw);
+  const diagonal = formatTable(profile).filter((r) => !r.format.includes('×'));
   out.push('', 'per MAC at equal operand widths:');
   for (const r of diagonal) out.push(`  ${s(r.format).padEnd(8)} ${formatSI(r.macEnergyJ, 'J').padStart(10)}   ${formatSI(r.macsPerS, 'MAC/s').padStart(14)}`);
   out.push('', 'memory (nearest the MACs first):');
@@ -137,10 +141,10 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object')
     .addHelpText('after', PROFILES_ENV_HELP)
     .action(async (nameOrPath: string, opts: { json?: boolean; profilesDir?: string }) => {
-      const { loadProfile, macCost, profileDirs } = await hw();
+      const { loadProfile, profileDirs } = await hw();
       const p = loadProfile(nameOrPath, 'profile', profileDirs(opts.profilesDir));
-      if (opts.json) printJson(summary(p, macCost));
-      else printProfile(p, macCost);
+      if (opts.json) printJson(summary(p));
+      else printProfile(p);
     });
 
   profile
