@@ -19,7 +19,7 @@ import { createModel } from '../src/models/registry.js';
 import { parseModelSpec } from '../src/models/spec.js';
 import { makeSchedule } from '../src/schedule/index.js';
 import { scheduleBits } from '../src/schedule/schedule.js';
-import { f32, i64, modelBytes, randomValues } from './helpers/onnx.js';
+import { f32, gridFeeds, i64, modelBytes, randomValues } from './helpers/onnx.js';
 import { digitsTrainer } from './helpers/trainer.js';
 
 const [M, K, N] = [24, 40, 12];
@@ -220,6 +220,7 @@ describe('integer kernels: training steps', () => {
           bits_w: f32([1], [bitsWA!]),
           bits_a: f32([1], [bitsWA!]),
           bits_g: f32([1], [bitsG!]),
+          ...gridFeeds(1),
           lr: f32([1], [0.1]),
           noise_key: new ort.Tensor('uint32', Uint32Array.of(1000 + t), [1]),
           momentum: f32([], [0.9]),

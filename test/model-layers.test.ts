@@ -70,6 +70,11 @@ describe('artifact interface derived from the graphs', () => {
         { name: 'bits_w', dtype: f, shape: ['steps'] },
         { name: 'bits_a', dtype: f, shape: ['steps'] },
         { name: 'bits_g', dtype: f, shape: ['steps'] },
+        { name: 'format_w', dtype: f, shape: ['steps', 6] },
+        { name: 'format_a', dtype: f, shape: ['steps', 6] },
+        { name: 'format_g', dtype: f, shape: ['steps', 6] },
+        { name: 'loss_scaling', dtype: f, shape: [4] },
+        { name: 'loss_scale_state', dtype: f, shape: [2] },
         { name: 'lr', dtype: f, shape: ['steps'] },
         { name: 'noise_key', dtype: 'uint32', shape: ['steps'] },
         { name: 'momentum', dtype: f, shape: [] },
@@ -99,8 +104,13 @@ describe('artifact interface derived from the graphs', () => {
         'fc2.weight.velocity.new',
         'fc2.bias.velocity.new',
         'fc1.input_range.new',
+        'loss_scale_state.new',
         'loss',
         'correct',
+        'loss_scale',
+        'skipped',
+        'underflow',
+        'overflow',
       ],
       errorQuantizers: 1,
       integerLayers: 1,
@@ -113,6 +123,8 @@ describe('artifact interface derived from the graphs', () => {
         { name: 'labels', dtype: 'int64', shape: ['batch'] },
         { name: 'bits_w', dtype: f, shape: [] },
         { name: 'bits_a', dtype: f, shape: [] },
+        { name: 'format_w', dtype: f, shape: [6] },
+        { name: 'format_a', dtype: f, shape: [6] },
         { name: 'fc1.weight', dtype: f, shape: [64, 128] },
         { name: 'fc1.bias', dtype: f, shape: [128] },
         { name: 'fc2.weight', dtype: f, shape: [128, 10] },
@@ -149,12 +161,23 @@ describe('artifact interface derived from the graphs', () => {
     expect(names(manifest.training.params)).toEqual(params);
     expect(names(manifest.training.optimizerState)).toEqual(params.map(velocityName));
     expect(names(manifest.training.buffers)).toEqual(buffers);
-    expect(manifest.training.outputs).toEqual([...params.map(newName), ...params.map((p) => newName(velocityName(p))), ...buffers.map(newName), OUTPUT.loss, OUTPUT.correct]);
+    expect(manifest.training.outputs).toEqual([
+      ...params.map(newName),
+      ...params.map((p) => newName(velocityName(p))),
+      ...buffers.map(newName),
+      newName(INPUT.lossScaleState),
+      OUTPUT.loss,
+      OUTPUT.correct,
+      OUTPUT.lossScale,
+      OUTPUT.skipped,
+      OUTPUT.underflow,
+      OUTPUT.overflow,
+    ]);
     expect(manifest.training.outputs).toEqual(names(training.graph.outputs));
     expect(manifest.training.errorQuantizers).toBe(3);
     expect(manifest.training.inputs.find((t) => t.name === INPUT.noiseKey)).toEqual({ name: 'noise_key', dtype: 'uint32', shape: ['steps'] });
     expect(manifest.training.params[0]).toEqual({ name: 'fc1.weight', dtype: 'float32', shape: [784, 256] });
-    expect(names(manifest.eval.inputs)).toEqual([INPUT.x, INPUT.labels, INPUT.bitsWeights, INPUT.bitsActivations, ...params, ...buffers]);
+    expect(names(manifest.eval.inputs)).toEqual([INPUT.x, INPUT.labels, INPUT.bitsWeights, INPUT.bitsActivations, INPUT.formatWeights, INPUT.formatActivations, ...params, ...buffers]);
     expect(manifest.eval.inputs[0]!.shape).toEqual(['batch', 784]);
     expect(manifest.eval.outputs).toEqual([OUTPUT.loss, OUTPUT.correct, OUTPUT.logits]);
     expect(manifest.eval.outputs).toEqual(names(evalModel.graph.outputs));

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { RunError } from '../src/errors.js';
 import { makeSyntheticRun, writeSyntheticRun } from './fixtures/synthetic.js';
 import { displayStatus, listRuns, parseRunJson, readEvals, readRun, readSteps } from '../src/runs/read.js';
+import { STEPS_HEADER_V1 } from '../src/runs/run-format.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'runs');
 
@@ -59,10 +60,18 @@ describe('readSteps / readEvals', () => {
     await expect(readSteps(dir)).rejects.toThrow(/line 7/);
     writeFileSync(join(dir, 'steps.csv'), 'step,epoch\n1,2\n');
     await expect(readSteps(dir)).rejects.toThrow(/unexpected header/);
-    const noCost = text.split('\n').map((l, i) => (i === 0 || !l ? l : l.split(',').slice(0, 9).join(',') + ',,,,')).join('\n');
+    const noCost = text.split('\n').map((l, i) => (i === 0 || !l ? l : [...l.split(',').slice(0, 9), '', '', '', '', ...l.split(',').slice(13)].join(','))).join('\n');
     writeFileSync(join(dir, 'steps.csv'), noCost);
     const steps = await readSteps(dir);
     expect(steps[0]!.energyJ).toBeNull();
+    // steps.csv from before number formats: 13 columns, formats named from the bits
+    const v1 = text.split('\n').map((l, i) => (!l ? l : i === 0 ? STEPS_HEADER_V1.join(',') : l.split(',').slice(0, 13).join(','))).join('\n');
+    writeFileSync(join(dir, 'steps.csv'), v1);
+    const old = await readSteps(dir);
+    expect(old.map((s) => [s.formatWeights, s.formatActivations, s.formatGrad])).toEqual(old.map(() => ['int8', 'int8', 'int8']));
+    expect(old[0]!.lossScale).toBeUndefined();
+    writeFileSync(join(dir, 'steps.csv'), text.replace(/int8,int8,int8/, 'int8,bogus,int8'));
+    await expect(readSteps(dir)).rejects.toThrow(/format_a is not a number format/);
     await expect(readEvals(join(root, 'nope'))).rejects.toThrow(/evals\.csv is missing/);
   });
 });

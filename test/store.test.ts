@@ -30,7 +30,7 @@ async function newStore(name: string | null = 'r', out = mkdtempSync(join(tmpdir
 }
 
 const rows = (...steps: number[]) => steps.map((i) => stepRow(step(i), null));
-const step = (i: number) => ({ step: i, epoch: Math.floor(i / 5), bitsWeights: 3, bitsActivations: 3, bitsGrad: 8, lr: 0.1, loss: 1 / (i + 1), trainAcc: 0.5, wallMs: i });
+const step = (i: number) => ({ step: i, epoch: Math.floor(i / 5), bitsWeights: 3, bitsActivations: 3, bitsGrad: 8, formatWeights: 'int3', formatActivations: 'int3', formatGrad: 'int8', lr: 0.1, loss: 1 / (i + 1), trainAcc: 0.5, wallMs: i });
 
 describe('run store', () => {
   it('writes CSV with fast-csv: header, one row per step, final newline; empty cost cells without a profile', async () => {
@@ -40,14 +40,14 @@ describe('run store', () => {
     expect(text.endsWith('\n')).toBe(true);
     const lines = text.trim().split('\n');
     expect(lines[0]).toBe(STEPS_HEADER.join(','));
-    expect(lines[2]).toBe('1,0,3,3,8,0.1,0.5,0.5,1.000,,,,');
+    expect(lines[2]).toBe('1,0,3,3,8,0.1,0.5,0.5,1.000,,,,,int3,int3,int8,,,,');
   });
 
   it('rewriteRows keeps exactly the given lines, atomically (no temp files left)', async () => {
     const { store } = await newStore();
     await store.appendStepRows(rows(0, 1, 2));
-    store.rewriteRows(['0,0,3,3,8,0.1,1,0.5,0.000,,,,'], []);
-    expect(readFileSync(store.stepsFile, 'utf8')).toBe(`${STEPS_HEADER.join(',')}\n0,0,3,3,8,0.1,1,0.5,0.000,,,,\n`);
+    store.rewriteRows(['0,0,3,3,8,0.1,1,0.5,0.000,,,,,int3,int3,int8'], []);
+    expect(readFileSync(store.stepsFile, 'utf8')).toBe(`${STEPS_HEADER.join(',')}\n0,0,3,3,8,0.1,1,0.5,0.000,,,,,int3,int3,int8\n`);
     expect(readFileSync(store.evalsFile, 'utf8')).toBe('epoch,step,test_loss,test_acc,bits\n');
     expect(readdirSync(store.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

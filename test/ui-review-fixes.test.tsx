@@ -313,7 +313,7 @@ describe('schedule chart of a huge run', () => {
 
   it('folds the rows of steps.csv into their columns (what ran beats what was planned)', () => {
     const run: RunJson = { ...base.run, config: { ...base.run.config, schedule: 'static:4' }, progress: { ...base.run.progress, totalSteps: 200 } };
-    const rows: StepRow[] = Array.from({ length: 100 }, (_, step) => ({ step, epoch: 0, bitsWeights: 8, bitsActivations: 6, bitsGrad: 6, lr: 0.1, loss: 1, trainAcc: 0.5, wallMs: step, energyJ: null, latencyS: null, bitops: null, baselineEnergyJ: null }));
+    const rows: StepRow[] = Array.from({ length: 100 }, (_, step) => ({ step, epoch: 0, bitsWeights: 8, bitsActivations: 6, bitsGrad: 6, formatWeights: 'int8', formatActivations: 'int6', formatGrad: 'int6', lr: 0.1, loss: 1, trainAcc: 0.5, wallMs: step, energyJ: null, latencyS: null, bitops: null, baselineEnergyJ: null }));
     const { wa, g } = runBitsSource(run, rows).columns(10);
     expect(wa).toEqual([8, 8, 8, 8, 8, 4, 4, 4, 4, 4]);
     expect(g).toEqual([6, 6, 6, 6, 6, 8, 8, 8, 8, 8]);

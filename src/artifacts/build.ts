@@ -11,6 +11,7 @@
 import { VERSION } from '../version.js';
 import { type Dim, Graph, ONNX_TYPE, type Value } from '../graph/builder.js';
 import { gradients } from '../graph/autodiff.js';
+import { mul } from '../graph/ops/math.js';
 import { correctCount, softmaxCrossEntropy } from '../graph/ops/loss.js';
 import { encodeModel } from '../graph/proto.js';
 import { bufferValue, forwardEval, modelLayers } from '../models/layers.js';
@@ -18,7 +19,8 @@ import type { ModelDef, QuantContext } from '../models/model.js';
 import type { LayerShape } from '../models/shapes.js';
 import { integerProducts } from '../quant/integer.js';
 import { NOISE_UNIT, StepNoise } from '../quant/noise.js';
-import { quantizeErrors } from '../quant/quantizers.js';
+import { type ErrorNumerics, quantizeErrors } from '../quant/quantizers.js';
+import { FORMAT_FIELDS } from '../quant/float-quant.js';
 import { INPUT, OUTPUT, newName, velocityName } from './interface.js';
 
 export const OPSET = 17;
@@ -99,6 +101,11 @@ interface LoopInputs {
   bitsW: Value;
   bitsA: Value;
   bitsG: Value;
+  formatW: Value;
+  formatA: Value;
+  formatG: Value;
+  lossScaling: Value;
+  lossScaleState: Value;
   lr: Value;
   noiseKey: Value;
   momentum: Value;
@@ -129,6 +136,11 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
     bitsW: outer.input(INPUT.bitsWeights, floatType, [K]),
     bitsA: outer.input(INPUT.bitsActivations, floatType, [K]),
     bitsG: outer.input(INPUT.bitsGrad, floatType, [K]),
+    formatW: outer.input(INPUT.formatWeights, floatType, [K, FORMAT_FIELDS]),
+    formatA: outer.input(INPUT.formatActivations, floatType, [K, FORMAT_FIELDS]),
+    formatG: outer.input(INPUT.formatGrad, floatType, [K, FORMAT_FIELDS]),
+    lossScaling: outer.input(INPUT.lossScaling, floatType, [4]),
+    lossScaleState: outer.input(INPUT.lossScaleState, floatType, [2]),
     lr: outer.input(INPUT.lr, floatType, [K]),
     noiseKey: outer.input(INPUT.noiseKey, 'uint32', [K]),
     momentum: outer.input(INPUT.momentum, floatType, []),
@@ -142,7 +154,18 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   inputs.velocities = specs.map((p) => outer.input(velocityName(p.name), floatType, p.shape));
   inputs.buffers = bufferSpecs.map((b) => outer.input(b.name, floatType, b.shape));
 
-  const outNames = [...specs.map((p) => newName(p.name)), ...specs.map((p) => newName(velocityName(p.name))), ...bufferSpecs.map((b) => newName(b.name)), OUTPUT.loss, OUTPUT.correct];
+  const outNames = [
+    ...specs.map((p) => newName(p.name)),
+    ...specs.map((p) => newName(velocityName(p.name))),
+    ...bufferSpecs.map((b) => newName(b.name)),
+    newName(INPUT.lossScaleState),
+    OUTPUT.loss,
+    OUTPUT.correct,
+    OUTPUT.lossScale,
+    OUTPUT.skipped,
+    OUTPUT.underflow,
+    OUTPUT.overflow,
+  ];
   const docString = `bitcycle training model for ${model.id}: K steps of forward, backward and SGD-momentum update`;
   // the layers with integer products, by the rule the integer body is built with
   const capable = floatType === 'float32' ? modelLayers(model).filter((l) => integerProducts(l).length > 0) : [];
@@ -176,7 +199,7 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
 function emitTrainingLoop(
   model: ModelDef,
   scope: Graph,
-  { x, labels, bitsW, bitsA, bitsG, lr, noiseKey, momentum, weightDecay, params, velocities, buffers }: LoopInputs,
+  { x, labels, bitsW, bitsA, bitsG, formatW, formatA, formatG, lossScaling, lossScaleState, lr, noiseKey, momentum, weightDecay, params, velocities, buffers }: LoopInputs,
   integer: boolean,
   names: readonly string[],
 ): { outputs: Value[]; layers: LayerShape[]; errorQuantizers: number } {
@@ -192,6 +215,7 @@ function emitTrainingLoop(
   const bodyParams = specs.map((p) => body.input(at(p.name), floatType, p.shape));
   const bodyVel = specs.map((p) => body.input(at(velocityName(p.name)), floatType, p.shape));
   const bodyBuffers = new Map(bufferSpecs.map((b) => [b.name, body.input(at(b.name), floatType, b.shape)]));
+  const bodyScale = body.input(at(INPUT.lossScaleState), floatType, [2]);
   const newBuffers = new Map<string, Value>();
   const pick = (v: Value, hint: string) => body.emit1('Gather', [v, iter], { axis: 0 }, v.dtype, v.shape!.slice(1), hint);
   const xb = pick(x, 'x_batch');
@@ -199,27 +223,67 @@ function emitTrainingLoop(
   const bw = pick(bitsW, 'bits_w_step');
   const ba = pick(bitsA, 'bits_a_step');
   const bg = pick(bitsG, 'bits_g_step');
+  // a float64 graph (gradient checks) quantizes on integer grids only
+  const fmt = (v: Value, hint: string) => (floatType === 'float32' ? pick(v, hint) : undefined);
+  const fw = fmt(formatW, 'format_w_step');
+  const fa = fmt(formatA, 'format_a_step');
+  const fg = fmt(formatG, 'format_g_step');
   const lrStep = pick(lr, 'lr_step');
   // stochastic-rounding noise: generated in the graph from the step's key (src/quant/noise.ts)
   const noise = new StepNoise(scope, noiseKey, body, iter);
+  const scaling = (i: number, hint: string) => body.emit1('Gather', [lossScaling, body.constant('int64', [], [i], 'index')], { axis: 0 }, floatType, [], hint);
+  const numerics: ErrorNumerics | undefined = fg
+    ? { layerwise: body.emit1('Greater', [scaling(2, 'ls_layerwise_f'), body.scalar(0)], {}, 'bool', [], 'ls_layerwise'), counts: [] }
+    : undefined;
   const q: QuantContext = {
     mode: 'train',
     bitsWeights: bw,
     bitsActivations: ba,
+    formatWeights: fw,
+    formatActivations: fa,
     buffer: (name) => bufferValue(bodyBuffers, name, model),
     setBuffer(name, value) {
       bufferValue(bodyBuffers, name, model);
       if (newBuffers.has(name)) throw new Error(`model ${model.id}: buffer ${name} set twice in one step`);
       newBuffers.set(name, value);
     },
-    errors: (v) => quantizeErrors(body, v, bg, { value: noise.emitRaw(v), unit: NOISE_UNIT }),
+    errors: (v) => quantizeErrors(body, v, bg, { value: noise.emitRaw(v), unit: NOISE_UNIT }, fg, numerics),
     integer: integer ? { bitsErrors: bg, noise: (like) => noise.emitRaw(like), noiseUnit: NOISE_UNIT } : undefined,
   };
   const paramMap = new Map(specs.map((p, i) => [p.name, bodyParams[i]!]));
   const logits = model.forward(body, xb, paramMap, q);
   const { loss } = softmaxCrossEntropy(body, logits, yb, model.classes);
   const correct = correctCount(body, logits, yb);
-  const grads = gradients(body, loss, bodyParams);
+  // Loss scaling (docs/number-formats.md): the backward pass starts from S·loss, so every error is
+  // S times larger where it is quantized; the gradients are divided by S again before the update.
+  // S = 1 (no loss scaling) leaves every value bit for bit as it was.
+  const part = (i: number, hint: string) => body.emit1('Gather', [bodyScale, body.constant('int64', [], [i], 'index')], { axis: 0 }, floatType, [], hint);
+  const scale = part(0, 'loss_scale');
+  const good = part(1, 'ls_good');
+  // the loss weight w multiplies the objective (its gradients stay w times larger): w·S·loss
+  const scaledLoss = mul(body, loss, body.emit1('Mul', [scale, scaling(3, 'loss_weight')], {}, floatType, [], 'loss_seed'));
+  const grads = gradients(body, scaledLoss, bodyParams).map((g, i) => body.emit1('Div', [g!, scale], {}, floatType, bodyParams[i]!.shape, 'grad_unscaled'));
+  // A dynamic scale skips a step whose gradients are not all finite (Σ g·0 is NaN exactly then),
+  // halves S, and doubles it after `growth interval` good steps in a row.
+  const dynamic = body.emit1('Greater', [scaling(0, 'ls_dynamic_f'), body.scalar(0)], {}, 'bool', [], 'ls_dynamic');
+  const probe = grads.map((g) => body.emit1('ReduceSum', [body.emit1('Mul', [g, body.scalar(0)], {}, floatType, g.shape, 'ls_zeroed')], { keepdims: 0 }, floatType, [], 'ls_probe'));
+  const probeSum = probe.reduce((a, b) => body.emit1('Add', [a, b], {}, floatType, [], 'ls_probe_sum'));
+  const finite = body.emit1('Equal', [probeSum, body.scalar(0)], {}, 'bool', [], 'ls_grads_finite');
+  const skip = body.emit1('And', [dynamic, body.emit1('Not', [finite], {}, 'bool', [], 'ls_bad')], {}, 'bool', [], 'ls_skip');
+  const nextGood = body.emit1('Add', [good, body.scalar(1)], {}, floatType, [], 'ls_good_next');
+  const grow = body.emit1('And', [dynamic, body.emit1('GreaterOrEqual', [nextGood, scaling(1, 'ls_interval')], {}, 'bool', [], 'ls_due')], {}, 'bool', [], 'ls_grow');
+  const newScale = body.emit1(
+    'Where',
+    [skip, body.emit1('Mul', [scale, body.scalar(0.5)], {}, floatType, [], 'ls_backoff'), body.emit1('Where', [grow, body.emit1('Mul', [scale, body.scalar(2)], {}, floatType, [], 'ls_growth'), scale], {}, floatType, [], 'ls_kept')],
+    {},
+    floatType,
+    [],
+    'ls_scale_new',
+  );
+  const newGood = body.emit1('Where', [body.emit1('Or', [skip, grow], {}, 'bool', [], 'ls_reset'), body.scalar(0), body.emit1('Where', [dynamic, nextGood, good], {}, floatType, [], 'ls_count')], {}, floatType, [], 'ls_good_new');
+  const unsq = (v: Value, hint: string) => body.emit1('Unsqueeze', [v, body.ints([0])], {}, floatType, [1], hint);
+  const newScaleState = body.emit1('Concat', [unsq(newScale, 'ls_s'), unsq(newGood, 'ls_g')], { axis: 0 }, floatType, [2], 'loss_scale_state_new');
+  const keep = (next: Value, old: Value, hint: string) => body.emit1('Where', [skip, old, next], {}, floatType, old.shape, hint);
 
   // SGD with momentum and (decoupled-from-bias) weight decay, PyTorch convention:
   //   g' = g + wd·p (weights only);  v' = μ·v + g';  p' = p − lr·v'
@@ -231,32 +295,49 @@ function emitTrainingLoop(
     if (spec.decay) g = body.emit1('Add', [g, body.emit1('Mul', [p, weightDecay], {}, floatType, p.shape, 'decay')], {}, floatType, p.shape, 'grad_decayed');
     const v = body.emit1('Add', [body.emit1('Mul', [bodyVel[i]!, momentum], {}, floatType, p.shape, 'mom'), g], {}, floatType, p.shape, `vel_${spec.name}`);
     const step = body.emit1('Mul', [v, lrStep], {}, floatType, p.shape, 'update');
-    newParams.push(body.emit1('Sub', [p, step], {}, floatType, p.shape, `new_${spec.name}`));
-    newVel.push(v);
+    newParams.push(keep(body.emit1('Sub', [p, step], {}, floatType, p.shape, `new_${spec.name}`), p, `kept_${spec.name}`));
+    newVel.push(keep(v, bodyVel[i]!, `kept_vel_${spec.name}`));
   });
   body.output(body.emit1('Identity', [condIn], {}, 'bool', [], 'cond_out'));
   newParams.forEach((v) => body.output(v));
   newVel.forEach((v) => body.output(v));
   // a buffer the step does not set is carried unchanged
   bufferSpecs.forEach((b) => body.output(newBuffers.get(b.name) ?? body.emit1('Identity', [bodyBuffers.get(b.name)!], {}, floatType, b.shape, 'buffer_kept')));
+  body.output(newScaleState);
   body.output(loss);
   body.output(correct);
+  body.output(body.emit1('Identity', [scale], {}, floatType, [], 'loss_scale_used'));
+  body.output(body.emit1('Cast', [skip], { to: ONNX_TYPE[floatType] }, floatType, [], 'skipped'));
+  // per error quantizer, in the order the backward pass emitted them (last layer first)
+  const counts = numerics?.counts ?? [];
+  const stack = (values: Value[], hint: string) =>
+    values.length ? body.emit1('Concat', values.map((v) => unsq(v, `${hint}_one`)), { axis: 0 }, floatType, [values.length], hint) : body.constant(floatType, [0], [], hint);
+  body.output(stack(counts.map((c) => c.underflow), 'underflow_counts'));
+  body.output(stack(counts.map((c) => c.overflow), 'overflow_counts'));
   const batchDim = scope.emit1('Shape', [x], { start: 1, end: 2 }, 'int64', [1], 'batch_1d');
   noise.finish(scope.emit1('Squeeze', [batchDim, scope.ints([0])], {}, 'int64', [], 'batch'));
 
   const tripCount = scope.emit1('Shape', [x], { start: 0, end: 1 }, 'int64', [1], 'trip_count_1d');
   const trip = scope.emit1('Squeeze', [tripCount, scope.ints([0])], {}, 'int64', [], 'trip_count');
   const cond = scope.constant('bool', [], [1], 'loop_cond');
+  // the integer-kernel body counts fewer (its integer layers quantize their own errors, on grids,
+  // where nothing underflows): the width is symbolic and the engine reads a missing count as 0
+  const quantizers = 'error_quantizers';
   const outputs = scope.emit(
     'Loop',
-    [trip, cond, ...params, ...velocities, ...buffers],
+    [trip, cond, ...params, ...velocities, ...buffers, lossScaleState],
     { body: { kind: 'graph', value: body.toGraphData() } },
     [
       ...specs.map((p) => ({ dtype: floatType, shape: p.shape })),
       ...specs.map((p) => ({ dtype: floatType, shape: p.shape })),
       ...bufferSpecs.map((b) => ({ dtype: floatType, shape: b.shape })),
+      { dtype: floatType, shape: [2] },
       { dtype: floatType, shape: [K] },
       { dtype: floatType, shape: [K] },
+      { dtype: floatType, shape: [K] },
+      { dtype: floatType, shape: [K] },
+      { dtype: floatType, shape: [K, quantizers] },
+      { dtype: floatType, shape: [K, quantizers] },
     ].map((o, i) => ({ ...o, hint: names[i] })),
   );
   return { outputs, layers: [...body.layers], errorQuantizers: noise.layers };
@@ -270,7 +351,10 @@ export function buildEvalModel(model: ModelDef, floatType: 'float32' | 'float64'
   const g = new Graph('bitcycle_eval', floatType);
   const x = g.input(INPUT.x, floatType, ['batch', ...model.inputShape]);
   const labels = g.input(INPUT.labels, 'int64', ['batch']);
-  const logits = forwardEval(g, model, x, g.input(INPUT.bitsWeights, floatType, []), g.input(INPUT.bitsActivations, floatType, []));
+  const bitsW = g.input(INPUT.bitsWeights, floatType, []);
+  const bitsA = g.input(INPUT.bitsActivations, floatType, []);
+  const formats = { weights: g.input(INPUT.formatWeights, floatType, [FORMAT_FIELDS]), activations: g.input(INPUT.formatActivations, floatType, [FORMAT_FIELDS]) };
+  const logits = forwardEval(g, model, x, bitsW, bitsA, floatType === 'float32' ? formats : undefined);
   const { loss } = softmaxCrossEntropy(g, logits, labels, model.classes);
   const correct = correctCount(g, logits, labels);
   g.output(loss, OUTPUT.loss);

@@ -4,10 +4,11 @@
  * (./build.ts) declares the graphs' inputs and outputs with these names, the manifest lists them
  * as the built graphs have them, and the engine (src/engine/trainer.ts) feeds and fetches by them.
  *
- * Training model inputs, in order: x, labels, bits_w, bits_a, bits_g, lr, noise_key, momentum,
- * weight_decay, int_kernels, every parameter, every `velocityName(parameter)`, every model buffer; outputs:
- * `newName(...)` of each parameter, velocity and buffer, then loss and correct. Eval model inputs:
- * x, labels, bits_w, bits_a, every parameter, every buffer; outputs: loss, correct, logits.
+ * Training model inputs, in order: x, labels, bits_w, bits_a, bits_g, format_w, format_a,
+ * format_g, lr, noise_key, momentum, weight_decay, int_kernels, every parameter, every
+ * `velocityName(parameter)`, every model buffer; outputs: `newName(...)` of each parameter, velocity
+ * and buffer, then loss and correct. Eval model inputs: x, labels, bits_w, bits_a, format_w,
+ * format_a, every parameter, every buffer; outputs: loss, correct, logits.
  */
 export const INPUT = {
   /** Samples: [steps, batch, …] (training), [batch, …] (eval). */
@@ -18,6 +19,21 @@ export const INPUT = {
   bitsActivations: 'bits_a',
   /** Error (gradient) bit-width; training only. */
   bitsGrad: 'bits_g',
+  /**
+   * Format descriptors (src/quant/float-quant.ts `formatDescriptor`): [steps, FORMAT_FIELDS]
+   * (training), [FORMAT_FIELDS] (eval). Kind 0 quantizes on the integer grid of the bits input.
+   */
+  formatWeights: 'format_w',
+  formatActivations: 'format_a',
+  /** Training only. */
+  formatGrad: 'format_g',
+  /**
+   * Loss scaling (training only, float [4]): [dynamic (0/1), growth interval, layer-wise (0/1),
+   * loss weight]; docs/number-formats.md.
+   */
+  lossScaling: 'loss_scaling',
+  /** Loss-scale state carried from step to step (float [2]): [scale, good steps since the last change]; output `.new`. */
+  lossScaleState: 'loss_scale_state',
   /** Learning rate per step; training only. */
   lr: 'lr',
   /** Stochastic-rounding noise key per step (uint32 [steps]); training only (src/quant/noise.ts). */
@@ -40,6 +56,13 @@ export const OUTPUT = {
   correct: 'correct',
   /** [batch, classes]; eval only. */
   logits: 'logits',
+  /** Training, per step [steps]: the loss scale the step's backward pass used. */
+  lossScale: 'loss_scale',
+  /** Training, per step [steps]: 1 when a dynamic loss scale found a non-finite gradient and the update was skipped. */
+  skipped: 'skipped',
+  /** Training, per step and error quantizer [steps, quantizers] (backward order): values that underflowed to 0 / overflowed. */
+  underflow: 'underflow',
+  overflow: 'overflow',
 } as const;
 
 /** The optimizer-state input (momentum buffer) of a parameter: `<param>.velocity`. */

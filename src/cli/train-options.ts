@@ -1,5 +1,8 @@
 /** Options shared by `train`, `demo` and `prt`, turned into a validated RunConfig. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { formatName, parseNumberFormat } from '../formats/number-format.js';
+import { elementBits, gridFormat, isGridFormat } from '../formats/precision.js';
+import { lossScaleName, parseLossScale } from '../formats/loss-scale.js';
 import { UsageError } from '../errors.js';
 import { DATASETS } from '../data/index.js';
 import { MODEL_NAMES, parseModelSpec } from '../models/spec.js';
@@ -17,7 +20,13 @@ export interface TrainFlags {
   dataDir?: string;
   schedule: string;
   gradBits: string;
+  /** --format F: weights and activations in F (= --schedule static:F). */
+  format?: string;
+  /** --grad-format F: errors in F (= --grad-bits static:F). */
+  gradFormat?: string;
   evalBits?: string;
+  lossScale?: string;
+  lossWeight?: string;
   epochs: string;
   batchSize: string;
   lr: string;
@@ -64,8 +73,12 @@ export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epo
       'precision policy of weights and activations: static:B | cpt:Bmin-Bmax[:cycles=N] | tri:Bmin-Bmax[:cycles=N] | ramp:Bmin-Bmax | NAME:Bmin-Bmax[:key=value…] with NAME step, multistep, exp, poly, tri2, exp-range, sine, cosine-anneal, cosine-restarts or one-cycle, any with :warmup=F (docs/schedules.md)',
       defaults.schedule ?? 'cpt:3-8',
     )
-    .option('--grad-bits <bits|spec>', 'precision of back-propagated errors: a bit-width (= static:B) or a precision policy as --schedule', '8')
-    .option('--eval-bits <bits>', 'bit-width of evaluation (default: the schedule maximum)')
+    .option('--grad-bits <bits|spec>', 'precision of back-propagated errors: a bit-width (= static:B), a number format (= static:F) or a precision policy as --schedule', '8')
+    .addOption(new Option('--format <format>', 'number format of weights and activations (= --schedule static:F): fp16, bf16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1, mxfp8-e4m3, mxfp4, mxint8, intN, … (docs/number-formats.md)').conflicts('schedule'))
+    .addOption(new Option('--grad-format <format>', 'number format of back-propagated errors (= --grad-bits static:F), e.g. fp8-e5m2 for HFP8').conflicts('gradBits'))
+    .option('--loss-scale <policy>', 'loss scaling of the errors: none | static:S | dynamic[:init=S][:interval=N] | layer (adaptive, per error tensor; float formats) (docs/number-formats.md)', 'none')
+    .option('--loss-weight <w>', 'multiply the training loss by w (its gradients too; unlike --loss-scale nothing divides them again): with --lr divided by w and no weight decay, SGD is unchanged in exact arithmetic while every error is w times smaller', '1')
+    .option('--eval-bits <bits|format>', 'precision of evaluation: a bit-width or a number format (default: the schedule maximum)')
     .option('--epochs <n>', 'training epochs', defaults.epochs ?? '30')
     .option(
       '--lr-schedule <spec>',
@@ -95,16 +108,45 @@ export function parseKernels(text: string): Kernels {
   throw new UsageError('--kernels', `expected ${KERNELS.join(' or ')}, got "${text}"`);
 }
 
+/** --format / --grad-format as the schedule specs they stand for. */
+function formatSpecs(flags: TrainFlags): { schedule: string; gradBits: string } {
+  const spec = (option: string, text: string | undefined, fallback: string) => (text === undefined ? fallback : `static:${formatName(parseNumberFormat(text, option))}`);
+  return { schedule: spec('--format', flags.format, flags.schedule), gradBits: spec('--grad-format', flags.gradFormat, flags.gradBits) };
+}
+
+/** --eval-bits: a bit-width (the integer grid) or a number format; default the schedule's top. */
+function evalPrecision(text: string | undefined, top: ReturnType<typeof gridFormat>): { evalBits: number; evalFormat?: string } {
+  const format = text === undefined ? top : /^\d+$/.test(text.trim()) ? gridFormat(parseIntOption('--eval-bits', text, 1, 32)) : parseNumberFormat(text, '--eval-bits');
+  return isGridFormat(format) ? { evalBits: elementBits(format) } : { evalBits: elementBits(format), evalFormat: formatName(format) };
+}
+
+/** --loss-weight: a positive number; 1 (the default) is left out of run.json. */
+function lossWeightConfig(text: string | undefined): { lossWeight?: number } {
+  if (text === undefined) return {};
+  const w = parseFloatOption('--loss-weight', text, 0, 2 ** 64);
+  if (!(w > 0)) throw new UsageError('--loss-weight', `expected a positive number, got ${text}`);
+  return w === 1 ? {} : { lossWeight: w };
+}
+
+/** --loss-scale, canonical; `none` is left out of run.json (runs before it existed had none). */
+function lossScaleConfig(text: string | undefined): { lossScale?: string } {
+  const name = lossScaleName(parseLossScale(text ?? 'none'));
+  return name === 'none' ? {} : { lossScale: name };
+}
+
 export function trainConfig(flags: TrainFlags): RunConfig {
-  const precision = precisionPolicy(flags);
+  const specs = formatSpecs(flags);
+  const precision = precisionPolicy({ ...flags, ...specs });
   const lrSchedule = lrPolicyOption(flags.lrSchedule).name;
   return {
     model: parseModelSpec(flags.model),
     dataset: parseDatasetOption(flags.dataset),
     dataDir: flags.dataDir,
     schedule: precision.weightsActivations.name,
-    gradBits: flags.gradBits.trim(),
-    evalBits: flags.evalBits === undefined ? precision.weightsActivations.bitsMax : parseIntOption('--eval-bits', flags.evalBits, 1, 32),
+    gradBits: specs.gradBits.trim(),
+    ...evalPrecision(flags.evalBits, precision.weightsActivations.top),
+    ...lossScaleConfig(flags.lossScale),
+    ...lossWeightConfig(flags.lossWeight),
     epochs: parseIntOption('--epochs', flags.epochs, 1, MAX_EPOCHS),
     batchSize: parseIntOption('--batch-size', flags.batchSize, 1, 1 << 16),
     lr: parseFloatOption('--lr', flags.lr, 0),

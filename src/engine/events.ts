@@ -12,6 +12,17 @@ export interface StepRecord {
   bitsWeights: number;
   bitsActivations: number;
   bitsGrad: number;
+  /** Number formats (src/formats/precision.ts names: `int6`, `fp8-e4m3`, `fp32`). */
+  formatWeights: string;
+  formatActivations: string;
+  formatGrad: string;
+  /** The loss scale of the step's backward pass (1 without loss scaling; absent in older records). */
+  lossScale?: number;
+  /** A dynamic loss scale skipped this step's update (non-finite gradients). */
+  skipped?: boolean;
+  /** Per error quantizer (backward order: last layer first): errors that underflowed to 0, overflowed. */
+  underflow?: number[];
+  overflow?: number[];
   lr: number;
   /** Mean cross-entropy of the batch. */
   loss: number;

@@ -13,14 +13,24 @@ import { INPUT, OUTPUT, newName } from '../artifacts/interface.js';
 import { type Dataset, featureSize } from '../data/dataset.js';
 import type { ModelDef } from '../models/model.js';
 import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedule.js';
+import { type NumberFormat, parseNumberFormat } from '../formats/number-format.js';
+import { elementBits, gridFormat, isGridFormat, precisionName } from '../formats/precision.js';
+import { FORMAT_FIELDS, formatDescriptor } from '../quant/float-quant.js';
+import { initialScale, lossScalingInput, parseLossScale } from '../formats/loss-scale.js';
 import { type LrPolicy, lrWarning, makeLrPolicy } from '../schedule/lr.js';
 import { Rng, mixSeed, permutation } from '../util/random.js';
 import type { Divergence, EngineEvent, EngineListener, EvalRecord, RunSummary, StepRecord } from './events.js';
 
 /** The numbers that define how a run trains (shared by the engine and the stored run config). */
 export interface TrainingHyperparameters {
-  /** Bit-width of evaluation (weights and activations). */
+  /** Bit-width of evaluation (weights and activations); a format's element bits when `evalFormat` is set. */
   evalBits: number;
+  /** Number format of evaluation (`fp8-e4m3`, …; src/formats); absent: the integer grid of `evalBits`. */
+  evalFormat?: string;
+  /** Loss-scaling policy (src/formats/loss-scale.ts): `none` (absent), `static:S`, `dynamic…`, `layer`. */
+  lossScale?: string;
+  /** Weight of the training loss (default 1): gradients are w times larger; see `lossScalingInput`. */
+  lossWeight?: number;
   epochs: number;
   batchSize: number;
   /** The base rate (`--lr`): the high rate of a learning-rate policy without an explicit range. */
@@ -40,6 +50,12 @@ export interface TrainingHyperparameters {
 }
 
 export { type Kernels, KERNELS, DEFAULT_KERNELS, INT_KERNEL_MAX_BITS } from './kernels.js';
+
+/** The precisions of one evaluation: weights and activations may differ (`eval --weights-only`). */
+export interface EvalPrecision {
+  weights: NumberFormat;
+  activations: NumberFormat;
+}
 
 export interface TrainOptions extends TrainingHyperparameters {
   runId: string;
@@ -112,9 +128,16 @@ export class Trainer {
   readonly totalSteps: number;
   readonly bitsWA: Uint8Array;
   readonly bitsG: Uint8Array;
+  /** Index of each step's format in `formats` (weights/activations, errors). */
+  private readonly formatWA: Uint8Array;
+  private readonly formatG: Uint8Array;
+  /** The distinct formats of the run's schedules, with their descriptors. */
+  private readonly formats: { format: NumberFormat; name: string; grid: boolean; descriptor: Float32Array }[] = [];
   /** The learning-rate policy of `options.lrSchedule`. */
   readonly lrPolicy: LrPolicy;
   private state = new Map<string, ort.Tensor>();
+  /** Loss-scale state [scale, good steps] (checkpoint metadata `lossScale`, `lossScaleGood`). */
+  private lossScaleState = Float32Array.of(1, 0);
   /** Integer kernels are on for this run (kernels `int`, an integer-capable model, an exact kernel here). */
   private integerKernels = false;
   /** Why the run does not use what it asked for (shown with the start event). */
@@ -129,12 +152,44 @@ export class Trainer {
     this.totalSteps = this.stepsPerEpoch * options.epochs;
     this.bitsWA = scheduleBits(options.schedule, this.totalSteps);
     this.bitsG = scheduleBits(options.gradSchedule, this.totalSteps);
+    this.formatWA = this.formatIndices(options.schedule);
+    this.formatG = this.formatIndices(options.gradSchedule);
     this.lrPolicy = makeLrPolicy(options.lrSchedule);
   }
 
-  /** Step t runs on integer kernels (kernels `int`, an integer-capable model, every bit-width ≤ 8). */
+  /** Each step's format of `schedule` as an index into `formats` (grid schedules: one entry per bit-width). */
+  private formatIndices(schedule: Schedule): Uint8Array {
+    const indices = new Uint8Array(this.totalSteps);
+    const byName = new Map(this.formats.map((f, i) => [f.name, i]));
+    for (let t = 0; t < this.totalSteps; t++) {
+      const format = schedule.formatAt(t, this.totalSteps);
+      const name = precisionName(format);
+      let i = byName.get(name);
+      if (i === undefined) {
+        i = this.formats.length;
+        if (i > 255) throw new Error('more than 256 distinct formats in one run');
+        this.formats.push({ format, name, grid: isGridFormat(format), descriptor: formatDescriptor(format) });
+        byName.set(name, i);
+      }
+      indices[t] = i;
+    }
+    return indices;
+  }
+
+  /** Step t runs on integer kernels (kernels `int`, an integer-capable model, integer grids of ≤ 8 bits). */
   private integerStep(t: number): boolean {
-    return this.integerKernels && this.bitsWA[t]! <= INT_KERNEL_MAX_BITS && this.bitsG[t]! <= INT_KERNEL_MAX_BITS;
+    return (
+      this.integerKernels &&
+      this.bitsWA[t]! <= INT_KERNEL_MAX_BITS &&
+      this.bitsG[t]! <= INT_KERNEL_MAX_BITS &&
+      this.formats[this.formatWA[t]!]!.grid &&
+      this.formats[this.formatG[t]!]!.grid
+    );
+  }
+
+  /** The evaluation precision of the run: `evalFormat`, else the integer grid of `evalBits`. */
+  get evalPrecision(): NumberFormat {
+    return this.options.evalFormat ? parseNumberFormat(this.options.evalFormat, '--eval-format') : gridFormat(this.options.evalBits);
   }
 
   on(listener: EngineListener): void {
@@ -163,6 +218,9 @@ export class Trainer {
     }
     this.step = Number(start.metadata.step ?? '0');
     const o = this.options;
+    const scaling = parseLossScale(o.lossScale ?? 'none');
+    // a checkpoint from before loss scaling (or of a run without it) starts at the policy's initial scale
+    this.lossScaleState = start.metadata.lossScale !== undefined ? Float32Array.of(Number(start.metadata.lossScale), Number(start.metadata.lossScaleGood ?? '0')) : Float32Array.of(initialScale(scaling), 0);
     this.warnings.length = 0;
     this.integerKernels = (o.kernels ?? DEFAULT_KERNELS) === 'int' && this.artifacts.manifest.training.integerLayers > 0;
     const rows = this.artifacts.manifest.training.integerRowsPerSample;
@@ -200,18 +258,29 @@ export class Trainer {
   checkpoint(extra: Record<string, string> = {}): Checkpoint {
     const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const [name, t] of this.state) tensors.set(name, { shape: [...t.dims], data: Float32Array.from(t.data as Float32Array) });
-    return { tensors, metadata: { step: String(this.step), epoch: String(Math.floor(this.step / this.stepsPerEpoch)), seed: String(this.options.seed), ...extra } };
+    const scale = { lossScale: String(this.lossScaleState[0]), lossScaleGood: String(this.lossScaleState[1]) };
+    return { tensors, metadata: { step: String(this.step), epoch: String(Math.floor(this.step / this.stepsPerEpoch)), seed: String(this.options.seed), ...scale, ...extra } };
   }
 
   /**
-   * Evaluate the test split at `bits`, EVAL_BATCH samples per run (memory bounded by the batch,
-   * not the split): the loss is the mean over all samples, the accuracy the fraction correct.
+   * Evaluate the test split at a precision (bits: the integer grid; a format; or one each for
+   * weights and activations, e.g. activations at fp32 for weights-only quantization) on the current
+   * state, EVAL_BATCH samples per run (memory bounded by the batch, not the split): the loss is the
+   * mean over all samples, the accuracy the fraction correct.
    */
-  async evaluate(bits: number): Promise<{ loss: number; accuracy: number }> {
+  async evaluate(precision: number | NumberFormat | EvalPrecision = this.evalPrecision): Promise<{ loss: number; accuracy: number }> {
     const { test, inputShape } = this.options.dataset;
     const width = featureSize(this.options.dataset);
-    const bitsTensor = new ort.Tensor('float32', Float32Array.of(bits), []);
-    const fixed: Record<string, ort.Tensor> = { [INPUT.bitsWeights]: bitsTensor, [INPUT.bitsActivations]: bitsTensor };
+    const p = typeof precision === 'number' ? gridFormat(precision) : precision;
+    const { weights, activations } = 'kind' in p ? { weights: p, activations: p } : p;
+    const scalar = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);
+    const descriptor = (f: NumberFormat) => new ort.Tensor('float32', formatDescriptor(f), [FORMAT_FIELDS]);
+    const fixed: Record<string, ort.Tensor> = {
+      [INPUT.bitsWeights]: scalar(elementBits(weights)),
+      [INPUT.bitsActivations]: scalar(elementBits(activations)),
+      [INPUT.formatWeights]: descriptor(weights),
+      [INPUT.formatActivations]: descriptor(activations),
+    };
     for (const p of this.artifacts.manifest.eval.inputs) {
       const state = this.state.get(p.name);
       if (state) fixed[p.name] = state;
@@ -246,12 +315,15 @@ export class Trainer {
     const noiseKeys = new Uint32Array(maxChunk);
     const bitsW = new Float32Array(maxChunk);
     const bitsG = new Float32Array(maxChunk);
+    const formatW = new Float32Array(maxChunk * FORMAT_FIELDS);
+    const formatG = new Float32Array(maxChunk * FORMAT_FIELDS);
     const lr = new Float32Array(maxChunk);
     const lrExact = new Float64Array(maxChunk); // the records keep the rate as computed, not its float32 feed
     const momentum = new ort.Tensor('float32', Float32Array.of(o.momentum), []);
     const weightDecay = new ort.Tensor('float32', Float32Array.of(o.weightDecay), []);
     const intKernelsOn = new ort.Tensor('int64', BigInt64Array.of(1n), []);
     const intKernelsOff = new ort.Tensor('int64', BigInt64Array.of(0n), []);
+    const lossScaling = new ort.Tensor('float32', lossScalingInput(parseLossScale(o.lossScale ?? 'none'), o.lossWeight ?? 1), [4]);
     const stateNames = this.stateSpecs().map((p) => p.name);
     const augment = o.dataset.augment;
     const startStep = this.step;
@@ -306,6 +378,8 @@ export class Trainer {
         }
         bitsW[k] = this.bitsWA[t]!;
         bitsG[k] = this.bitsG[t]!;
+        formatW.set(this.formats[this.formatWA[t]!]!.descriptor, k * FORMAT_FIELDS);
+        formatG.set(this.formats[this.formatG[t]!]!.descriptor, k * FORMAT_FIELDS);
         lrExact[k] = this.lrPolicy.rateAt(o.lr, t, this.totalSteps);
         lr[k] = lrExact[k]!;
         noiseKeys[k] = mixSeed(o.seed, PURPOSE_NOISE, t);
@@ -316,19 +390,37 @@ export class Trainer {
         [INPUT.bitsWeights]: new ort.Tensor('float32', bitsW.subarray(0, K), [K]),
         [INPUT.bitsActivations]: new ort.Tensor('float32', bitsW.subarray(0, K), [K]),
         [INPUT.bitsGrad]: new ort.Tensor('float32', bitsG.subarray(0, K), [K]),
+        [INPUT.formatWeights]: new ort.Tensor('float32', formatW.subarray(0, K * FORMAT_FIELDS), [K, FORMAT_FIELDS]),
+        [INPUT.formatActivations]: new ort.Tensor('float32', formatW.subarray(0, K * FORMAT_FIELDS), [K, FORMAT_FIELDS]),
+        [INPUT.formatGrad]: new ort.Tensor('float32', formatG.subarray(0, K * FORMAT_FIELDS), [K, FORMAT_FIELDS]),
         [INPUT.lr]: new ort.Tensor('float32', lr.subarray(0, K), [K]),
         [INPUT.noiseKey]: new ort.Tensor('uint32', noiseKeys.subarray(0, K), [K]),
         [INPUT.momentum]: momentum,
         [INPUT.weightDecay]: weightDecay,
         [INPUT.intKernels]: integer ? intKernelsOn : intKernelsOff,
+        [INPUT.lossScaling]: lossScaling,
+        [INPUT.lossScaleState]: new ort.Tensor('float32', Float32Array.from(this.lossScaleState), [2]),
       };
       for (const name of stateNames) feeds[name] = this.state.get(name)!;
       const chunkStart = performance.now() - started;
       const out = await this.trainSession.run(feeds);
       const chunkEnd = performance.now() - started;
       for (const name of stateNames) this.state.set(name, out[newName(name)]!);
+      this.lossScaleState = Float32Array.from(out[newName(INPUT.lossScaleState)]!.data as Float32Array);
       const loss = out[OUTPUT.loss]!.data as Float32Array;
       const correct = out[OUTPUT.correct]!.data as Float32Array;
+      const scales = out[OUTPUT.lossScale]!.data as Float32Array;
+      const skipped = out[OUTPUT.skipped]!.data as Float32Array;
+      // one count per error quantizer; a body that counts fewer (the integer kernels') counted none
+      const quantizers = this.artifacts.manifest.training.errorQuantizers;
+      const counters = (name: string) => {
+        const t = out[name]!;
+        const width = Number(t.dims[1] ?? 0);
+        const data = t.data as Float32Array;
+        return (k: number) => (width === quantizers ? Array.from(data.subarray(k * width, (k + 1) * width)) : new Array<number>(quantizers).fill(0));
+      };
+      const underflow = counters(OUTPUT.underflow);
+      const overflow = counters(OUTPUT.overflow);
       const steps: StepRecord[] = new Array(K);
       for (let k = 0; k < K; k++) {
         steps[k] = {
@@ -337,6 +429,13 @@ export class Trainer {
           bitsWeights: bitsW[k]!,
           bitsActivations: bitsW[k]!,
           bitsGrad: bitsG[k]!,
+          formatWeights: this.formats[this.formatWA[this.step + k]!]!.name,
+          formatActivations: this.formats[this.formatWA[this.step + k]!]!.name,
+          formatGrad: this.formats[this.formatG[this.step + k]!]!.name,
+          lossScale: scales[k]!,
+          skipped: skipped[k]! > 0,
+          underflow: underflow(k),
+          overflow: overflow(k),
           lr: lrExact[k]!,
           loss: loss[k]!,
           trainAcc: correct[k]! / B,
@@ -363,7 +462,7 @@ export class Trainer {
       this.step += K;
       this.emit({ type: 'steps', steps });
       if (this.step % this.stepsPerEpoch === 0) {
-        const { loss: testLoss, accuracy } = await this.evaluate(o.evalBits);
+        const { loss: testLoss, accuracy } = await this.evaluate();
         if (!Number.isFinite(testLoss) || !this.stateIsFinite()) {
           // the last update made the weights (or the test loss) non-finite
           divergence = Number.isFinite(testLoss)
@@ -394,7 +493,7 @@ export class Trainer {
       return { status: 'diverged', summary, divergence };
     }
     if (!lastEval) {
-      const { loss: testLoss, accuracy } = await this.evaluate(o.evalBits);
+      const { loss: testLoss, accuracy } = await this.evaluate();
       if (Number.isFinite(testLoss)) lastEval = { epoch: Math.floor(this.step / this.stepsPerEpoch), step: this.step, testLoss, testAcc: accuracy, bits: o.evalBits };
     }
     const summary: RunSummary = {

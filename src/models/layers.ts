@@ -27,13 +27,15 @@ export function bufferValue(buffers: ReadonlyMap<string, Value>, name: string, m
  * buffers): declares every parameter, then every buffer, as graph inputs and returns the logits.
  * Shared by the eval model (src/artifacts/build.ts) and `modelLayers`.
  */
-export function forwardEval(g: Graph, model: ModelDef, x: Value, bitsWeights: Value, bitsActivations: Value): Value {
+export function forwardEval(g: Graph, model: ModelDef, x: Value, bitsWeights: Value, bitsActivations: Value, formats?: { weights: Value; activations: Value }): Value {
   const params = new Map(model.params().map((p) => [p.name, g.input(p.name, g.floatType, p.shape)]));
   const buffers = new Map(model.buffers().map((b) => [b.name, g.input(b.name, g.floatType, b.shape)]));
   return model.forward(g, x, params, {
     mode: 'eval',
     bitsWeights,
     bitsActivations,
+    formatWeights: formats?.weights,
+    formatActivations: formats?.activations,
     errors: (v) => v,
     buffer: (name) => bufferValue(buffers, name, model),
     setBuffer: () => {

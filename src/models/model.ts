@@ -43,6 +43,9 @@ export interface QuantContext {
   mode: 'train' | 'eval';
   bitsWeights: Value;
   bitsActivations: Value;
+  /** The step's format descriptors (src/quant/float-quant.ts); absent: integer grids only. */
+  formatWeights?: Value;
+  formatActivations?: Value;
   /**
    * Wrap a layer output so the error flowing back through it is quantized (identity in the
    * eval graph, where there is no backward pass).

@@ -91,9 +91,9 @@ export class Net {
       const inputs = [x, weight, this.q.bitsActivations, this.q.bitsWeights, bitsErrors, range.min, range.max, ...(integer.bias ? [integer.bias] : [])];
       return integer.conv ? this.g.apply1(IntConvOp, inputs, { noise, noiseUnit, conv: integer.conv }) : this.g.apply1(IntLinearOp, inputs, { noise, noiseUnit });
     }
-    const input = quantizeActivations(this.g, x, this.q.bitsActivations, this.q.mode, this.buffer(rangeName, RANGE_SHAPE, 0));
+    const input = quantizeActivations(this.g, x, this.q.bitsActivations, this.q.mode, this.buffer(rangeName, RANGE_SHAPE, 0), this.q.formatActivations);
     if (input.running) this.q.setBuffer(rangeName, input.running);
-    return this.q.errors(gemm(input.y, quantizeWeights(this.g, weight, this.q.bitsWeights, weightAxes)));
+    return this.q.errors(gemm(input.y, quantizeWeights(this.g, weight, this.q.bitsWeights, weightAxes, this.q.formatWeights)));
   }
 
   /** x [batch, in] → [batch, out]: `x · weight + bias`, weight [in, out]. */

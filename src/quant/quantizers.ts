@@ -18,8 +18,14 @@
  * - errors (back-propagated gradients): per tensor, stochastic rounding, own bit-width.
  * Gradients use the straight-through estimator: the quantizer's backward rule is the identity
  * (min/max scaling never clips, so no clipping mask is needed).
+ *
+ * A quantizer given a format descriptor (src/quant/float-quant.ts, fed per step like the bits)
+ * rounds to a float or MX format instead when the descriptor's kind says so (an `If` on it): one
+ * artifact serves integer grids, fp8/fp16/bf16 and MX formats, and schedules that move between
+ * them (docs/number-formats.md).
  */
-import { type Attrs, Graph, type OpDef, type Value } from '../graph/builder.js';
+import { type Attrs, Graph, ONNX_TYPE, type OpDef, type Value } from '../graph/builder.js';
+import { emitFloatQuantize } from './float-quant.js';
 
 const EPSILON = 1e-12;
 export const PASS_THROUGH_BITS = 32;
@@ -36,6 +42,10 @@ export interface QuantizeOptions {
   range?: { min: Value; max: Value };
   /** Clip values outside the range onto the grid's ends (a running range can be exceeded). */
   clip?: boolean;
+  /** The step's format descriptor ([FORMAT_FIELDS]); absent: always the integer grid. */
+  format?: Value;
+  /** Axis MX blocks run along (default 1; weights: their first reduction axis). */
+  blockAxis?: number;
 }
 
 /** Stochastic-rounding noise: `value · unit` is uniform on [0, 1). */
@@ -106,6 +116,34 @@ export function emitDither(g: Graph, x: Value, mn: Value, scale: Value, noise: N
 export function emitQuantize(g: Graph, x: Value, bits: Value, options: QuantizeOptions): Value {
   const dt = x.dtype;
   if (dt !== 'float32' && dt !== 'float64') throw new Error(`quantize ${x.name}: ${dt} is not a float type`);
+  if (options.format && dt === 'float32') {
+    const prefix = `${g.fresh('q_fmt_if')}/`;
+    const grid = new Graph(`${prefix}grid`, dt, `${prefix}g/`);
+    grid.output(emitGridQuantize(grid, x, bits, options));
+    const float = new Graph(`${prefix}float`, dt, `${prefix}f/`);
+    float.output(emitFloatQuantize(float, x, options.format, { noise: options.noise, blockAxis: options.blockAxis ?? (options.reduceAxes?.[0] ?? 1) }));
+    return g.emit1('If', [formatIsGrid(g, options.format)], { then_branch: branch(grid), else_branch: branch(float) }, dt, x.shape, 'quantized');
+  }
+  return emitGridQuantize(g, x, bits, options);
+}
+
+/** Whether a format descriptor's kind is the integer grid (0): emitted once per descriptor per graph. */
+const gridTests = new WeakMap<Graph, Map<string, Value>>();
+function formatIsGrid(g: Graph, format: Value): Value {
+  let byName = gridTests.get(g);
+  if (!byName) gridTests.set(g, (byName = new Map()));
+  let test = byName.get(format.name);
+  if (!test) {
+    const kind = g.emit1('Gather', [format, g.constant('int64', [], [0], 'kind_index')], { axis: 0 }, format.dtype, [], 'format_kind');
+    test = g.emit1('Equal', [kind, g.scalar(0)], {}, 'bool', [], 'format_is_grid');
+    byName.set(format.name, test);
+  }
+  return test;
+}
+
+/** The integer grid quantizer (an `If` skips it at b ≥ 32). */
+function emitGridQuantize(g: Graph, x: Value, bits: Value, options: QuantizeOptions): Value {
+  const dt = x.dtype as 'float32' | 'float64'; // checked by emitQuantize
   const shape = x.shape;
   const terms = bitsTerms(g, bits);
   const exact = terms.exact;
@@ -156,10 +194,10 @@ export function emitGrid(g: Graph, x: Value, bits: BitsTerms, options: QuantizeO
  * Fake-quantize in the forward pass; straight-through (identity) gradient. Inputs: [x, bits] or
  * [x, bits, min, max] (a given per-tensor range; `clip` clips values outside it).
  */
-export const FakeQuantOp: OpDef<{ reduceAxes: readonly number[] | null; clip?: boolean }> = {
+export const FakeQuantOp: OpDef<{ reduceAxes: readonly number[] | null; clip?: boolean; format?: Value; blockAxis?: number }> = {
   name: 'FakeQuant',
-  forward(g, [x, bits, min, max], { reduceAxes, clip }) {
-    return [emitQuantize(g, x!, bits!, { reduceAxes, range: min && max ? { min, max } : undefined, clip })];
+  forward(g, [x, bits, min, max], { reduceAxes, clip, format, blockAxis }) {
+    return [emitQuantize(g, x!, bits!, { reduceAxes, range: min && max ? { min, max } : undefined, clip, format, blockAxis })];
   },
   backward(_g, ctx, [dy], needs) {
     return [needs[0] ? dy! : null, ...ctx.inputs.slice(1).map(() => null)];
@@ -170,19 +208,73 @@ export const FakeQuantOp: OpDef<{ reduceAxes: readonly number[] | null; clip?: b
  * Identity in the forward pass; quantizes the gradient flowing back through it (per tensor,
  * stochastic rounding with the noise input, `noise · unit` ~ U[0,1)). Inputs: [x, bits, noise].
  */
-export const ErrorQuantOp: OpDef<{ unit: number }> = {
+export const ErrorQuantOp: OpDef<{ unit: number; format?: Value; numerics?: ErrorNumerics }> = {
   name: 'ErrorQuant',
   forward(g, [x]) {
     return [g.emit1('Identity', [x!], {}, x!.dtype, x!.shape, 'eq_fwd')];
   },
-  backward(g, { inputs: [, bits, noise], attrs: { unit } }, [dy], needs) {
-    return [needs[0] ? emitQuantize(g, dy!, bits!, { reduceAxes: null, noise: { value: noise!, unit } }) : null, null, null];
+  backward(g, { inputs: [, bits, noise], attrs: { unit, format, numerics } }, [dy], needs) {
+    if (!needs[0]) return [null, null, null];
+    const options: QuantizeOptions = { reduceAxes: null, noise: { value: noise!, unit }, format };
+    if (!numerics || !format) return [emitQuantize(g, dy!, bits!, options), null, null];
+    return [emitCountedErrorQuantize(g, dy!, bits!, options, format, numerics), null, null];
   },
 };
 
-/** Weights [in, out] (MatMul layout) quantized per output channel: min/max over axis 0. */
-export function quantizeWeights(g: Graph, w: Value, bits: Value, reduceAxes: readonly number[] = [0]): Value {
-  return g.apply1(FakeQuantOp, [w, bits], { reduceAxes });
+/**
+ * What the training graph learns from its error quantizers (loss scaling, docs/number-formats.md):
+ * `layerwise` (a bool scalar) turns on a per-tensor power-of-two scale; each quantizer pushes its
+ * step's underflow and overflow counts, in backward order (last layer first).
+ */
+export interface ErrorNumerics {
+  layerwise: Value;
+  counts: { underflow: Value; overflow: Value }[];
+}
+
+/**
+ * An error quantizer that counts and may scale. Adaptive layer-wise scaling multiplies the tensor by
+ * s = 2^(emax − 1 − ⌊log2 max|dy|⌋) (its largest value lands one binade below the format's top, so
+ * small errors move up out of the subnormals and nothing overflows), quantizes, and divides by s
+ * again (exact: s is a power of two); s = 1 on the integer grid (scale-invariant), for an all-zero
+ * or non-finite tensor, or when `layerwise` is off. Counted on the scaled tensor: underflow = nonzero
+ * values that round to 0; overflow = values beyond the format's max finite (float formats only).
+ */
+function emitCountedErrorQuantize(g: Graph, dy: Value, bits: Value, options: QuantizeOptions, format: Value, numerics: ErrorNumerics): Value {
+  const dt = dy.dtype;
+  const shape = dy.shape;
+  const field = (i: number, hint: string) => g.emit1('Gather', [format, g.constant('int64', [], [i], 'field')], { axis: 0 }, dt, [], hint);
+  const isFloat = g.emit1('Not', [formatIsGrid(g, format)], {}, 'bool', [], 'format_is_float');
+  const abs = g.emit1('Abs', [dy], {}, dt, shape, 'ls_abs');
+  const amax = g.emit1('ReduceMax', [abs], { keepdims: 0 }, dt, [], 'ls_amax');
+  const usable = g.emit1('And', [g.emit1('Greater', [amax, g.scalar(0)], {}, 'bool', [], 'ls_nonzero'), g.emit1('Less', [amax, g.scalar(Infinity)], {}, 'bool', [], 'ls_finite')], {}, 'bool', [], 'ls_usable');
+  const on = g.emit1('And', [g.emit1('And', [numerics.layerwise, isFloat], {}, 'bool', [], 'ls_float_on'), usable], {}, 'bool', [], 'ls_on');
+  const safeMax = g.emit1('Where', [usable, amax, g.scalar(1)], {}, dt, [], 'ls_safe_amax');
+  // ⌊log2 amax⌋, corrected to the exact power of two (Log may be off by one next to one)
+  let e = g.emit1('Floor', [g.emit1('Div', [g.emit1('Log', [safeMax], {}, dt, [], 'ls_ln'), g.scalar(Math.LN2)], {}, dt, [], 'ls_log2')], {}, dt, [], 'ls_e');
+  const pow = (v: Value) => g.emit1('Pow', [g.scalar(2), v], {}, dt, [], 'ls_pow');
+  e = g.emit1('Sub', [e, g.emit1('Cast', [g.emit1('Greater', [pow(e), safeMax], {}, 'bool', [], 'ls_hi')], { to: ONNX_TYPE[dt] }, dt, [], 'ls_hi_f')], {}, dt, [], 'ls_e_lo');
+  e = g.emit1('Add', [e, g.emit1('Cast', [g.emit1('LessOrEqual', [pow(g.emit1('Add', [e, g.scalar(1)], {}, dt, [], 'ls_e1')), safeMax], {}, 'bool', [], 'ls_lo')], { to: ONNX_TYPE[dt] }, dt, [], 'ls_lo_f')], {}, dt, [], 'ls_e_exact');
+  const exponent = g.emit1('Sub', [g.emit1('Sub', [field(3, 'fmt_emax'), g.scalar(1)], {}, dt, [], 'ls_top'), e], {}, dt, [], 'ls_shift');
+  const scale = g.emit1('Where', [on, pow(exponent), g.scalar(1)], {}, dt, [], 'ls_scale');
+  const scaled = g.emit1('Mul', [dy, scale], {}, dt, shape, 'ls_scaled');
+  const q = emitQuantize(g, scaled, bits, options);
+  const count = (mask: Value, hint: string) => g.emit1('ReduceSum', [g.emit1('Cast', [mask], { to: ONNX_TYPE[dt] }, dt, shape, `${hint}_f`)], { keepdims: 0 }, dt, [], hint);
+  const zeroQ = g.emit1('Equal', [q, g.scalar(0)], {}, 'bool', shape, 'ls_q_zero');
+  const nonzero = g.emit1('Not', [g.emit1('Equal', [dy, g.scalar(0)], {}, 'bool', shape, 'ls_dy_zero')], {}, 'bool', shape, 'ls_dy_nonzero');
+  const underflow = count(g.emit1('And', [zeroQ, nonzero], {}, 'bool', shape, 'ls_under'), 'ls_underflow');
+  const beyond = g.emit1('Greater', [g.emit1('Abs', [scaled], {}, dt, shape, 'ls_abs_scaled'), field(4, 'fmt_max')], {}, 'bool', shape, 'ls_beyond');
+  const overflow = g.emit1('Mul', [count(beyond, 'ls_overflow_all'), g.emit1('Cast', [isFloat], { to: ONNX_TYPE[dt] }, dt, [], 'ls_is_float')], {}, dt, [], 'ls_overflow');
+  const floatUnder = g.emit1('Mul', [underflow, g.emit1('Cast', [isFloat], { to: ONNX_TYPE[dt] }, dt, [], 'ls_is_float_u')], {}, dt, [], 'ls_underflow_float');
+  numerics.counts.push({ underflow: floatUnder, overflow });
+  return g.emit1('Div', [q, scale], {}, dt, shape, 'ls_unscaled');
+}
+
+/**
+ * Weights [in, out] (MatMul layout) quantized per output channel: min/max over axis 0 (MX blocks
+ * along the first reduction axis).
+ */
+export function quantizeWeights(g: Graph, w: Value, bits: Value, reduceAxes: readonly number[] = [0], format?: Value): Value {
+  return g.apply1(FakeQuantOp, [w, bits], { reduceAxes, format });
 }
 
 /** Momentum of the running activation ranges (CPT's QuantMeasure: r ← 0.9·r + 0.1·batch). */
@@ -200,9 +292,9 @@ export const RANGE_SHAPE = [3];
  * equal to CPT's after a few hundred steps); before any training step (weight 0) the eval graph
  * falls back to the batch's min/max.
  */
-export function quantizeActivations(g: Graph, x: Value, bits: Value, mode: 'train' | 'eval', running: Value): { y: Value; running?: Value } {
+export function quantizeActivations(g: Graph, x: Value, bits: Value, mode: 'train' | 'eval', running: Value, format?: Value): { y: Value; running?: Value } {
   const range = activationRange(g, x, mode, running);
-  return { y: g.apply1(FakeQuantOp, [x, bits, range.min, range.max], { reduceAxes: null, clip: range.clip }), running: range.running };
+  return { y: g.apply1(FakeQuantOp, [x, bits, range.min, range.max], { reduceAxes: null, clip: range.clip, format }), running: range.running };
 }
 
 /** The per-tensor range `quantizeActivations` quantizes with (and, training, the new running range). */
@@ -234,6 +326,6 @@ export function activationRange(g: Graph, x: Value, mode: 'train' | 'eval', runn
   return { min: pick(part(0), mn), max: pick(part(1), mx), clip: true };
 }
 
-export function quantizeErrors(g: Graph, x: Value, bits: Value, noise: Noise): Value {
-  return g.apply1(ErrorQuantOp, [x, bits, noise.value], { unit: noise.unit });
+export function quantizeErrors(g: Graph, x: Value, bits: Value, noise: Noise, format?: Value, numerics?: ErrorNumerics): Value {
+  return g.apply1(ErrorQuantOp, [x, bits, noise.value], { unit: noise.unit, format, numerics });
 }

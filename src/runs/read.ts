@@ -9,7 +9,9 @@ import { parseString } from 'fast-csv';
 import type { StepRecord } from '../engine/events.js';
 import { RunError } from '../errors.js';
 import { processAlive } from '../util/process.js';
-import { EVALS_HEADER, parseRunJson, type RunJson, STEPS_HEADER } from './run-format.js';
+import { EVALS_HEADER, parseRunJson, type RunJson, STEPS_HEADER, STEPS_HEADER_V1 } from './run-format.js';
+import { gridFormat, precisionName } from '../formats/precision.js';
+import { parseNumberFormat } from '../formats/number-format.js';
 
 export { parseRunJson };
 
@@ -157,7 +159,7 @@ function numberCell(row: Cell, column: string, options: { integer?: boolean; opt
   return value;
 }
 
-async function parseCsv<T>(dir: string, fileName: string, header: readonly string[], convert: (row: Cell) => T | string): Promise<T[]> {
+async function parseCsv<T>(dir: string, fileName: string, headers: readonly (readonly string[])[], convert: (row: Cell) => T | string): Promise<T[]> {
   const file = join(dir, fileName);
   let text: string;
   try {
@@ -168,7 +170,8 @@ async function parseCsv<T>(dir: string, fileName: string, header: readonly strin
   }
   if (text.trim() === '') throw new RunError(dir, `${fileName} is empty (no header)`);
   const firstLine = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length).trim();
-  if (firstLine !== header.join(',')) throw new RunError(dir, `${fileName}: unexpected header "${firstLine.slice(0, 60)}" (expected ${header.join(',')})`);
+  const header = headers.find((h) => h.join(',') === firstLine);
+  if (!header) throw new RunError(dir, `${fileName}: unexpected header "${firstLine.slice(0, 60)}" (expected ${headers[0]!.join(',')})`);
   const rows: T[] = [];
   return new Promise<T[]>((resolvePromise, reject) => {
     let failed = false;
@@ -216,7 +219,26 @@ function convertStep(row: Cell): StepRow | string {
   for (const k of ['bitsWeights', 'bitsActivations', 'bitsGrad'] as const) {
     if (c[k]! < 1 || c[k]! > 64) return `${k} out of range (${c[k]})`;
   }
+  const formats = {
+    formatWeights: formatCell(row, 'format_w', c.bitsWeights!),
+    formatActivations: formatCell(row, 'format_a', c.bitsActivations!),
+    formatGrad: formatCell(row, 'format_g', c.bitsGrad!),
+  };
+  for (const v of Object.values(formats)) if (v.startsWith('!')) return v.slice(1);
+  const numerics = {
+    // columns newer than the file may be absent
+    lossScale: row.loss_scale === undefined ? null : numberCell(row, 'loss_scale', { optional: true }),
+    skipped: row.skipped === undefined ? null : numberCell(row, 'skipped', { optional: true, integer: true }),
+    underflow: countsOf(row, 'underflow'),
+    overflow: countsOf(row, 'overflow'),
+  };
+  for (const v of Object.values(numerics)) if (typeof v === 'string') return v;
   return {
+    ...formats,
+    ...(typeof numerics.lossScale === 'number' ? { lossScale: numerics.lossScale } : {}),
+    ...(typeof numerics.skipped === 'number' ? { skipped: numerics.skipped === 1 } : {}),
+    ...(Array.isArray(numerics.underflow) ? { underflow: numerics.underflow } : {}),
+    ...(Array.isArray(numerics.overflow) ? { overflow: numerics.overflow } : {}),
     step: c.step!,
     epoch: c.epoch!,
     bitsWeights: c.bitsWeights!,
@@ -254,9 +276,32 @@ function lineCells(line: string, header: readonly string[]): Cell | string {
   return row;
 }
 
-/** One line of steps.csv (numbers only, no quoting) → its row, or why it is not one. */
-export function parseStepLine(line: string): StepRow | string {
-  const cells = lineCells(line, STEPS_HEADER);
+/** A per-quantizer counts cell (`12;0;3`): absent/empty → null; a bad cell → why. */
+function countsOf(row: Cell, column: string): number[] | null | string {
+  const text = row[column];
+  if (text === undefined || text === '') return null;
+  const counts = text.split(';').map(Number);
+  if (counts.some((c) => !Number.isInteger(c) || c < 0)) return `${column} is not a list of counts ("${text.slice(0, 20)}")`;
+  return counts;
+}
+
+/**
+ * A format cell: its canonical name; `intB`/`fp32` from the bits where the file predates formats
+ * (no such column); `!why` when it is not a format.
+ */
+function formatCell(row: Cell, column: string, bits: number): string {
+  const text = row[column];
+  if (text === undefined) return precisionName(gridFormat(bits));
+  try {
+    return precisionName(parseNumberFormat(text, column));
+  } catch {
+    return `!${column} is not a number format ("${text.slice(0, 20)}")`;
+  }
+}
+
+/** One line of steps.csv (numbers only, no quoting) under `header` → its row, or why it is not one. */
+export function parseStepLine(line: string, header: readonly string[] = STEPS_HEADER): StepRow | string {
+  const cells = lineCells(line, header);
   return typeof cells === 'string' ? cells : convertStep(cells);
 }
 
@@ -268,12 +313,12 @@ export function parseEvalLine(line: string): EvalRow | string {
 
 /** Rows of steps.csv. Throws RunError naming the file and line of the first invalid row. */
 export function readSteps(dir: string): Promise<StepRow[]> {
-  return parseCsv(dir, 'steps.csv', STEPS_HEADER, convertStep);
+  return parseCsv(dir, 'steps.csv', [STEPS_HEADER, STEPS_HEADER_V1], convertStep);
 }
 
 /** Rows of evals.csv. Throws RunError naming the file and line of the first invalid row. */
 export function readEvals(dir: string): Promise<EvalRow[]> {
-  return parseCsv(dir, 'evals.csv', EVALS_HEADER, convertEval);
+  return parseCsv(dir, 'evals.csv', [EVALS_HEADER], convertEval);
 }
 
 export interface RunData {

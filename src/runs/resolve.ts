@@ -3,6 +3,8 @@
  * hardware profile are parsed, loaded and checked, so a bad input fails with one line and leaves
  * no run directory behind.
  */
+import { parseNumberFormat } from '../formats/number-format.js';
+import { parseLossScale } from '../formats/loss-scale.js';
 import { loadDataset } from '../data/index.js';
 import type { Dataset } from '../data/dataset.js';
 import { UsageError } from '../errors.js';
@@ -67,6 +69,8 @@ export function resolveRun(given: RunConfig, options: { dataset?: Dataset; store
   // the config as stored: every choice spelled out (a config without fpLayers or kernels is a new run's)
   const config: RunConfig = { ...given, fpLayers: given.fpLayers ?? DEFAULT_FP_LAYERS, kernels: given.kernels ?? DEFAULT_KERNELS };
   if (!Number.isInteger(config.evalBits) || config.evalBits < 1 || config.evalBits > 32) throw new UsageError('--eval-bits', `expected an integer in 1..32, got ${config.evalBits}`);
+  if (config.evalFormat !== undefined) parseNumberFormat(config.evalFormat, '--eval-bits');
+  if (config.lossScale !== undefined) parseLossScale(config.lossScale);
   const precision = precisionPolicy(config);
   const dataset = options.dataset ?? loadDataset(config.dataset, { dataDir: config.dataDir });
   const fpLayers = config.fpLayers!;

@@ -15,7 +15,8 @@ import { RunError } from '../errors.js';
 import type { ModelDef } from '../models/model.js';
 import type { Schedule } from '../schedule/schedule.js';
 import { type EvalRow, parseEvalLine, parseStepLine, type StepRow } from './read.js';
-import { EVALS_HEADER, STEPS_HEADER } from './run-format.js';
+import { EVALS_HEADER, STEPS_HEADER, STEPS_HEADER_V1 } from './run-format.js';
+import { precisionName } from '../formats/precision.js';
 import { RunStore } from './store.js';
 
 /** Open and claim a run for `--resume`; refuses runs that are finished or cannot go on. */
@@ -126,15 +127,19 @@ function isProblem(x: unknown): x is Problem {
 function consistentPrefix<T>(
   file: string,
   fileName: string,
-  header: readonly string[],
-  parse: (line: string) => T | string,
+  headers: readonly (readonly string[])[],
+  parse: (line: string, header: readonly string[]) => T | string,
   check: (row: T, index: number) => string | null,
   count: number,
+  /** A kept row as a line of the current header (rows of an older header are rewritten). */
+  upgrade?: (row: T, line: string) => string,
 ): { rows: T[]; lines: string[]; problem: Problem | null } {
   const read = readLines(file);
   if (!read) return { rows: [], lines: [], problem: count > 0 ? { file: fileName, line: null, reason: 'is missing' } : null };
   const { lines, complete } = read;
-  if (lines[0] !== header.join(',')) return { rows: [], lines: [], problem: { file: fileName, line: 1, reason: `header is not ${header.join(',')}` } };
+  const headerIndex = headers.findIndex((h) => lines[0] === h.join(','));
+  if (headerIndex < 0) return { rows: [], lines: [], problem: { file: fileName, line: 1, reason: `header is not ${headers[0]!.join(',')}` } };
+  const header = headers[headerIndex]!;
   const rows: T[] = [];
   const kept: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -143,11 +148,11 @@ function consistentPrefix<T>(
     if (line === undefined || (!complete && i + 1 === lines.length - 1)) {
       return { rows, lines: kept, problem: { file: fileName, line: null, reason: `has ${rows.length} rows, the checkpoint needs ${count}` } };
     }
-    const row = parse(line);
+    const row = parse(line, header);
     const why = typeof row === 'string' ? row : check(row, i);
     if (why !== null) return { rows, lines: kept, problem: { file: fileName, line: lineNo, reason: why } };
     rows.push(row as T);
-    kept.push(line);
+    kept.push(headerIndex > 0 && upgrade ? upgrade(row as T, line) : line);
   }
   return { rows, lines: kept, problem: null };
 }
@@ -178,7 +183,7 @@ export function planResume(store: RunStore, ctx: ResumeContext, repair: boolean)
   let steps: ReturnType<typeof consistentPrefix<StepRow>> = { rows: [], lines: [], problem: null };
   let evals: ReturnType<typeof consistentPrefix<EvalRow>> = { rows: [], lines: [], problem: null };
   if (!problem) {
-    steps = consistentPrefix(store.stepsFile, 'steps.csv', STEPS_HEADER, parseStepLine, (row, i) => {
+    steps = consistentPrefix(store.stepsFile, 'steps.csv', [STEPS_HEADER, STEPS_HEADER_V1], parseStepLine, (row, i) => {
       if (row.step !== i) return `step ${row.step} where step ${i} belongs (rows must be 0, 1, 2, … with none missing or repeated)`;
       if (row.epoch !== Math.floor(i / spe)) return `epoch ${row.epoch}, step ${i} is in epoch ${Math.floor(i / spe)}`;
       const wa = ctx.schedule.bitsAt(i, ctx.totalSteps);
@@ -186,12 +191,17 @@ export function planResume(store: RunStore, ctx: ResumeContext, repair: boolean)
       if (row.bitsWeights !== wa || row.bitsActivations !== wa || row.bitsGrad !== g) {
         return `bits ${row.bitsWeights}/${row.bitsActivations}/${row.bitsGrad}, the run's schedule gives ${wa}/${wa}/${g}`;
       }
+      const fwa = precisionName(ctx.schedule.formatAt(i, ctx.totalSteps));
+      const fg = precisionName(ctx.gradSchedule.formatAt(i, ctx.totalSteps));
+      if (row.formatWeights !== fwa || row.formatActivations !== fwa || row.formatGrad !== fg) {
+        return `formats ${row.formatWeights}/${row.formatActivations}/${row.formatGrad}, the run's schedule gives ${fwa}/${fwa}/${fg}`;
+      }
       return null;
-    }, step);
+    }, step, (row, line) => [line, row.formatWeights, row.formatActivations, row.formatGrad].join(',')); // an older row gains its format cells
     problem = steps.problem;
   }
   if (!problem) {
-    evals = consistentPrefix(store.evalsFile, 'evals.csv', EVALS_HEADER, parseEvalLine, (row, e) => {
+    evals = consistentPrefix(store.evalsFile, 'evals.csv', [EVALS_HEADER], parseEvalLine, (row, e) => {
       if (row.epoch !== e || row.step !== (e + 1) * spe) return `evaluation of epoch ${row.epoch} at step ${row.step}, expected epoch ${e} at step ${(e + 1) * spe}`;
       return null;
     }, Math.floor(step / spe));

@@ -17,7 +17,15 @@ import { parseLrSpec } from '../schedule/lr.js';
 import { MAX_EPOCHS, MAX_STEPS_PER_EPOCH } from './limits.js';
 
 export const RUN_FORMAT_VERSION = 2;
-export const STEPS_HEADER = ['step', 'epoch', 'bits_w', 'bits_a', 'bits_g', 'lr', 'loss', 'train_acc', 'wall_ms', 'energy_j', 'latency_s', 'bitops', 'baseline_energy_j'] as const;
+/** steps.csv as written before number formats (integer grids only): still read, upgraded on resume. */
+export const STEPS_HEADER_V1 = ['step', 'epoch', 'bits_w', 'bits_a', 'bits_g', 'lr', 'loss', 'train_acc', 'wall_ms', 'energy_j', 'latency_s', 'bitops', 'baseline_energy_j'] as const;
+/** steps.csv: the bits columns are the formats' element bits; format_* name each step's formats (src/formats/precision.ts). */
+export const STEPS_HEADER = [...STEPS_HEADER_V1, 'format_w', 'format_a', 'format_g', 'loss_scale', 'skipped', 'underflow', 'overflow'] as const;
+
+/** Per-quantizer counts in one cell: `12;0;3` (backward order: last layer first). */
+export function countsCell(counts: readonly number[] | undefined): string {
+  return counts ? counts.join(';') : '';
+}
 export const EVALS_HEADER = ['epoch', 'step', 'test_loss', 'test_acc', 'bits'] as const;
 
 /** A run's configuration as stored in run.json: specs, plus the engine's hyperparameters. */
@@ -113,6 +121,9 @@ const configSchema = z.looseObject({
   schedule: z.string(),
   gradBits: z.union([z.string(), z.number()]).transform(String),
   evalBits: z.number().int(),
+  evalFormat: z.string().optional(),
+  lossScale: z.string().optional(),
+  lossWeight: finite.refine((v) => v > 0, 'must be positive').optional(),
   epochs: z.number().int().min(1).max(MAX_EPOCHS),
   batchSize: z.number().int().positive(),
   lr: finite,
@@ -247,6 +258,13 @@ export function stepRow(s: StepRecord, c: StepCost | undefined | null): string[]
     c ? num(c.latencyS) : '',
     c ? num(c.bitops) : '',
     c ? num(c.baselineEnergyJ) : '',
+    s.formatWeights,
+    s.formatActivations,
+    s.formatGrad,
+    s.lossScale === undefined ? '' : num(s.lossScale),
+    s.skipped === undefined ? '' : s.skipped ? '1' : '0',
+    countsCell(s.underflow),
+    countsCell(s.overflow),
   ];
 }
 

@@ -164,9 +164,9 @@ async function trainClaimed(
 ): Promise<SessionResult> {
   const { config } = run;
   const runId = store.id;
-  const { evalBits, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps, kernels } = config;
+  const { evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps, kernels } = config;
   const trainer = new Trainer({
-    ...{ evalBits, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps, kernels },
+    ...{ evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps, kernels },
     runId,
     model: run.model,
     dataset: run.dataset,

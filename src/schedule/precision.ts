@@ -4,14 +4,15 @@
  * model compares with. Pure.
  */
 import { UsageError } from '../errors.js';
-import { MAX_BITS, MIN_BITS, makeSchedule, type Schedule } from './schedule.js';
+import { MAX_BITS, MIN_BITS, makeSchedule, type Schedule, topStaticSpec } from './schedule.js';
 
 /**
- * An error (gradient) precision spec: a bare bit-width such as `8` means `static:8`; anything
- * else is a schedule spec (`cpt:6-8`, …).
+ * An error (gradient) precision spec: a bare bit-width such as `8` means `static:8`, a bare format
+ * such as `fp8-e5m2` means `static:fp8-e5m2`; anything else is a schedule spec (`cpt:6-8`, …).
  */
 export function errorSchedule(spec: string | number, option = '--grad-bits'): Schedule {
   const text = String(spec).trim();
+  if (/^[a-z][a-z0-9.-]*$/i.test(text) && !text.includes(':') && /\d/.test(text) && !/^(static|fixed)$/i.test(text)) return makeSchedule(`static:${text}`);
   if (!/^\d+$/.test(text)) return makeSchedule(text);
   const bits = Number(text);
   if (bits < MIN_BITS || bits > MAX_BITS) throw new UsageError(option, `expected an integer in ${MIN_BITS}..${MAX_BITS} or a schedule spec, got ${bits}`);
@@ -20,7 +21,7 @@ export function errorSchedule(spec: string | number, option = '--grad-bits'): Sc
 
 /** The baseline counterfactual: `static:<Bmax of the schedule>` unless given. */
 export function baselineSchedule(weightsActivations: Schedule, spec?: string): Schedule {
-  return makeSchedule(spec ?? `static:${weightsActivations.bitsMax}`);
+  return makeSchedule(spec ?? topStaticSpec(weightsActivations));
 }
 
 export interface PrecisionSpecs {

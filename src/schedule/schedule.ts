@@ -11,6 +11,9 @@
  * B(t) = clamp(rint(Bmin + (Bmax − Bmin)·level(t)), Bmin, Bmax), rint rounding half to even.
  * Bit-widths are integers in 1..32.
  */
+import { type NumberFormat, formatName } from '../formats/number-format.js';
+import { elementBits, gridFormat, isFormatRange, ladderText, parseLadder } from '../formats/precision.js';
+import { ScheduleError, UsageError } from '../errors.js';
 import { type ParsedPolicy, formatPolicy, parsePolicy } from './policy.js';
 import {
   type CyclicKind,
@@ -28,10 +31,14 @@ import { timingWarnings } from './warnings.js';
 export { MIN_BITS, MAX_BITS } from './policy.js';
 export { DEFAULT_CYCLES, cyclePeriod, roundHalfEven } from './shapes.js';
 
-/** A precision policy: static bits, or a shape over [Bmin, Bmax] (with an optional warm-up). */
+/**
+ * A precision policy: static bits, or a shape over [Bmin, Bmax] (with an optional warm-up). With
+ * `formats` (a range written as formats, `cpt:fp8-e4m3..fp16`), the shape moves over the ladder's
+ * positions instead: bits 1..n stand for formats[0..n−1].
+ */
 export type ScheduleSpec =
-  | { kind: 'static'; bits: number }
-  | (Exclude<Shape, { kind: 'static' }> & { bitsMin: number; bitsMax: number; warmup?: Fraction | null });
+  | { kind: 'static'; bits: number; formats?: readonly NumberFormat[] }
+  | (Exclude<Shape, { kind: 'static' }> & { bitsMin: number; bitsMax: number; warmup?: Fraction | null; formats?: readonly NumberFormat[] });
 
 export interface Schedule {
   /** The spec string in canonical form (e.g. `cpt:3-8:cycles=32` is `cpt:3-8`). */
@@ -40,8 +47,14 @@ export interface Schedule {
   /** Highest bit-width of the schedule's range: the default evaluation precision. */
   readonly bitsMax: number;
   readonly bitsMin: number;
-  /** Bit-width at iteration t (0-based) of a run of `total` iterations. */
+  /** Bit-width at iteration t (0-based) of a run of `total` iterations (a format's element bits). */
   bitsAt(t: number, total: number): number;
+  /** Number format at iteration t: `intB` (fp32 at 32) for bit-width schedules (src/formats/precision.ts). */
+  formatAt(t: number, total: number): NumberFormat;
+  /** The format of its highest level (the default evaluation precision and baseline). */
+  readonly top: NumberFormat;
+  /** The ladder of a schedule written with formats (absent for bit-widths). */
+  readonly formats?: readonly NumberFormat[];
 }
 
 function fromParsed(p: ParsedPolicy): ScheduleSpec {
@@ -55,13 +68,36 @@ function toParsed(spec: ScheduleSpec): ParsedPolicy {
   return { shape: spec, range: [spec.bitsMin, spec.bitsMax], warmup: spec.warmup ?? null };
 }
 
-/** Parse a precision spec string; throws ScheduleError naming the spec and what is allowed. */
+/**
+ * Parse a precision spec string; throws ScheduleError naming the spec and what is allowed. A range
+ * written with format names (`static:fp8-e4m3`, `cpt:fp8-e4m3..fp16`, `tri:int4/fp8-e4m3/fp16`) is a
+ * ladder (src/formats/precision.ts): the shape is parsed over its positions 1..n.
+ */
 export function parseScheduleSpec(spec: string): ScheduleSpec {
+  const parts = spec.trim().split(':');
+  if (parts.length >= 2 && isFormatRange(parts[1]!) && !parts[1]!.includes('=')) {
+    let formats: NumberFormat[];
+    try {
+      formats = parseLadder(parts[1]!, spec);
+    } catch (e) {
+      if (e instanceof UsageError) throw new ScheduleError(spec, e.message.slice(spec.length + 2)); // the UsageError's detail
+      throw e;
+    }
+    const isStatic = /^(static|fixed)$/i.test(parts[0]!.trim());
+    if (isStatic && formats.length > 1) throw new ScheduleError(spec, 'static takes one format, e.g. static:fp8-e4m3');
+    const positions = isStatic ? '1' : `1-${formats.length}`;
+    const parsed = fromParsed(parsePolicy([parts[0], positions, ...parts.slice(2)].join(':'), 'precision'));
+    return { ...parsed, formats };
+  }
   return fromParsed(parsePolicy(spec, 'precision'));
 }
 
 export function canonicalName(spec: ScheduleSpec): string {
-  return formatPolicy(toParsed(spec), 'precision');
+  const name = formatPolicy(toParsed(spec), 'precision');
+  if (!spec.formats) return name;
+  const parts = name.split(':');
+  parts[1] = ladderText(spec.formats);
+  return parts.join(':');
 }
 
 /** A level in [0, 1] as bits: rint(Bmin + (Bmax − Bmin)·level), clamped to [Bmin, Bmax]. */
@@ -91,10 +127,31 @@ export function rampBits(t: number, total: number, bitsMin: number, bitsMax: num
 export function makeSchedule(specOrText: ScheduleSpec | string): Schedule {
   const spec = typeof specOrText === 'string' ? parseScheduleSpec(specOrText) : specOrText;
   const name = canonicalName(spec);
-  if (spec.kind === 'static') return { name, spec, bitsMin: spec.bits, bitsMax: spec.bits, bitsAt: () => spec.bits };
-  const { bitsMin, bitsMax } = spec;
-  const warmup = spec.warmup ?? null;
-  return { name, spec, bitsMin, bitsMax, bitsAt: (t, total) => levelBits(bitsMin, bitsMax, policyLevel(spec, warmup, t, total)) };
+  const level: (t: number, total: number) => number =
+    spec.kind === 'static' ? () => spec.bits : (t, total) => levelBits(spec.bitsMin, spec.bitsMax, policyLevel(spec, spec.warmup ?? null, t, total));
+  const formats = spec.formats;
+  if (formats) {
+    const widths = formats.map(elementBits);
+    const top = formats[formats.length - 1]!;
+    return {
+      name,
+      spec,
+      formats,
+      top,
+      bitsMin: Math.min(...widths),
+      bitsMax: elementBits(top),
+      bitsAt: (t, total) => widths[level(t, total) - 1]!,
+      formatAt: (t, total) => formats[level(t, total) - 1]!,
+    };
+  }
+  const bitsMin = spec.kind === 'static' ? spec.bits : spec.bitsMin;
+  const bitsMax = spec.kind === 'static' ? spec.bits : spec.bitsMax;
+  return { name, spec, bitsMin, bitsMax, top: gridFormat(bitsMax), bitsAt: level, formatAt: (t, total) => gridFormat(level(t, total)) };
+}
+
+/** The spec of a schedule's top precision held for a whole run: `static:8`, `static:fp16`. */
+export function topStaticSpec(schedule: Schedule): string {
+  return schedule.formats ? `static:${formatName(schedule.top)}` : `static:${schedule.bitsMax}`;
 }
 
 /** Bit-widths of every iteration of a run, as a compact array. */
@@ -112,7 +169,7 @@ type CyclicSpec = Extract<ScheduleSpec, { kind: CyclicKind }>;
  * cosine-restarts, which falls from Bmax.
  */
 function reachedBits(spec: CyclicSpec, total: number): number {
-  const schedule = makeSchedule(spec);
+  const schedule = makeSchedule({ ...spec, formats: undefined }); // ladder positions, not element bits
   const start = warmupSteps(spec.warmup ?? null, total);
   const period = firstPeriod(spec, total - start);
   const falling = spec.kind === 'cosine-restarts';

@@ -38,6 +38,7 @@ export interface RunOutcome {
 /** The bit-widths a trained model is evaluated at for robustness (LRBench's robustness, for precision): Bmax−1, Bmax−2, Bmin. */
 export function robustnessBits(config: RunConfig): number[] {
   const schedule = precisionPolicy(config).weightsActivations;
+  if (schedule.formats) return []; // bit-widths below a format are not that format's robustness
   const bits = [schedule.bitsMax - 1, schedule.bitsMax - 2, schedule.bitsMin].filter((b) => b >= 1 && b !== config.evalBits);
   return [...new Set(bits)];
 }

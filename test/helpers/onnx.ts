@@ -31,3 +31,20 @@ export function randomValues(n: number, seed: number, lo = -1, hi = 1): number[]
     return lo + ((s >>> 8) / 16777216) * (hi - lo);
   });
 }
+
+/**
+ * The training model's format and loss-scaling inputs for K steps on the integer grids (the
+ * descriptors' kind 0) without loss scaling: with these, a graph computes what it did before
+ * number formats existed.
+ */
+export function gridFeeds(K: number, dtype: 'float32' | 'float64' = 'float32'): Record<string, ort.Tensor> {
+  const t = (shape: number[], data: number[]) => (dtype === 'float32' ? f32(shape, data) : f64(shape, data));
+  const zeros = (n: number) => new Array<number>(n).fill(0);
+  return {
+    format_w: t([K, 6], zeros(K * 6)),
+    format_a: t([K, 6], zeros(K * 6)),
+    format_g: t([K, 6], zeros(K * 6)),
+    loss_scaling: t([4], [0, 0, 0, 1]),
+    loss_scale_state: t([2], [1, 0]),
+  };
+}

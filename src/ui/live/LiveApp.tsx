@@ -105,6 +105,17 @@ export function liveLayout(state: LiveState, rows: number = Number.POSITIVE_INFI
   return { ...l, lines: layoutLines(state, l) };
 }
 
+/**
+ * Loss scaling and error underflow/overflow, when the run has anything to say about them (a loss
+ * scale other than 1, or a count): ` · loss scale 65536 · underflow 12 (last step: 3/0/9 by layer) · overflow 0 · 2 steps skipped`.
+ */
+export function numericsText(state: LiveState): string {
+  const n = state.numerics;
+  if (!n || (n.lossScale === 1 && n.underflowTotal === 0 && n.overflowTotal === 0 && n.skipped === 0)) return '';
+  const byLayer = n.underflow.length > 1 ? ` (last step ${[...n.underflow].reverse().join('/')} by layer)` : '';
+  return ` · loss scale ${fmtNum(n.lossScale)} · underflow ${fmtNum(n.underflowTotal)}${byLayer} · overflow ${fmtNum(n.overflowTotal)}${n.skipped ? ` · ${n.skipped} step${n.skipped === 1 ? '' : 's'} skipped` : ''}`;
+}
+
 /** The progress line's text; totals not known yet (before the start event) show as "…". */
 export function progressText(state: LiveState): string {
   const known = state.totalSteps > 0;
@@ -148,6 +159,7 @@ export function LiveScreen({ state, width = 100, height }: { state: LiveState; w
       <Text wrap="truncate-end" dimColor>
         {`loss ${fmtNum(state.lastLoss)} · train acc ${fmtAcc(state.lastTrainAcc)} · test acc ${fmtAcc(lastEval?.testAcc)}`}
         {state.lastCheckpointStep !== null ? ` · checkpoint @ ${state.lastCheckpointStep}` : ''}
+        {numericsText(state)}
       </Text>
       {sections.map((s, i) => (
         <Box key={s.key} marginTop={i < layout.gaps ? 1 : 0} flexDirection="column">

@@ -62,6 +62,17 @@ export interface LiveDivergence {
 /** Number of x buckets the curves keep over the whole run. */
 export const CURVE_BUCKETS = 240;
 
+/** What the error quantizers reported: the last step's loss scale and counts, and totals this session. */
+export interface LiveNumerics {
+  lossScale: number;
+  /** Per error quantizer, the last step's counts (backward order: last layer first). */
+  underflow: number[];
+  overflow: number[];
+  underflowTotal: number;
+  overflowTotal: number;
+  skipped: number;
+}
+
 export interface LiveState {
   /** Null until the session's start event. */
   header: LiveHeader | null;
@@ -91,6 +102,8 @@ export interface LiveState {
   cost: RunCost | null;
   breakdown: CostBreakdown | null;
   lastCheckpointStep: number | null;
+  /** Loss scaling and error underflow/overflow (float formats; docs/number-formats.md); null until a step reports them. */
+  numerics: LiveNumerics | null;
   summary: RunSummary | null;
   help: boolean;
   panel: LivePanel;
@@ -121,6 +134,7 @@ export function initialLiveState(): LiveState {
     cost: null,
     breakdown: null,
     lastCheckpointStep: null,
+    numerics: null,
     summary: null,
     help: false,
     panel: 'totals',
@@ -178,6 +192,19 @@ function reduce(state: LiveState, event: LiveEvent): LiveState {
         }
       }
       const last = event.steps[event.steps.length - 1]!;
+      let numerics = state.numerics;
+      for (const s of event.steps) {
+        if (s.lossScale === undefined) continue;
+        const sum = (c: number[] | undefined) => (c ?? []).reduce((a, b) => a + b, 0);
+        numerics = {
+          lossScale: s.lossScale,
+          underflow: s.underflow ?? [],
+          overflow: s.overflow ?? [],
+          underflowTotal: (numerics?.underflowTotal ?? 0) + sum(s.underflow),
+          overflowTotal: (numerics?.overflowTotal ?? 0) + sum(s.overflow),
+          skipped: (numerics?.skipped ?? 0) + (s.skipped ? 1 : 0),
+        };
+      }
       let samples = state.rateSamples;
       const prevSample = samples[samples.length - 1];
       if (!prevSample || last.wallMs - prevSample.wallMs >= RATE_MIN_SPACING_MS || samples.length < 2) {
@@ -197,6 +224,7 @@ function reduce(state: LiveState, event: LiveEvent): LiveState {
         lossSum,
         accSum,
         count,
+        numerics,
         step: last.step + 1,
         epoch: last.epoch,
         lastLoss: Number.isFinite(last.loss) ? last.loss : state.lastLoss,
