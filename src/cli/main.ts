@@ -9,9 +9,11 @@ import { Command, CommanderError } from 'commander';
 import { BitcycleError } from '../errors.js';
 import { sanitize } from '../util/text.js';
 import { VERSION } from '../version.js';
+import * as bits from './commands/bits.js';
 import * as compare from './commands/compare.js';
 import * as demo from './commands/demo.js';
 import * as estimate from './commands/estimate.js';
+import * as evalCommand from './commands/eval.js';
 import * as exportCommand from './commands/export.js';
 import * as pareto from './commands/pareto.js';
 import * as plot from './commands/plot.js';
@@ -55,6 +57,12 @@ const EXAMPLES: Record<string, string[]> = {
   review: ['bitcycle review                                           # browse runs/ (keys: ? for help)', 'bitcycle review demo-runs'],
   runs: ['bitcycle runs', 'bitcycle runs demo-runs --json', 'bitcycle runs --csv > runs.csv'],
   compare: ['bitcycle compare fm-static8 fm-cpt38', 'bitcycle compare runs/a runs/b --json', 'bitcycle compare runs/a runs/b --csv'],
+  eval: [
+    'bitcycle eval runs/fm-cpt38                               # its schedule range Bmin..Bmax, on its own profile',
+    'bitcycle eval runs/fm-cpt38 --bits 2,3,4,6,8,fp8-e4m3 --profile loom-bit-serial',
+    'bitcycle eval fm-cpt38 --bits 4,8 --weights-only --json',
+  ],
+  bits: ['bitcycle bits runs/fm-cpt38                         # bit-planes of the weights at the last step\'s bits', 'bitcycle bits fm-cpt38 --bits 8 --max-error 0.02 --json'],
   pareto: ['bitcycle pareto sweeps/digits', 'bitcycle pareto sweeps/digits --cost latency --profile gpu-a100 --all', 'bitcycle pareto sweeps/digits --json'],
   plot: [
     'bitcycle plot schedule cpt:3-8 tri:3-8 static:8 --iterations 640 --out schedules.svg',
@@ -65,7 +73,7 @@ const EXAMPLES: Record<string, string[]> = {
   report: ['bitcycle report sweeps/digits --out report.html'],
 };
 
-const COMMANDS: readonly { register: RegisterCommand }[] = [train, demo, prt, schedule, sweep, worker, exportCommand, estimate, profile, review, runs, compare, pareto, plot, report];
+const COMMANDS: readonly { register: RegisterCommand }[] = [train, demo, prt, schedule, sweep, worker, exportCommand, estimate, profile, review, runs, compare, evalCommand, bits, pareto, plot, report];
 
 export function buildProgram(): Command {
   const program = new Command();
