@@ -10,6 +10,8 @@ export function plainProgress(log: (line: string) => void): (e: SessionEvent) =>
   let count = 0;
   let savings: number | null = null;
   const bits = new Set<number>();
+  /** Formats of the epoch's steps other than integer grids (`fp8-e4m3`, …). */
+  const formats = new Set<string>();
   return (e) => {
     switch (e.type) {
       case 'start':
@@ -24,6 +26,7 @@ export function plainProgress(log: (line: string) => void): (e: SessionEvent) =>
           accSum += s.trainAcc;
           count++;
           bits.add(s.bitsWeights);
+          if (!/^int\d+$/.test(s.formatWeights)) formats.add(s.formatWeights);
         }
         if (e.cost && e.cost.steps > 0) savings = e.cost.savings.energyPct;
         break;
@@ -31,10 +34,11 @@ export function plainProgress(log: (line: string) => void): (e: SessionEvent) =>
         const v = e.eval;
         const saving = savings !== null ? `, energy saving so far ${fmtPct(savings)}` : '';
         log(
-          `epoch ${String(v.epoch + 1).padStart(String(epochs).length)}/${epochs}  step ${v.step}/${totalSteps}  loss ${(lossSum / Math.max(count, 1)).toFixed(4)}  train ${(100 * accSum / Math.max(count, 1)).toFixed(1)} %  test ${(100 * v.testAcc).toFixed(2)} % @${v.bits}b  bits ${[...bits].sort((a, b) => a - b).join('/')}${saving}`,
+          `epoch ${String(v.epoch + 1).padStart(String(epochs).length)}/${epochs}  step ${v.step}/${totalSteps}  loss ${(lossSum / Math.max(count, 1)).toFixed(4)}  train ${(100 * accSum / Math.max(count, 1)).toFixed(1)} %  test ${(100 * v.testAcc).toFixed(2)} % @${v.format ?? `${v.bits}b`}  ${formats.size ? `formats ${[...formats].join('/')}` : `bits ${[...bits].sort((a, b) => a - b).join('/')}`}${saving}`,
         );
         lossSum = accSum = count = 0;
         bits.clear();
+        formats.clear();
         break;
       }
       case 'end':

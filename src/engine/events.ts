@@ -40,6 +40,8 @@ export interface EvalRecord {
   testLoss: number;
   testAcc: number;
   bits: number;
+  /** The evaluation's number format when it is not the integer grid of `bits` (`fp8-e4m3`). */
+  format?: string;
 }
 
 /**

@@ -470,7 +470,7 @@ export class Trainer {
             : { step: this.step - 1, quantity: 'test loss', value: String(testLoss) };
           break;
         }
-        lastEval = { epoch, step: this.step, testLoss, testAcc: accuracy, bits: o.evalBits };
+        lastEval = { epoch, step: this.step, testLoss, testAcc: accuracy, bits: o.evalBits, ...(o.evalFormat ? { format: o.evalFormat } : {}) };
         bestAcc = Math.max(bestAcc ?? 0, accuracy);
         this.emit({ type: 'eval', eval: lastEval });
         this.emit({ type: 'checkpoint', step: this.step });
@@ -494,7 +494,7 @@ export class Trainer {
     }
     if (!lastEval) {
       const { loss: testLoss, accuracy } = await this.evaluate();
-      if (Number.isFinite(testLoss)) lastEval = { epoch: Math.floor(this.step / this.stepsPerEpoch), step: this.step, testLoss, testAcc: accuracy, bits: o.evalBits };
+      if (Number.isFinite(testLoss)) lastEval = { epoch: Math.floor(this.step / this.stepsPerEpoch), step: this.step, testLoss, testAcc: accuracy, bits: o.evalBits, ...(o.evalFormat ? { format: o.evalFormat } : {}) };
     }
     const summary: RunSummary = {
       testAccuracy: lastEval ? lastEval.testAcc : null,
