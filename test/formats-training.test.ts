@@ -10,6 +10,7 @@ import { FP32, FP8_E4M3, formatName } from '../src/formats/number-format.js';
 import { makeSchedule, scheduleWarning } from '../src/schedule/index.js';
 import { errorSchedule, precisionPolicy } from '../src/schedule/precision.js';
 import { digitsTrainer } from './helpers/trainer.js';
+import { trainModesSpec } from '../src/cli/train-options.js';
 import { initialCheckpoint } from '../src/artifacts/checkpoint.js';
 
 async function train(t: Trainer, stopAfter?: number): Promise<{ steps: StepRecord[]; accuracy: number | null }> {
@@ -68,6 +69,31 @@ describe('format schedules', () => {
 
   it('a cyclic format schedule too short to reach its top says so', () => {
     expect(scheduleWarning(makeSchedule('cpt:fp8-e4m3..fp16'), 20)).toMatch(/32 cycles over 20 iterations/);
+  });
+});
+
+describe('two precision modes (dual-precision training)', () => {
+  it('alternate:A-B gives A and B on alternate steps; from=F holds B before F (the two-phase procedure)', () => {
+    const bits = (spec: string, n: number) => Array.from({ length: n }, (_, t) => makeSchedule(spec).bitsAt(t, n));
+    expect(bits('alternate:4-8', 6)).toEqual([4, 8, 4, 8, 4, 8]);
+    expect(bits('alt:4-8:from=0.5', 10)).toEqual([8, 8, 8, 8, 8, 4, 8, 4, 8, 4]);
+    expect(makeSchedule('alternate:4-8:from=0').name).toBe('alternate:4-8');
+    expect(bits('alternate:fp8-e4m3/fp16', 4)).toEqual([8, 16, 8, 16]);
+    expect(trainModesSpec('4,8')).toBe('alternate:4-8');
+    expect(trainModesSpec(' 2, 6 :two-phase')).toBe('alternate:2-6:from=0.5');
+    expect(() => trainModesSpec('8,4')).toThrow(/--train-modes: expected bit-widths 1 ≤ A < B ≤ 32, got 8,4/);
+    expect(() => trainModesSpec('4,6,8')).toThrow(/--train-modes: expected two bit-widths/);
+  });
+
+  it('one checkpoint trained on alternating 4- and 8-bit steps serves both modes', async () => {
+    const t = digitsTrainer({ schedule: 'alternate:4-8', epochs: 3 });
+    const { steps } = await train(t);
+    expect(steps.slice(0, 4).map((s) => s.bitsWeights)).toEqual([4, 8, 4, 8]);
+    const [at4, at8, at2] = [await t.evaluate(4), await t.evaluate(8), await t.evaluate(2)];
+    await t.release();
+    expect(at4.accuracy).toBeGreaterThan(0.88);
+    expect(at8.accuracy).toBeGreaterThan(0.88);
+    expect(at2.accuracy).toBeLessThan(Math.min(at4.accuracy, at8.accuracy)); // a mode it was not trained for
   });
 });
 

@@ -24,6 +24,8 @@ export interface TrainFlags {
   format?: string;
   /** --grad-format F: errors in F (= --grad-bits static:F). */
   gradFormat?: string;
+  /** --train-modes A,B[:two-phase]: one model for two precision modes (= --schedule alternate:A-B[:from=0.5]). */
+  trainModes?: string;
   evalBits?: string;
   lossScale?: string;
   lossWeight?: string;
@@ -75,6 +77,12 @@ export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epo
     )
     .option('--grad-bits <bits|spec>', 'precision of back-propagated errors: a bit-width (= static:B), a number format (= static:F) or a precision policy as --schedule', '8')
     .addOption(new Option('--format <format>', 'number format of weights and activations (= --schedule static:F): fp16, bf16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1, mxfp8-e4m3, mxfp4, mxint8, intN, … (docs/number-formats.md)').conflicts('schedule'))
+    .addOption(
+      new Option(
+        '--train-modes <A,B[:two-phase]>',
+        'train one model for two precision modes (dual-precision): bits alternate A, B, A, … every step (= --schedule alternate:A-B); :two-phase trains at B for the first half, then alternates (= alternate:A-B:from=0.5); `bitcycle eval RUN --bits A,B` evaluates each mode',
+      ).conflicts(['schedule', 'format']),
+    )
     .addOption(new Option('--grad-format <format>', 'number format of back-propagated errors (= --grad-bits static:F), e.g. fp8-e5m2 for HFP8').conflicts('gradBits'))
     .option('--loss-scale <policy>', 'loss scaling of the errors: none | static:S | dynamic[:init=S][:interval=N] | layer (adaptive, per error tensor; float formats) (docs/number-formats.md)', 'none')
     .option('--loss-weight <w>', 'multiply the training loss by w (its gradients too; unlike --loss-scale nothing divides them again): with --lr divided by w and no weight decay, SGD is unchanged in exact arithmetic while every error is w times smaller', '1')
@@ -111,7 +119,17 @@ export function parseKernels(text: string): Kernels {
 /** --format / --grad-format as the schedule specs they stand for. */
 function formatSpecs(flags: TrainFlags): { schedule: string; gradBits: string } {
   const spec = (option: string, text: string | undefined, fallback: string) => (text === undefined ? fallback : `static:${formatName(parseNumberFormat(text, option))}`);
-  return { schedule: spec('--format', flags.format, flags.schedule), gradBits: spec('--grad-format', flags.gradFormat, flags.gradBits) };
+  const schedule = flags.trainModes !== undefined ? trainModesSpec(flags.trainModes) : spec('--format', flags.format, flags.schedule);
+  return { schedule, gradBits: spec('--grad-format', flags.gradFormat, flags.gradBits) };
+}
+
+/** --train-modes `A,B` or `A,B:two-phase` (bit-widths, A < B) as the schedule it stands for. */
+export function trainModesSpec(text: string): string {
+  const m = /^\s*(\d+)\s*,\s*(\d+)\s*(?::\s*(two-phase|alternate)\s*)?$/.exec(text);
+  if (!m) throw new UsageError('--train-modes', `expected two bit-widths A,B with A < B, optionally :two-phase (e.g. 4,8 or 4,8:two-phase), got "${text}"`);
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  if (!(a >= 1 && b <= 32 && a < b)) throw new UsageError('--train-modes', `expected bit-widths 1 ≤ A < B ≤ 32, got ${a},${b}`);
+  return `alternate:${a}-${b}${m[3] === 'two-phase' ? ':from=0.5' : ''}`;
 }
 
 /** --eval-bits: a bit-width (the integer grid) or a number format; default the schedule's top. */

@@ -39,7 +39,7 @@ interface FunctionDef {
   readonly low: LowRate;
 }
 
-type OptionKey = 'every' | 'at' | 'gamma' | 'power' | 'cycles' | 'mult' | 'peak' | 'div' | 'final-div';
+type OptionKey = 'every' | 'at' | 'gamma' | 'power' | 'cycles' | 'mult' | 'peak' | 'div' | 'final-div' | 'from';
 
 /** Every function, by its precision-domain name (the `kind` of a Shape). */
 export const FUNCTIONS: Readonly<Record<ShapeKind, FunctionDef>> = {
@@ -57,6 +57,7 @@ export const FUNCTIONS: Readonly<Record<ShapeKind, FunctionDef>> = {
   'cosine-restarts': { name: { precision: 'cosine-restarts', lr: 'cosine-restarts' }, aliases: ['sgdr'], options: ['cycles', 'mult'], low: 'zero' },
   'one-cycle': { name: { precision: 'one-cycle', lr: 'one-cycle' }, aliases: ['onecycle', '1cycle'], options: ['peak', 'div', 'final-div'], low: 'zero' },
   cpt: { name: { precision: 'cpt', lr: 'cpt' }, aliases: [], options: ['cycles'], low: 'third' },
+  alternate: { name: { precision: 'alternate', lr: 'alternate' }, aliases: ['alt'], options: ['from'], low: 'third' },
 };
 
 const KINDS = Object.keys(FUNCTIONS) as ShapeKind[];
@@ -74,6 +75,7 @@ const OPTION_HINTS: Record<OptionKey | 'warmup', string> = {
   peak: 'F',
   div: 'D',
   'final-div': 'D',
+  from: 'F',
   warmup: 'F',
 };
 
@@ -224,6 +226,10 @@ function buildShape(spec: string, kind: ShapeKind, options: Map<string, string>,
       const text = options.get('mult');
       return { kind, cycles: cycles(), mult: text === undefined ? DEFAULTS.mult : positiveInt(spec, 'mult', text) };
     }
+    case 'alternate': {
+      const from = options.get('from');
+      return { kind, from: from === undefined ? null : fraction(spec, 'from', from, { zero: true, one: false }) };
+    }
     case 'one-cycle': {
       const div = options.get('div');
       const finalDiv = options.get('final-div');
@@ -293,6 +299,8 @@ function optionTexts(shape: Shape): string[] {
       return [...(shape.cycles === DEFAULTS.cycles ? [] : [`cycles=${shape.cycles}`]), ...(shape.gamma === DEFAULTS.expGamma ? [] : [`gamma=${shape.gamma}`])];
     case 'cosine-restarts':
       return [...(shape.cycles === DEFAULTS.cycles ? [] : [`cycles=${shape.cycles}`]), ...(shape.mult === DEFAULTS.mult ? [] : [`mult=${shape.mult}`])];
+    case 'alternate':
+      return shape.from === null || shape.from.numerator === 0n ? [] : [`from=${shape.from.text}`];
     case 'one-cycle':
       return [
         ...(shape.peak.text === DEFAULTS.peak ? [] : [`peak=${shape.peak.text}`]),

@@ -57,7 +57,8 @@ export type Shape =
   | { kind: 'exp-range'; cycles: number; gamma: number }
   | { kind: 'cosine-anneal' }
   | { kind: 'cosine-restarts'; cycles: number; mult: number }
-  | { kind: 'one-cycle'; peak: Fraction; div: number; finalDiv: number };
+  | { kind: 'one-cycle'; peak: Fraction; div: number; finalDiv: number }
+  | { kind: 'alternate'; from: Fraction | null };
 
 export type ShapeKind = Shape['kind'];
 
@@ -180,6 +181,12 @@ export function shapeLevel(shape: Shape, t: number, total: number): number {
       if (t <= peakStep) return annealingCos(initial, 1, peakStep > 0 ? t / peakStep : 1);
       const span = total - 1 - peakStep;
       return annealingCos(1, final, span > 0 ? (t - peakStep) / span : 1);
+    }
+    case 'alternate': {
+      // Dual-precision training (one model for two precision modes): the high level until ⌊from·total⌋
+      // (the two-phase procedure's first phase), then low and high on alternate steps, low first
+      const start = shape.from === null ? 0 : fractionOf(shape.from, total);
+      return t < start ? 1 : (t - start) % 2;
     }
     case 'cpt': {
       // CPT (Fu et al., ICLR 2021), cyclic_adjust_precision in cpt_cifar/train.py:

@@ -36,6 +36,7 @@ export function resultJson(result: SessionResult, config: RunConfig | null): Rec
     wallS: result.summary.wallS,
     ...(config ? { schedule: config.schedule, gradBits: config.gradBits, model: formatModelSpec(config.model), dataset: config.dataset, seed: config.seed } : {}),
     cost: result.cost,
+    ...(result.evaluations.length ? { modes: result.evaluations.map((e) => ({ bits: e.bits, testAccuracy: e.accuracy, testLoss: e.loss })) } : {}),
     ...(result.divergence ? { divergence: result.divergence } : {}),
     ...(result.repairs.length ? { repairs: result.repairs } : {}),
   };
@@ -96,7 +97,9 @@ export function register(program: Command): void {
       const progress = plainProgress(log);
       const { runSession } = await import('../../runs/session.js');
       try {
-        result = await runSession(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, control, checkpointIntervalMs, repair: flags.repair, profileDirs: dirs, onEvent: progress });
+        // a model trained for several modes is evaluated at each (`alternate:A-B` schedules)
+        const modes = config && /^alternate:\d+-\d+/.test(config.schedule) ? config.schedule.split(':')[1]!.split('-').map(Number) : undefined;
+        result = await runSession(config, { outDir: flags.out, resumeDir: flags.resume, name: flags.name, threads, control, checkpointIntervalMs, repair: flags.repair, profileDirs: dirs, onEvent: progress, evaluateAt: modes });
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -110,6 +113,7 @@ export function register(program: Command): void {
       const s = result.summary;
       const lines = result.repairs.map((r) => `repaired: ${r}`);
       lines.push(`run ${result.runId} ${result.status}: test accuracy ${fmtAcc(s.testAccuracy, 2)} after ${s.steps}/${result.totalSteps} steps, ${fmtNum(s.stepsPerSecond)} steps/s`);
+      for (const e of result.evaluations) lines.push(`mode ${e.bits} bits: test accuracy ${fmtAcc(e.accuracy, 2)}, loss ${fmtNum(e.loss)}`);
       if (result.divergence) {
         const d = result.divergence;
         lines.push(`diverged at step ${d.step}: ${d.quantity} ${d.value} (best test accuracy before it ${fmtAcc(s.bestTestAccuracy, 2)}); try a smaller --lr than ${config?.lr ?? 'this run\'s'}`);
