@@ -7,6 +7,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../src/util/random.js';
 import { Graph, type Value } from '../src/graph/builder.js';
 import {
   BF16,
@@ -48,17 +49,6 @@ const nextUp = (v: number) => fromBits(toBits(v) + 1);
 const nextDown = (v: number) => fromBits(toBits(v) - 1);
 const FLT_MAX = fromBits(0x7f7fffff);
 
-/** Seeded uint32 generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /** A random float32: random sign and 23-bit mantissa, binary exponent uniform in [lo, hi] (subnormal below −126). */
 function randomFloat(next: () => number, lo: number, hi: number): number {
@@ -582,3 +572,9 @@ describe('MX block formats (kind 2) equal quantizeBlock bit for bit', () => {
     expect([yi[2], yi[3], yi[4]]).toEqual([1, 2 / 64, -127 / 64]);
   });
 });
+
+/** Seeded uint32 draws (the project's generator, src/util/random.ts). */
+function rng(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.nextUint32();
+}

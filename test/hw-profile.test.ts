@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import { Rng } from '../src/util/random.js';
 import { describe, expect, it } from 'vitest';
 import { ProfileError, UsageError } from '../src/errors.js';
 import {
@@ -136,17 +137,6 @@ describe('bad profiles: one error naming the file and JSON path', () => {
   });
 });
 
-/** Small deterministic PRNG (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NASTY_STRINGS = [
   '3 ns', '-1 pJ', '0', '1e308 pJ * 1e308', '2^2^2^2^2^2 pJ', 'import({a: 1})', 'evaluate("1")', 'parse("x")', 'compile("1")', 'createUnit("zz")',
@@ -662,3 +652,9 @@ describe('fuzzing the profile compiler with dimension-correct extreme values', (
     expect(refusals.grid).toBeGreaterThan(0);
   });
 });
+
+/** Seeded draws in [0, 1) (the project's generator, src/util/random.ts). */
+function mulberry32(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
+}

@@ -6,6 +6,7 @@
  * (−1)^S·(M/2^m)·2^(1 − bias)), whose nearest neighbours give the round-to-nearest-even oracle.
  * fp32 is checked against Math.fround (the engine's own IEEE binary32 rounding).
  */
+import { Rng } from '../src/util/random.js';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import {
@@ -99,17 +100,6 @@ function oracle(x: number, t: Table, overflow: 'inf' | 'saturate'): number {
 
 const same = (a: number, b: number) => Object.is(a, b);
 
-/** A small seeded generator (mulberry32) for reproducible draws. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ------------------------------------------------------------------------------------- the tests
 
@@ -531,3 +521,9 @@ describe('MX blocks (OCP MX v1.0 §6.3)', () => {
     expect(() => quantizeBlock(values, MXFP4, new Float64Array(3))).toThrow(RangeError);
   });
 });
+
+/** Seeded draws in [0, 1) (the project's generator, src/util/random.ts). */
+function rng(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
+}

@@ -29,6 +29,7 @@ import {
   MXINT8,
   type NumberFormat,
   TF32,
+  formatBits,
   formatName,
   parseNumberFormat,
 } from './number-format.js';
@@ -43,14 +44,7 @@ export function gridFormat(bits: number): NumberFormat {
 
 /** Storage bits of one element: what `bits_*` carries and the cost model prices (MX: the element, the scale is amortised). */
 export function elementBits(format: NumberFormat): number {
-  switch (format.kind) {
-    case 'int':
-      return format.bits;
-    case 'float':
-      return 1 + format.exponentBits + format.mantissaBits;
-    case 'block':
-      return elementBits(format.element);
-  }
+  return formatBits(format.kind === 'block' ? format.element : format);
 }
 
 /** Whether the format's products are floating point (MX blocks of int elements are integer products). */
