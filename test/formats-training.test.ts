@@ -11,6 +11,7 @@ import { makeSchedule, scheduleWarning } from '../src/schedule/index.js';
 import { errorSchedule, precisionPolicy } from '../src/schedule/precision.js';
 import { digitsTrainer } from './helpers/trainer.js';
 import { trainModesSpec } from '../src/cli/train-options.js';
+import { costByFormat } from '../src/analysis/tables.js';
 import { initialCheckpoint } from '../src/artifacts/checkpoint.js';
 
 async function train(t: Trainer, stopAfter?: number): Promise<{ steps: StepRecord[]; accuracy: number | null }> {
@@ -192,5 +193,16 @@ describe('training in number formats', () => {
     await rest.release();
     expect([...part.steps, ...second.steps].map(({ wallMs: _, ...s }) => s)).toEqual(all.steps.map(({ wallMs: _, ...s }) => s));
     expect(second.accuracy).toBe(all.accuracy);
+  });
+});
+
+describe('cost by format (review)', () => {
+  it('groups steps by their formats in order of appearance and sums their energy and baseline', () => {
+    const step = (w: string, g: string, e: number | null) => ({ formatWeights: w, formatActivations: w, formatGrad: g, energyJ: e, baselineEnergyJ: e === null ? null : 2 * e });
+    expect(costByFormat([step('fp8-e4m3', 'fp8-e5m2', 1), step('fp16', 'fp8-e5m2', 3), step('fp8-e4m3', 'fp8-e5m2', 2), step('int4', 'int8', null)])).toEqual([
+      { label: 'fp8-e4m3 · fp8-e5m2', steps: 2, energyJ: 3, baselineEnergyJ: 6 },
+      { label: 'fp16 · fp8-e5m2', steps: 1, energyJ: 3, baselineEnergyJ: 6 },
+      { label: 'int4 · int8', steps: 1, energyJ: 0, baselineEnergyJ: 0 },
+    ]);
   });
 });

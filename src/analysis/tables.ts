@@ -294,3 +294,31 @@ export async function csvText(columns: readonly string[], rows: readonly Record<
   const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '' : r[c])));
   return `${await writeToString([columns as string[], ...cells])}\n`;
 }
+
+/** The cost of a run's steps per combination of formats (weights and activations · errors), from steps.csv. */
+export interface FormatCost {
+  /** `fp8-e4m3 · fp8-e5m2`, `int6 · int8`. */
+  label: string;
+  steps: number;
+  energyJ: number;
+  baselineEnergyJ: number;
+}
+
+/**
+ * Steps grouped by their formats (in order of first appearance), with the energy steps.csv records
+ * for them on the run's profile and their baseline's: where a run that moves through formats spends
+ * its energy. Steps without a cost (no profile) count with 0 J.
+ */
+export function costByFormat(steps: readonly { formatWeights: string; formatActivations: string; formatGrad: string; energyJ: number | null; baselineEnergyJ: number | null }[]): FormatCost[] {
+  const groups = new Map<string, FormatCost>();
+  for (const s of steps) {
+    const wa = s.formatWeights === s.formatActivations ? s.formatWeights : `${s.formatWeights}/${s.formatActivations}`;
+    const label = `${wa} · ${s.formatGrad}`;
+    let g = groups.get(label);
+    if (!g) groups.set(label, (g = { label, steps: 0, energyJ: 0, baselineEnergyJ: 0 }));
+    g.steps++;
+    g.energyJ += s.energyJ ?? 0;
+    g.baselineEnergyJ += s.baselineEnergyJ ?? 0;
+  }
+  return [...groups.values()];
+}

@@ -11,7 +11,7 @@ import { extent, frontierPlot } from '../charts.js';
 import { CurveChart, HelpOverlay, KeyHints, row, ScheduleChart, SERIES_COLORS, TrainingCurves } from '../components.js';
 import { fit, fmtAcc, fmtCount, fmtNum, fmtPct, fmtSI, fmtTime } from '../../format.js';
 import { runBitsSource } from '../../analysis/bits.js';
-import { clean, COMPARE_METRICS, type RunRow } from '../../analysis/tables.js';
+import { clean, COMPARE_METRICS, costByFormat, type RunRow } from '../../analysis/tables.js';
 import { savingPct } from '../../hw/savings.js';
 import { formatModelSpec } from '../../models/spec.js';
 import { sanitizeShort } from '../../util/text.js';
@@ -242,7 +242,7 @@ const COST_ALIGN = ['left', 'right', 'right', 'right', 'right'] as const;
 /** Most rows of a breakdown; a deeper model's further layers are summed up in one line. */
 const BREAKDOWN_ROWS = 16;
 
-function breakdownLines(title: string, groups: { label: string; run: PartsCost; base?: PartsCost }[]): string[] {
+function breakdownLines(title: string, groups: { label: string; run: Pick<PartsCost, 'energyJ'>; base?: Pick<PartsCost, 'energyJ'> }[]): string[] {
   const total = groups.reduce((a, g) => a + g.run.energyJ, 0);
   const share = (energy: number) => fmtPct(total > 0 ? (100 * energy) / total : null, 0);
   const shown = groups.length > BREAKDOWN_ROWS ? groups.slice(0, BREAKDOWN_ROWS - 1) : groups;
@@ -271,6 +271,12 @@ function CostSection({ entry, load, width }: { entry: RunInfo; load: LoadState |
   const b = est?.breakdown;
   const phases = b ? breakdownLines('phase', PHASES.map((p) => ({ label: PHASE_LABEL[p]!, run: b.run.byPhase[p], base: b.baseline.byPhase[p] }))) : [];
   const layers = b ? breakdownLines('layer', b.run.byLayer.map((l, i) => ({ label: clean(l.layer), run: l, base: b.baseline.byLayer[i] }))) : [];
+  // where the run's energy went per format (shown when its steps ran in more than one, or in a float format)
+  const byFormat = cost && data ? costByFormat(data.steps) : [];
+  const formats =
+    byFormat.length > 1 || byFormat.some((f) => !/^int\d+ · int\d+$/.test(f.label))
+      ? breakdownLines('formats', byFormat.map((f) => ({ label: clean(f.label.replace(/fp[68]-|fp4-/g, '').replace(' · ', '·')), run: { energyJ: f.energyJ }, base: { energyJ: f.baselineEnergyJ } })))
+      : [];
   const colWidth = COST_COLS.reduce((a, b) => a + b + 1, 0);
   const side = width >= colWidth * 2 + 2;
   return (
@@ -288,6 +294,11 @@ function CostSection({ entry, load, width }: { entry: RunInfo; load: LoadState |
           ))}
           {phases.map((l, i) => (
             <Text key={`p${i}`} color={i === 0 ? 'gray' : undefined}>
+              {l}
+            </Text>
+          ))}
+          {formats.map((l, i) => (
+            <Text key={`f${i}`} color={i === 0 ? 'gray' : undefined} wrap="truncate-end">
               {l}
             </Text>
           ))}
