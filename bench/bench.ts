@@ -89,6 +89,8 @@ async function benchTraining(all: TrainingCase[]): Promise<void> {
         model: createModel(config.model, data.inputShape, data.classes).id,
         dataset: config.dataset,
         schedule: config.schedule,
+        gradBits: config.gradBits,
+        ...(config.lossScale ? { lossScale: config.lossScale } : {}),
         kernels: config.kernels ?? DEFAULT_KERNELS,
         batchSize: config.batchSize,
         epochs: config.epochs,
@@ -118,6 +120,9 @@ if (want('training')) {
     { label: 'train', config: { ...baseConfig('cpt:3-8'), kernels: 'fake' } },
     { label: 'train', config: fashionMlpConfig('int'), goalStepsPerSecond: 600 },
     { label: 'train', config: fashionMlpConfig('fake') },
+    // number formats: HFP8 (e4m3 forward, e5m2 errors) on the float quantizer graphs, fp16 with layer-wise loss scaling
+    { label: 'train', config: { ...baseConfig('static:fp8-e4m3'), gradBits: 'fp8-e5m2', evalBits: 8, evalFormat: 'fp8-e4m3' } },
+    { label: 'train', config: { ...baseConfig('static:fp16'), gradBits: 'fp16', evalBits: 16, evalFormat: 'fp16', lossScale: 'layer' } },
     // The per-call overhead the Loop removes: one step per onnxruntime run().
     { label: 'train-one-step-per-call', config: { ...baseConfig('cpt:3-8'), chunkSteps: 1 } },
   ]);
