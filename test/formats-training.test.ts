@@ -10,8 +10,10 @@ import { FP32, FP8_E4M3, formatName } from '../src/formats/number-format.js';
 import { makeSchedule, scheduleWarning } from '../src/schedule/index.js';
 import { errorSchedule, precisionPolicy } from '../src/schedule/precision.js';
 import { digitsTrainer } from './helpers/trainer.js';
-import { trainModesSpec } from '../src/cli/train-options.js';
 import { costByFormat } from '../src/analysis/tables.js';
+import { sweepRunName } from '../src/sweep/spec.js';
+import { checkRunName } from '../src/runs/store.js';
+import { trainConfig, trainModesSpec } from '../src/cli/train-options.js';
 import { initialCheckpoint } from '../src/artifacts/checkpoint.js';
 
 async function train(t: Trainer, stopAfter?: number): Promise<{ steps: StepRecord[]; accuracy: number | null }> {
@@ -66,6 +68,13 @@ describe('format schedules', () => {
     ['cpt:a..b..c', /expected A\.\.B/],
   ])('%s is refused: %s', (spec, message) => {
     expect(() => makeSchedule(spec)).toThrow(message);
+  });
+
+  it('a sweep names a run of a format range with a valid run name', () => {
+    const flags = { model: 'mlp', dataset: 'digits', schedule: 'cpt:fp8-e4m3..fp16', gradBits: 'fp8-e5m2', epochs: '2', batchSize: '64', lr: '0.1', lrSchedule: 'constant', momentum: '0.9', weightDecay: '0', seed: '1', profile: 'none' };
+    const name = sweepRunName(trainConfig(flags));
+    expect(name).toMatch(/^mlphidden128-digits-cptfp8e4m3_fp16-gfp8e5m2-lrconstant-s1-[0-9a-f]{8}$/);
+    expect(() => checkRunName(name)).not.toThrow();
   });
 
   it('a cyclic format schedule too short to reach its top says so', () => {

@@ -69,7 +69,8 @@ export function sweepSeeds(spec: SweepSpec): number[] {
   return typeof spec.seeds === 'number' ? Array.from({ length: spec.seeds }, (_, i) => spec.firstSeed + i) : [...spec.seeds];
 }
 
-const slug = (text: string) => text.replace(/[^A-Za-z0-9.]+/g, '').slice(0, 24);
+// a format range's `..` would read as a path: `_` (no name that existed before formats changes)
+const slug = (text: string) => text.replace(/[^A-Za-z0-9.]+/g, '').replace(/\.{2,}/g, '_').slice(0, 24);
 
 /** A run's directory name in the sweep: readable axes, plus a digest of the whole config so two configs never share one. */
 export function sweepRunName(config: RunConfig): string {
