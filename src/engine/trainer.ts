@@ -189,7 +189,7 @@ export class Trainer {
 
   /** The evaluation precision of the run: `evalFormat`, else the integer grid of `evalBits`. */
   get evalPrecision(): NumberFormat {
-    return this.options.evalFormat ? parseNumberFormat(this.options.evalFormat, '--eval-format') : gridFormat(this.options.evalBits);
+    return this.options.evalFormat ? parseNumberFormat(this.options.evalFormat, '--eval-bits') : gridFormat(this.options.evalBits);
   }
 
   on(listener: EngineListener): void {
