@@ -73,7 +73,7 @@ describe('artifact interface derived from the graphs', () => {
         { name: 'format_w', dtype: f, shape: ['steps', 6] },
         { name: 'format_a', dtype: f, shape: ['steps', 6] },
         { name: 'format_g', dtype: f, shape: ['steps', 6] },
-        { name: 'loss_scaling', dtype: f, shape: [4] },
+        { name: 'loss_scaling', dtype: f, shape: [5] },
         { name: 'loss_scale_state', dtype: f, shape: [2] },
         { name: 'lr', dtype: f, shape: ['steps'] },
         { name: 'noise_key', dtype: 'uint32', shape: ['steps'] },

@@ -139,7 +139,7 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
     formatW: outer.input(INPUT.formatWeights, floatType, [K, FORMAT_FIELDS]),
     formatA: outer.input(INPUT.formatActivations, floatType, [K, FORMAT_FIELDS]),
     formatG: outer.input(INPUT.formatGrad, floatType, [K, FORMAT_FIELDS]),
-    lossScaling: outer.input(INPUT.lossScaling, floatType, [4]),
+    lossScaling: outer.input(INPUT.lossScaling, floatType, [5]),
     lossScaleState: outer.input(INPUT.lossScaleState, floatType, [2]),
     lr: outer.input(INPUT.lr, floatType, [K]),
     noiseKey: outer.input(INPUT.noiseKey, 'uint32', [K]),
@@ -233,7 +233,7 @@ function emitTrainingLoop(
   const noise = new StepNoise(scope, noiseKey, body, iter);
   const scaling = (i: number, hint: string) => body.emit1('Gather', [lossScaling, body.constant('int64', [], [i], 'index')], { axis: 0 }, floatType, [], hint);
   const numerics: ErrorNumerics | undefined = fg
-    ? { layerwise: body.emit1('Greater', [scaling(2, 'ls_layerwise_f'), body.scalar(0)], {}, 'bool', [], 'ls_layerwise'), counts: [] }
+    ? { layerwise: body.emit1('Greater', [scaling(3, 'ls_layerwise_f'), body.scalar(0)], {}, 'bool', [], 'ls_layerwise'), counts: [] }
     : undefined;
   const q: QuantContext = {
     mode: 'train',
@@ -256,48 +256,77 @@ function emitTrainingLoop(
   const correct = correctCount(body, logits, yb);
   // Loss scaling (docs/number-formats.md): the backward pass starts from S·loss, so every error is
   // S times larger where it is quantized; the gradients are divided by S again before the update.
-  // S = 1 (no loss scaling) leaves every value bit for bit as it was.
   const part = (i: number, hint: string) => body.emit1('Gather', [bodyScale, body.constant('int64', [], [i], 'index')], { axis: 0 }, floatType, [], hint);
   const scale = part(0, 'loss_scale');
   const good = part(1, 'ls_good');
   // the loss weight w multiplies the objective (its gradients stay w times larger): w·S·loss
-  const scaledLoss = mul(body, loss, body.emit1('Mul', [scale, scaling(3, 'loss_weight')], {}, floatType, [], 'loss_seed'));
-  const grads = gradients(body, scaledLoss, bodyParams).map((g, i) => body.emit1('Div', [g!, scale], {}, floatType, bodyParams[i]!.shape, 'grad_unscaled'));
-  // A dynamic scale skips a step whose gradients are not all finite (Σ g·0 is NaN exactly then),
-  // halves S, and doubles it after `growth interval` good steps in a row.
-  const dynamic = body.emit1('Greater', [scaling(0, 'ls_dynamic_f'), body.scalar(0)], {}, 'bool', [], 'ls_dynamic');
-  const probe = grads.map((g) => body.emit1('ReduceSum', [body.emit1('Mul', [g, body.scalar(0)], {}, floatType, g.shape, 'ls_zeroed')], { keepdims: 0 }, floatType, [], 'ls_probe'));
-  const probeSum = probe.reduce((a, b) => body.emit1('Add', [a, b], {}, floatType, [], 'ls_probe_sum'));
-  const finite = body.emit1('Equal', [probeSum, body.scalar(0)], {}, 'bool', [], 'ls_grads_finite');
-  const skip = body.emit1('And', [dynamic, body.emit1('Not', [finite], {}, 'bool', [], 'ls_bad')], {}, 'bool', [], 'ls_skip');
-  const nextGood = body.emit1('Add', [good, body.scalar(1)], {}, floatType, [], 'ls_good_next');
-  const grow = body.emit1('And', [dynamic, body.emit1('GreaterOrEqual', [nextGood, scaling(1, 'ls_interval')], {}, 'bool', [], 'ls_due')], {}, 'bool', [], 'ls_grow');
-  const newScale = body.emit1(
+  const scaledLoss = mul(body, loss, body.emit1('Mul', [scale, scaling(4, 'loss_weight')], {}, floatType, [], 'loss_seed'));
+  const grads = gradients(body, scaledLoss, bodyParams) as Value[];
+
+  // SGD with momentum and (decoupled-from-bias) weight decay, PyTorch convention:
+  //   g' = g + wd·p (weights only);  v' = μ·v + g';  p' = p − lr·v'
+  const sgd = (g: Graph, gradOf: (i: number) => Value, keep?: (next: Value, old: Value, hint: string) => Value): void => {
+    specs.forEach((spec, i) => {
+      const p = bodyParams[i]!;
+      let grad = gradOf(i);
+      if (spec.decay) grad = g.emit1('Add', [grad, g.emit1('Mul', [p, weightDecay], {}, floatType, p.shape, 'decay')], {}, floatType, p.shape, 'grad_decayed');
+      const v = g.emit1('Add', [g.emit1('Mul', [bodyVel[i]!, momentum], {}, floatType, p.shape, 'mom'), grad], {}, floatType, p.shape, `vel_${spec.name}`);
+      const next = g.emit1('Sub', [p, g.emit1('Mul', [v, lrStep], {}, floatType, p.shape, 'update')], {}, floatType, p.shape, `new_${spec.name}`);
+      g.output(keep ? keep(next, p, `kept_${spec.name}`) : next);
+      g.output(keep ? keep(v, bodyVel[i]!, `kept_vel_${spec.name}`) : v);
+    });
+  };
+  // Without a static or dynamic loss scale the update is plain SGD and S stays 1: an `If` spares it
+  // the division, the finiteness probe, the keep-or-update choice per parameter and the scale's
+  // update, so such runs compute what they always did, bit for bit.
+  const prefix = at('ls_if/');
+  const plain = new Graph('sgd', floatType, `${prefix}p/`);
+  sgd(plain, (i) => grads[i]!);
+  plain.output(plain.emit1('Identity', [plain.constant('bool', [], [0], 'no_skip')], {}, 'bool', [], 'not_skipped'));
+  // With it: the gradients are divided by S; a dynamic scale skips a step whose gradients are not
+  // all finite (Σ g·0 is NaN exactly then), keeping the weights and the momentum.
+  const scaled = new Graph('sgd_scaled', floatType, `${prefix}s/`);
+  const field = (i: number, hint: string) => scaled.emit1('Gather', [lossScaling, scaled.constant('int64', [], [i], 'index')], { axis: 0 }, floatType, [], hint);
+  const dynamic = scaled.emit1('Greater', [field(1, 'ls_dynamic_f'), scaled.scalar(0)], {}, 'bool', [], 'ls_dynamic');
+  const unscaled = grads.map((g, i) => scaled.emit1('Div', [g, scale], {}, floatType, bodyParams[i]!.shape, 'grad_unscaled'));
+  const probe = unscaled.map((g) => scaled.emit1('ReduceSum', [scaled.emit1('Mul', [g, scaled.scalar(0)], {}, floatType, g.shape, 'ls_zeroed')], { keepdims: 0 }, floatType, [], 'ls_probe'));
+  const probeSum = probe.reduce((a, b) => scaled.emit1('Add', [a, b], {}, floatType, [], 'ls_probe_sum'));
+  const finite = scaled.emit1('Equal', [probeSum, scaled.scalar(0)], {}, 'bool', [], 'ls_grads_finite');
+  const skipped = scaled.emit1('And', [dynamic, scaled.emit1('Not', [finite], {}, 'bool', [], 'ls_bad')], {}, 'bool', [], 'ls_skip');
+  sgd(scaled, (i) => unscaled[i]!, (next, old, hint) => scaled.emit1('Where', [skipped, old, next], {}, floatType, old.shape, hint));
+  scaled.output(scaled.emit1('Identity', [skipped], {}, 'bool', [], 'skipped'));
+  // S halves after a skipped step and doubles after `growth interval` good steps in a row
+  const nextGood = scaled.emit1('Add', [good, scaled.scalar(1)], {}, floatType, [], 'ls_good_next');
+  const grow = scaled.emit1('And', [dynamic, scaled.emit1('GreaterOrEqual', [nextGood, field(2, 'ls_interval')], {}, 'bool', [], 'ls_due')], {}, 'bool', [], 'ls_grow');
+  const newScale = scaled.emit1(
     'Where',
-    [skip, body.emit1('Mul', [scale, body.scalar(0.5)], {}, floatType, [], 'ls_backoff'), body.emit1('Where', [grow, body.emit1('Mul', [scale, body.scalar(2)], {}, floatType, [], 'ls_growth'), scale], {}, floatType, [], 'ls_kept')],
+    [skipped, scaled.emit1('Mul', [scale, scaled.scalar(0.5)], {}, floatType, [], 'ls_backoff'), scaled.emit1('Where', [grow, scaled.emit1('Mul', [scale, scaled.scalar(2)], {}, floatType, [], 'ls_growth'), scale], {}, floatType, [], 'ls_kept')],
     {},
     floatType,
     [],
     'ls_scale_new',
   );
-  const newGood = body.emit1('Where', [body.emit1('Or', [skip, grow], {}, 'bool', [], 'ls_reset'), body.scalar(0), body.emit1('Where', [dynamic, nextGood, good], {}, floatType, [], 'ls_count')], {}, floatType, [], 'ls_good_new');
+  const newGood = scaled.emit1('Where', [scaled.emit1('Or', [skipped, grow], {}, 'bool', [], 'ls_reset'), scaled.scalar(0), scaled.emit1('Where', [dynamic, nextGood, good], {}, floatType, [], 'ls_count')], {}, floatType, [], 'ls_good_new');
+  const unsqS = (v: Value, hint: string) => scaled.emit1('Unsqueeze', [v, scaled.ints([0])], {}, floatType, [1], hint);
+  scaled.output(scaled.emit1('Concat', [unsqS(newScale, 'ls_s'), unsqS(newGood, 'ls_g')], { axis: 0 }, floatType, [2], 'loss_scale_state_new'));
+  plain.output(plain.emit1('Identity', [bodyScale], {}, floatType, [2], 'loss_scale_state_kept'));
+  // a static or dynamic loss scale (the `active` field): else S stays 1 and nothing is divided
+  const active = body.emit1('Greater', [scaling(0, 'ls_active_f'), body.scalar(0)], {}, 'bool', [], 'ls_active');
+  const updated = body.emit(
+    'If',
+    [active],
+    { then_branch: { kind: 'graph', value: scaled.toGraphData() }, else_branch: { kind: 'graph', value: plain.toGraphData() } },
+    [
+      ...specs.flatMap((p) => [{ dtype: floatType, shape: p.shape, hint: `new_${p.name}` }, { dtype: floatType, shape: p.shape, hint: `vel_${p.name}` }]),
+      { dtype: 'bool' as const, shape: [], hint: 'ls_skip' },
+      { dtype: floatType, shape: [2], hint: 'loss_scale_state_new' },
+    ],
+  );
+  const newParams = specs.map((_, i) => updated[2 * i]!);
+  const newVel = specs.map((_, i) => updated[2 * i + 1]!);
+  const skip = updated[2 * specs.length]!;
+  const newScaleState = updated[2 * specs.length + 1]!;
   const unsq = (v: Value, hint: string) => body.emit1('Unsqueeze', [v, body.ints([0])], {}, floatType, [1], hint);
-  const newScaleState = body.emit1('Concat', [unsq(newScale, 'ls_s'), unsq(newGood, 'ls_g')], { axis: 0 }, floatType, [2], 'loss_scale_state_new');
-  const keep = (next: Value, old: Value, hint: string) => body.emit1('Where', [skip, old, next], {}, floatType, old.shape, hint);
-
-  // SGD with momentum and (decoupled-from-bias) weight decay, PyTorch convention:
-  //   g' = g + wd·p (weights only);  v' = μ·v + g';  p' = p − lr·v'
-  const newParams: Value[] = [];
-  const newVel: Value[] = [];
-  specs.forEach((spec, i) => {
-    const p = bodyParams[i]!;
-    let g = grads[i]!;
-    if (spec.decay) g = body.emit1('Add', [g, body.emit1('Mul', [p, weightDecay], {}, floatType, p.shape, 'decay')], {}, floatType, p.shape, 'grad_decayed');
-    const v = body.emit1('Add', [body.emit1('Mul', [bodyVel[i]!, momentum], {}, floatType, p.shape, 'mom'), g], {}, floatType, p.shape, `vel_${spec.name}`);
-    const step = body.emit1('Mul', [v, lrStep], {}, floatType, p.shape, 'update');
-    newParams.push(keep(body.emit1('Sub', [p, step], {}, floatType, p.shape, `new_${spec.name}`), p, `kept_${spec.name}`));
-    newVel.push(keep(v, bodyVel[i]!, `kept_vel_${spec.name}`));
-  });
   body.output(body.emit1('Identity', [condIn], {}, 'bool', [], 'cond_out'));
   newParams.forEach((v) => body.output(v));
   newVel.forEach((v) => body.output(v));

@@ -28,8 +28,8 @@ export const INPUT = {
   /** Training only. */
   formatGrad: 'format_g',
   /**
-   * Loss scaling (training only, float [4]): [dynamic (0/1), growth interval, layer-wise (0/1),
-   * loss weight]; docs/number-formats.md.
+   * Loss scaling (training only, float [5]): [active (0/1), dynamic (0/1), growth interval,
+   * layer-wise (0/1), loss weight] (`lossScalingInput`); docs/number-formats.md.
    */
   lossScaling: 'loss_scaling',
   /** Loss-scale state carried from step to step (float [2]): [scale, good steps since the last change]; output `.new`. */

@@ -323,7 +323,7 @@ export class Trainer {
     const weightDecay = new ort.Tensor('float32', Float32Array.of(o.weightDecay), []);
     const intKernelsOn = new ort.Tensor('int64', BigInt64Array.of(1n), []);
     const intKernelsOff = new ort.Tensor('int64', BigInt64Array.of(0n), []);
-    const lossScaling = new ort.Tensor('float32', lossScalingInput(parseLossScale(o.lossScale ?? 'none'), o.lossWeight ?? 1), [4]);
+    const lossScaling = new ort.Tensor('float32', lossScalingInput(parseLossScale(o.lossScale ?? 'none'), o.lossWeight ?? 1), [5]);
     const stateNames = this.stateSpecs().map((p) => p.name);
     const augment = o.dataset.augment;
     const startStep = this.step;

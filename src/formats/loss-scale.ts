@@ -72,13 +72,15 @@ export function lossScaleName(s: LossScale): string {
 }
 
 /**
- * The graph's `loss_scaling` input: [dynamic (0/1), growth interval, layer-wise (0/1), loss weight].
+ * The graph's `loss_scaling` input: [active (0/1: a static or dynamic scale), dynamic (0/1), growth
+ * interval, layer-wise (0/1), loss weight].
  * The loss weight multiplies the training objective (Caffe's `loss_weight`): its gradients, unlike
  * a loss scale's, are not divided again — with the learning rate divided by it, SGD without weight
  * decay is unchanged in exact arithmetic, while every error is that many times smaller.
  */
 export function lossScalingInput(s: LossScale, lossWeight = 1): Float32Array {
-  return Float32Array.of(s.kind === 'dynamic' ? 1 : 0, s.kind === 'dynamic' ? s.interval : 0, s.kind === 'layer' ? 1 : 0, lossWeight);
+  const active = s.kind === 'static' || s.kind === 'dynamic';
+  return Float32Array.of(active ? 1 : 0, s.kind === 'dynamic' ? 1 : 0, s.kind === 'dynamic' ? s.interval : 0, s.kind === 'layer' ? 1 : 0, lossWeight);
 }
 
 /** The scale a run starts with. */

@@ -117,14 +117,39 @@ export function emitQuantize(g: Graph, x: Value, bits: Value, options: QuantizeO
   const dt = x.dtype;
   if (dt !== 'float32' && dt !== 'float64') throw new Error(`quantize ${x.name}: ${dt} is not a float type`);
   if (options.format && dt === 'float32') {
-    const prefix = `${g.fresh('q_fmt_if')}/`;
-    const grid = new Graph(`${prefix}grid`, dt, `${prefix}g/`);
-    grid.output(emitGridQuantize(grid, x, bits, options));
-    const float = new Graph(`${prefix}float`, dt, `${prefix}f/`);
-    float.output(emitFloatQuantize(float, x, options.format, { noise: options.noise, blockAxis: options.blockAxis ?? (options.reduceAxes?.[0] ?? 1) }));
-    return g.emit1('If', [formatIsGrid(g, options.format)], { then_branch: branch(grid), else_branch: branch(float) }, dt, x.shape, 'quantized');
+    const format = options.format;
+    const blockAxis = options.blockAxis ?? options.reduceAxes?.[0] ?? 1;
+    return emitFormatDispatch(g, x, bits, options, (f) => [emitFloatQuantize(f, x, format, { noise: options.noise, blockAxis })], () => [], [{ dtype: dt, shape: x.shape, hint: 'quantized' }])[0]!;
   }
   return emitGridQuantize(g, x, bits, options);
+}
+
+type OutputSpec = { dtype: 'float32' | 'float64' | 'bool'; shape: Value['shape']; hint: string };
+
+/**
+ * One quantizer with a format descriptor: an `If` on "pass-through or float format" takes the
+ * integer grid (the `If` on ≤ 8-bit codes inside `emitGrid`) in its else branch, so an integer
+ * step pays the `If`s it always paid; the then branch chooses between the float/MX rounding
+ * (`float`, emitted into its branch) and the pass-through of a 32-bit grid. `extras` are further
+ * outputs of the grid and pass-through branches (the float branch returns them after its value).
+ */
+function emitFormatDispatch(g: Graph, x: Value, bits: Value, options: QuantizeOptions, float: (f: Graph) => Value[], extras: (b: Graph) => Value[], outputs: OutputSpec[]): Value[] {
+  const dt = x.dtype as 'float32';
+  const terms = bitsTerms(g, bits);
+  const notGrid = g.emit1('Not', [formatIsGrid(g, options.format!)], {}, 'bool', [], 'format_not_grid');
+  const prefix = `${g.fresh('q_fmt_if')}/`;
+  const floatBranch = new Graph(`${prefix}float`, dt, `${prefix}f/`);
+  float(floatBranch).forEach((v) => floatBranch.output(v));
+  const pass = new Graph(`${prefix}exact`, dt, `${prefix}x/`);
+  pass.output(pass.emit1('Identity', [x], {}, dt, x.shape, 'pass'));
+  extras(pass).forEach((v) => pass.output(v));
+  const notGridBranch = new Graph(`${prefix}not_grid`, dt, `${prefix}n/`);
+  notGridBranch.emit('If', [notGrid], { then_branch: branch(floatBranch), else_branch: branch(pass) }, outputs).forEach((v) => notGridBranch.output(v));
+  const grid = new Graph(`${prefix}grid`, dt, `${prefix}g/`);
+  grid.output(emitGrid(grid, x, terms, options));
+  extras(grid).forEach((v) => grid.output(v));
+  const skipGrid = g.emit1('Or', [terms.exact, notGrid], {}, 'bool', [], 'q_skip_grid');
+  return g.emit('If', [skipGrid], { then_branch: branch(notGridBranch), else_branch: branch(grid) }, outputs);
 }
 
 /** Whether a format descriptor's kind is the integer grid (0): emitted once per descriptor per graph. */
@@ -240,33 +265,42 @@ export interface ErrorNumerics {
  * values that round to 0; overflow = values beyond the format's max finite (float formats only).
  */
 function emitCountedErrorQuantize(g: Graph, dy: Value, bits: Value, options: QuantizeOptions, format: Value, numerics: ErrorNumerics): Value {
-  const dt = dy.dtype;
+  const dt = dy.dtype as 'float32';
   const shape = dy.shape;
-  const field = (i: number, hint: string) => g.emit1('Gather', [format, g.constant('int64', [], [i], 'field')], { axis: 0 }, dt, [], hint);
-  const isFloat = g.emit1('Not', [formatIsGrid(g, format)], {}, 'bool', [], 'format_is_float');
-  const abs = g.emit1('Abs', [dy], {}, dt, shape, 'ls_abs');
-  const amax = g.emit1('ReduceMax', [abs], { keepdims: 0 }, dt, [], 'ls_amax');
-  const usable = g.emit1('And', [g.emit1('Greater', [amax, g.scalar(0)], {}, 'bool', [], 'ls_nonzero'), g.emit1('Less', [amax, g.scalar(Infinity)], {}, 'bool', [], 'ls_finite')], {}, 'bool', [], 'ls_usable');
-  const on = g.emit1('And', [g.emit1('And', [numerics.layerwise, isFloat], {}, 'bool', [], 'ls_float_on'), usable], {}, 'bool', [], 'ls_on');
-  const safeMax = g.emit1('Where', [usable, amax, g.scalar(1)], {}, dt, [], 'ls_safe_amax');
-  // ⌊log2 amax⌋, corrected to the exact power of two (Log may be off by one next to one)
-  let e = g.emit1('Floor', [g.emit1('Div', [g.emit1('Log', [safeMax], {}, dt, [], 'ls_ln'), g.scalar(Math.LN2)], {}, dt, [], 'ls_log2')], {}, dt, [], 'ls_e');
-  const pow = (v: Value) => g.emit1('Pow', [g.scalar(2), v], {}, dt, [], 'ls_pow');
-  e = g.emit1('Sub', [e, g.emit1('Cast', [g.emit1('Greater', [pow(e), safeMax], {}, 'bool', [], 'ls_hi')], { to: ONNX_TYPE[dt] }, dt, [], 'ls_hi_f')], {}, dt, [], 'ls_e_lo');
-  e = g.emit1('Add', [e, g.emit1('Cast', [g.emit1('LessOrEqual', [pow(g.emit1('Add', [e, g.scalar(1)], {}, dt, [], 'ls_e1')), safeMax], {}, 'bool', [], 'ls_lo')], { to: ONNX_TYPE[dt] }, dt, [], 'ls_lo_f')], {}, dt, [], 'ls_e_exact');
-  const exponent = g.emit1('Sub', [g.emit1('Sub', [field(3, 'fmt_emax'), g.scalar(1)], {}, dt, [], 'ls_top'), e], {}, dt, [], 'ls_shift');
-  const scale = g.emit1('Where', [on, pow(exponent), g.scalar(1)], {}, dt, [], 'ls_scale');
-  const scaled = g.emit1('Mul', [dy, scale], {}, dt, shape, 'ls_scaled');
-  const q = emitQuantize(g, scaled, bits, options);
-  const count = (mask: Value, hint: string) => g.emit1('ReduceSum', [g.emit1('Cast', [mask], { to: ONNX_TYPE[dt] }, dt, shape, `${hint}_f`)], { keepdims: 0 }, dt, [], hint);
-  const zeroQ = g.emit1('Equal', [q, g.scalar(0)], {}, 'bool', shape, 'ls_q_zero');
-  const nonzero = g.emit1('Not', [g.emit1('Equal', [dy, g.scalar(0)], {}, 'bool', shape, 'ls_dy_zero')], {}, 'bool', shape, 'ls_dy_nonzero');
-  const underflow = count(g.emit1('And', [zeroQ, nonzero], {}, 'bool', shape, 'ls_under'), 'ls_underflow');
-  const beyond = g.emit1('Greater', [g.emit1('Abs', [scaled], {}, dt, shape, 'ls_abs_scaled'), field(4, 'fmt_max')], {}, 'bool', shape, 'ls_beyond');
-  const overflow = g.emit1('Mul', [count(beyond, 'ls_overflow_all'), g.emit1('Cast', [isFloat], { to: ONNX_TYPE[dt] }, dt, [], 'ls_is_float')], {}, dt, [], 'ls_overflow');
-  const floatUnder = g.emit1('Mul', [underflow, g.emit1('Cast', [isFloat], { to: ONNX_TYPE[dt] }, dt, [], 'ls_is_float_u')], {}, dt, [], 'ls_underflow_float');
-  numerics.counts.push({ underflow: floatUnder, overflow });
-  return g.emit1('Div', [q, scale], {}, dt, shape, 'ls_unscaled');
+  // integer grids count nothing and are scale-invariant: all of it runs in the float branch
+  const zeros = (b: Graph) => [b.emit1('Identity', [b.scalar(0)], {}, dt, [], 'no_underflow'), b.emit1('Identity', [b.scalar(0)], {}, dt, [], 'no_overflow')];
+  const counted = (f: Graph): Value[] => {
+    const field = (i: number, hint: string) => f.emit1('Gather', [format, f.constant('int64', [], [i], 'field')], { axis: 0 }, dt, [], hint);
+    const abs = f.emit1('Abs', [dy], {}, dt, shape, 'ls_abs');
+    const amax = f.emit1('ReduceMax', [abs], { keepdims: 0 }, dt, [], 'ls_amax');
+    const usable = f.emit1('And', [f.emit1('Greater', [amax, f.scalar(0)], {}, 'bool', [], 'ls_nonzero'), f.emit1('Less', [amax, f.scalar(Infinity)], {}, 'bool', [], 'ls_finite')], {}, 'bool', [], 'ls_usable');
+    const on = f.emit1('And', [numerics.layerwise, usable], {}, 'bool', [], 'ls_on');
+    const safeMax = f.emit1('Where', [usable, amax, f.scalar(1)], {}, dt, [], 'ls_safe_amax');
+    // ⌊log2 amax⌋, corrected to the exact power of two (Log may be off by one next to one)
+    let e = f.emit1('Floor', [f.emit1('Div', [f.emit1('Log', [safeMax], {}, dt, [], 'ls_ln'), f.scalar(Math.LN2)], {}, dt, [], 'ls_log2')], {}, dt, [], 'ls_e');
+    const pow = (v: Value) => f.emit1('Pow', [f.scalar(2), v], {}, dt, [], 'ls_pow');
+    e = f.emit1('Sub', [e, f.emit1('Cast', [f.emit1('Greater', [pow(e), safeMax], {}, 'bool', [], 'ls_hi')], { to: ONNX_TYPE[dt] }, dt, [], 'ls_hi_f')], {}, dt, [], 'ls_e_lo');
+    e = f.emit1('Add', [e, f.emit1('Cast', [f.emit1('LessOrEqual', [pow(f.emit1('Add', [e, f.scalar(1)], {}, dt, [], 'ls_e1')), safeMax], {}, 'bool', [], 'ls_lo')], { to: ONNX_TYPE[dt] }, dt, [], 'ls_lo_f')], {}, dt, [], 'ls_e_exact');
+    const exponent = f.emit1('Sub', [f.emit1('Sub', [field(3, 'fmt_emax'), f.scalar(1)], {}, dt, [], 'ls_top'), e], {}, dt, [], 'ls_shift');
+    const scale = f.emit1('Where', [on, pow(exponent), f.scalar(1)], {}, dt, [], 'ls_scale');
+    const scaled = f.emit1('Mul', [dy, scale], {}, dt, shape, 'ls_scaled');
+    const q = emitFloatQuantize(f, scaled, format, { noise: options.noise, blockAxis: options.blockAxis ?? 1 });
+    const count = (mask: Value, hint: string) => f.emit1('ReduceSum', [f.emit1('Cast', [mask], { to: ONNX_TYPE[dt] }, dt, shape, `${hint}_f`)], { keepdims: 0 }, dt, [], hint);
+    const zeroQ = f.emit1('Equal', [q, f.scalar(0)], {}, 'bool', shape, 'ls_q_zero');
+    const nonzero = f.emit1('Not', [f.emit1('Equal', [dy, f.scalar(0)], {}, 'bool', shape, 'ls_dy_zero')], {}, 'bool', shape, 'ls_dy_nonzero');
+    return [
+      f.emit1('Div', [q, scale], {}, dt, shape, 'ls_unscaled'),
+      count(f.emit1('And', [zeroQ, nonzero], {}, 'bool', shape, 'ls_under'), 'ls_underflow'),
+      count(f.emit1('Greater', [f.emit1('Abs', [scaled], {}, dt, shape, 'ls_abs_scaled'), field(4, 'fmt_max')], {}, 'bool', shape, 'ls_beyond'), 'ls_overflow'),
+    ];
+  };
+  const [out, underflow, overflow] = emitFormatDispatch(g, dy, bits, { ...options, format }, counted, zeros, [
+    { dtype: dt, shape, hint: 'quantized' },
+    { dtype: dt, shape: [], hint: 'underflow' },
+    { dtype: dt, shape: [], hint: 'overflow' },
+  ]);
+  numerics.counts.push({ underflow: underflow!, overflow: overflow! });
+  return out!;
 }
 
 /**

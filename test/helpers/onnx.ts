@@ -44,7 +44,7 @@ export function gridFeeds(K: number, dtype: 'float32' | 'float64' = 'float32'): 
     format_w: t([K, 6], zeros(K * 6)),
     format_a: t([K, 6], zeros(K * 6)),
     format_g: t([K, 6], zeros(K * 6)),
-    loss_scaling: t([4], [0, 0, 0, 1]),
+    loss_scaling: t([5], [0, 0, 0, 0, 1]),
     loss_scale_state: t([2], [1, 0]),
   };
 }
