@@ -19,7 +19,7 @@ import { createModel } from '../src/models/registry.js';
 import { parseModelSpec } from '../src/models/spec.js';
 import { makeSchedule } from '../src/schedule/index.js';
 import { scheduleBits } from '../src/schedule/schedule.js';
-import { f32, gridFeeds, i64, modelBytes, randomValues } from './helpers/onnx.js';
+import { f32, gridFeeds, i64, layerBits, modelBytes, randomValues } from './helpers/onnx.js';
 import { digitsTrainer } from './helpers/trainer.js';
 
 const [M, K, N] = [24, 40, 12];
@@ -201,6 +201,7 @@ describe('integer kernels: training steps', () => {
       const model = createModel(parseModelSpec(spec), shape, 10, 'last');
       const artifacts = buildArtifacts(model);
       expect(artifacts.manifest.training.integerLayers).toBe(integerLayers);
+      const quantized = artifacts.manifest.quantizedLayers.length;
       // the integer body has one integer layer op per layer the rule names
       const outputs = (nodes: readonly NodeData[]): string[] =>
         nodes.flatMap((n) => [...n.outputs, ...Object.values(n.attributes).flatMap((a) => (a.kind === 'graph' ? outputs(a.value.nodes) : []))]);
@@ -217,10 +218,10 @@ describe('integer kernels: training steps', () => {
         const feeds: Record<string, ort.Tensor> = {
           x: f32([1, B, ...shape], randomValues(B * size, 7 + t, 0, 1)),
           labels: i64([1, B], randomValues(B, 80 + t, 0, 10).map(Math.floor)),
-          bits_w: f32([1], [bitsWA!]),
-          bits_a: f32([1], [bitsWA!]),
-          bits_g: f32([1], [bitsG!]),
-          ...gridFeeds(1),
+          bits_w: layerBits([bitsWA!], quantized),
+          bits_a: layerBits([bitsWA!], quantized),
+          bits_g: layerBits([bitsG!], quantized),
+          ...gridFeeds(1, 'float32', quantized),
           lr: f32([1], [0.1]),
           noise_key: new ort.Tensor('uint32', Uint32Array.of(1000 + t), [1]),
           momentum: f32([], [0.9]),

@@ -58,7 +58,7 @@ describe('artifact interface derived from the graphs', () => {
   // The manifest of mlp 64-128-10 (classifier at full precision), written out by hand.
   const f = 'float32' as const;
   const expectedManifest = {
-    formatVersion: 3,
+    formatVersion: 4,
     model: { name: 'mlp', id: 'mlp-64-128-10', inputShape: [64], classes: 10 },
     floatType: 'float32',
     opset: 17,
@@ -67,12 +67,12 @@ describe('artifact interface derived from the graphs', () => {
       inputs: [
         { name: 'x', dtype: f, shape: ['steps', 'batch', 64] },
         { name: 'labels', dtype: 'int64', shape: ['steps', 'batch'] },
-        { name: 'bits_w', dtype: f, shape: ['steps'] },
-        { name: 'bits_a', dtype: f, shape: ['steps'] },
-        { name: 'bits_g', dtype: f, shape: ['steps'] },
-        { name: 'format_w', dtype: f, shape: ['steps', 6] },
-        { name: 'format_a', dtype: f, shape: ['steps', 6] },
-        { name: 'format_g', dtype: f, shape: ['steps', 6] },
+        { name: 'bits_w', dtype: f, shape: ['steps', 'layers'] },
+        { name: 'bits_a', dtype: f, shape: ['steps', 'layers'] },
+        { name: 'bits_g', dtype: f, shape: ['steps', 'layers'] },
+        { name: 'format_w', dtype: f, shape: ['steps', 'layers', 6] },
+        { name: 'format_a', dtype: f, shape: ['steps', 'layers', 6] },
+        { name: 'format_g', dtype: f, shape: ['steps', 'layers', 6] },
         { name: 'loss_scaling', dtype: f, shape: [5] },
         { name: 'loss_scale_state', dtype: f, shape: [2] },
         { name: 'lr', dtype: f, shape: ['steps'] },
@@ -121,10 +121,10 @@ describe('artifact interface derived from the graphs', () => {
       inputs: [
         { name: 'x', dtype: f, shape: ['batch', 64] },
         { name: 'labels', dtype: 'int64', shape: ['batch'] },
-        { name: 'bits_w', dtype: f, shape: [] },
-        { name: 'bits_a', dtype: f, shape: [] },
-        { name: 'format_w', dtype: f, shape: [6] },
-        { name: 'format_a', dtype: f, shape: [6] },
+        { name: 'bits_w', dtype: f, shape: ['layers'] },
+        { name: 'bits_a', dtype: f, shape: ['layers'] },
+        { name: 'format_w', dtype: f, shape: ['layers', 6] },
+        { name: 'format_a', dtype: f, shape: ['layers', 6] },
         { name: 'fc1.weight', dtype: f, shape: [64, 128] },
         { name: 'fc1.bias', dtype: f, shape: [128] },
         { name: 'fc2.weight', dtype: f, shape: [128, 10] },
@@ -134,6 +134,7 @@ describe('artifact interface derived from the graphs', () => {
       outputs: ['loss', 'correct', 'logits'],
     },
     checkpoint: 'checkpoint.safetensors',
+    quantizedLayers: ['fc1'],
     params: [
       { name: 'fc1.weight', shape: [64, 128], decay: true },
       { name: 'fc1.bias', shape: [128], decay: false },

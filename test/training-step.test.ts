@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { buildTrainingModel, buildEvalModel } from '../src/artifacts/build.js';
 import { mlp } from '../src/models/mlp.js';
-import { f32, gridFeeds, i64, randomValues } from './helpers/onnx.js';
+import { f32, gridFeeds, i64, layerBits, randomValues } from './helpers/onnx.js';
 
 const IN = 5;
 const HID = 7;
@@ -85,10 +85,10 @@ describe('training model at 32 bits', () => {
     const feeds: Record<string, ort.Tensor> = {
       x: f32([K, B, IN], xs),
       labels: i64([K, B], ys),
-      bits_w: f32([K], [32, 32, 32]),
-      bits_a: f32([K], [32, 32, 32]),
-      bits_g: f32([K], [32, 32, 32]),
-      ...gridFeeds(K),
+      bits_w: layerBits([32, 32, 32], 2),
+      bits_a: layerBits([32, 32, 32], 2),
+      bits_g: layerBits([32, 32, 32], 2),
+      ...gridFeeds(K, 'float32', 2),
       lr: f32([K], LR),
       noise_key: new ort.Tensor('uint32', Uint32Array.of(11, 12, 13), [K]),
       'fc1.input_range': f32([3], [0, 0, 0]),
@@ -140,10 +140,10 @@ describe('training model at 32 bits', () => {
       const out = await session.run({
         x: f32([1, B, IN], randomValues(B * IN, 5, 0, 1)),
         labels: i64([1, B], [0, 1, 2, 1]),
-        bits_w: f32([1], [bits]),
-        bits_a: f32([1], [bits]),
-        bits_g: f32([1], [bits]),
-        ...gridFeeds(1),
+        bits_w: layerBits([bits], 2),
+        bits_a: layerBits([bits], 2),
+        bits_g: layerBits([bits], 2),
+        ...gridFeeds(1, 'float32', 2),
         lr: f32([1], [0.1]),
         noise_key: new ort.Tensor('uint32', Uint32Array.of(7), [1]),
         'fc1.input_range': f32([3], [0, 0, 0]),
@@ -174,10 +174,10 @@ describe('training model at 32 bits', () => {
     const out = await s.run({
       x: f32([B, IN], randomValues(B * IN, 5, 0, 1)),
       labels: i64([B], [0, 1, 2, 1]),
-      bits_w: f32([], [32]),
-      bits_a: f32([], [32]),
-      format_w: f32([6], [0, 0, 0, 0, 0, 0]),
-      format_a: f32([6], [0, 0, 0, 0, 0, 0]),
+      bits_w: f32([2], [32, 32]),
+      bits_a: f32([2], [32, 32]),
+      format_w: f32([2, 6], new Array(12).fill(0)),
+      format_a: f32([2, 6], new Array(12).fill(0)),
       'fc1.weight': f32([IN, HID], randomValues(IN * HID, 1)),
       'fc1.bias': f32([HID], randomValues(HID, 2)),
       'fc2.weight': f32([HID, OUT], randomValues(HID * OUT, 3)),

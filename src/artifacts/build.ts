@@ -14,7 +14,7 @@ import { gradients } from '../graph/autodiff.js';
 import { mul } from '../graph/ops/math.js';
 import { correctCount, softmaxCrossEntropy } from '../graph/ops/loss.js';
 import { encodeModel } from '../graph/proto.js';
-import { bufferValue, forwardEval, modelLayers } from '../models/layers.js';
+import { LAYERS, bufferValue, forwardEval, layerEntry, layerPrecisions, modelLayers } from '../models/layers.js';
 import type { ModelDef, QuantContext } from '../models/model.js';
 import type { LayerShape } from '../models/shapes.js';
 import { integerProducts } from '../quant/integer.js';
@@ -34,7 +34,7 @@ export interface TensorSpec {
 }
 
 export interface TrainingManifest {
-  formatVersion: 3;
+  formatVersion: 4;
   model: { name: string; id: string; inputShape: number[]; classes: number };
   floatType: 'float32' | 'float64';
   opset: number;
@@ -62,6 +62,11 @@ export interface TrainingManifest {
   };
   eval: { file: string; inputs: TensorSpec[]; outputs: string[] };
   checkpoint: string;
+  /**
+   * The quantized GEMM layers (those not kept at full precision), in the order of the entries of
+   * the per-layer precision inputs (`bits_*` [steps, layers], `format_*` [steps, layers, fields]).
+   */
+  quantizedLayers: string[];
   params: { name: string; shape: number[]; decay: boolean }[];
   /** Non-trainable state, read by the eval model (batch-norm statistics, activation ranges). */
   buffers: { name: string; shape: number[] }[];
@@ -133,12 +138,12 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   const inputs: LoopInputs = {
     x: outer.input(INPUT.x, floatType, [K, B, ...model.inputShape]),
     labels: outer.input(INPUT.labels, 'int64', [K, B]),
-    bitsW: outer.input(INPUT.bitsWeights, floatType, [K]),
-    bitsA: outer.input(INPUT.bitsActivations, floatType, [K]),
-    bitsG: outer.input(INPUT.bitsGrad, floatType, [K]),
-    formatW: outer.input(INPUT.formatWeights, floatType, [K, FORMAT_FIELDS]),
-    formatA: outer.input(INPUT.formatActivations, floatType, [K, FORMAT_FIELDS]),
-    formatG: outer.input(INPUT.formatGrad, floatType, [K, FORMAT_FIELDS]),
+    bitsW: outer.input(INPUT.bitsWeights, floatType, [K, LAYERS]),
+    bitsA: outer.input(INPUT.bitsActivations, floatType, [K, LAYERS]),
+    bitsG: outer.input(INPUT.bitsGrad, floatType, [K, LAYERS]),
+    formatW: outer.input(INPUT.formatWeights, floatType, [K, LAYERS, FORMAT_FIELDS]),
+    formatA: outer.input(INPUT.formatActivations, floatType, [K, LAYERS, FORMAT_FIELDS]),
+    formatG: outer.input(INPUT.formatGrad, floatType, [K, LAYERS, FORMAT_FIELDS]),
     lossScaling: outer.input(INPUT.lossScaling, floatType, [5]),
     lossScaleState: outer.input(INPUT.lossScaleState, floatType, [2]),
     lr: outer.input(INPUT.lr, floatType, [K]),
@@ -235,20 +240,25 @@ function emitTrainingLoop(
   const numerics: ErrorNumerics | undefined = fg
     ? { layerwise: body.emit1('Greater', [scaling(3, 'ls_layerwise_f'), body.scalar(0)], {}, 'bool', [], 'ls_layerwise'), counts: [] }
     : undefined;
+  // each quantized layer's entries of the step's per-layer precisions, gathered once
+  const layer = layerPrecisions(body, { bitsWeights: bw, bitsActivations: ba, formatWeights: fw, formatActivations: fa });
+  const errorBits = new Map<number, { bits: Value; format?: Value }>();
+  const errorsOf = (i: number) => {
+    let e = errorBits.get(i);
+    if (!e) errorBits.set(i, (e = { bits: layerEntry(body, bg, i, `bits_g_l${i}`), format: fg ? layerEntry(body, fg, i, `format_g_l${i}`) : undefined }));
+    return e;
+  };
   const q: QuantContext = {
     mode: 'train',
-    bitsWeights: bw,
-    bitsActivations: ba,
-    formatWeights: fw,
-    formatActivations: fa,
+    layer,
     buffer: (name) => bufferValue(bodyBuffers, name, model),
     setBuffer(name, value) {
       bufferValue(bodyBuffers, name, model);
       if (newBuffers.has(name)) throw new Error(`model ${model.id}: buffer ${name} set twice in one step`);
       newBuffers.set(name, value);
     },
-    errors: (v) => quantizeErrors(body, v, bg, { value: noise.emitRaw(v), unit: NOISE_UNIT }, fg, numerics),
-    integer: integer ? { bitsErrors: bg, noise: (like) => noise.emitRaw(like), noiseUnit: NOISE_UNIT } : undefined,
+    errors: (v, i) => quantizeErrors(body, v, errorsOf(i).bits, { value: noise.emitRaw(v), unit: NOISE_UNIT }, errorsOf(i).format, numerics),
+    integer: integer ? { bitsErrors: (i) => errorsOf(i).bits, noise: (like) => noise.emitRaw(like), noiseUnit: NOISE_UNIT } : undefined,
   };
   const paramMap = new Map(specs.map((p, i) => [p.name, bodyParams[i]!]));
   const logits = model.forward(body, xb, paramMap, q);
@@ -380,10 +390,13 @@ export function buildEvalModel(model: ModelDef, floatType: 'float32' | 'float64'
   const g = new Graph('bitcycle_eval', floatType);
   const x = g.input(INPUT.x, floatType, ['batch', ...model.inputShape]);
   const labels = g.input(INPUT.labels, 'int64', ['batch']);
-  const bitsW = g.input(INPUT.bitsWeights, floatType, []);
-  const bitsA = g.input(INPUT.bitsActivations, floatType, []);
-  const formats = { weights: g.input(INPUT.formatWeights, floatType, [FORMAT_FIELDS]), activations: g.input(INPUT.formatActivations, floatType, [FORMAT_FIELDS]) };
-  const logits = forwardEval(g, model, x, bitsW, bitsA, floatType === 'float32' ? formats : undefined);
+  const bitsWeights = g.input(INPUT.bitsWeights, floatType, [LAYERS]);
+  const bitsActivations = g.input(INPUT.bitsActivations, floatType, [LAYERS]);
+  const formatWeights = g.input(INPUT.formatWeights, floatType, [LAYERS, FORMAT_FIELDS]);
+  const formatActivations = g.input(INPUT.formatActivations, floatType, [LAYERS, FORMAT_FIELDS]);
+  // a float64 graph (gradient checks) quantizes on integer grids only
+  const formats = floatType === 'float32' ? { formatWeights, formatActivations } : {};
+  const logits = forwardEval(g, model, x, { bitsWeights, bitsActivations, ...formats });
   const { loss } = softmaxCrossEntropy(g, logits, labels, model.classes);
   const correct = correctCount(g, logits, labels);
   g.output(loss, OUTPUT.loss);
@@ -431,7 +444,7 @@ export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, 
   const bufferSpecs = model.buffers();
   const stateNames = new Set([...specs.flatMap((p) => [p.name, velocityName(p.name)]), ...bufferSpecs.map((b) => b.name)]);
   return {
-    formatVersion: 3,
+    formatVersion: 4,
     model: { name: model.name, id: model.id, inputShape: [...model.inputShape], classes: model.classes },
     floatType: training.graph.floatType,
     opset: OPSET,
@@ -452,6 +465,7 @@ export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, 
       outputs: evalModel.graph.outputs.map((v) => v.name),
     },
     checkpoint: 'checkpoint.safetensors',
+    quantizedLayers: training.layers.filter((l) => !l.fullPrecision).map((l) => l.name),
     params: specs.map((p) => ({ name: p.name, shape: p.shape, decay: p.decay })),
     buffers: bufferSpecs.map((b) => ({ name: b.name, shape: b.shape })),
   };

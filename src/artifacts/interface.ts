@@ -15,13 +15,19 @@ export const INPUT = {
   x: 'x',
   /** Class indices (int64): [steps, batch] (training), [batch] (eval). */
   labels: 'labels',
+  /**
+   * Bit-widths per quantized layer (`TrainingManifest.quantizedLayers`, in that order):
+   * [steps, layers] (training), [layers] (eval). A precision plan (src/formats/layer-plan.ts) gives
+   * layers different values; without one every layer has the run's.
+   */
   bitsWeights: 'bits_w',
   bitsActivations: 'bits_a',
   /** Error (gradient) bit-width; training only. */
   bitsGrad: 'bits_g',
   /**
-   * Format descriptors (src/quant/float-quant.ts `formatDescriptor`): [steps, FORMAT_FIELDS]
-   * (training), [FORMAT_FIELDS] (eval). Kind 0 quantizes on the integer grid of the bits input.
+   * Format descriptors (src/quant/float-quant.ts `formatDescriptor`) per quantized layer:
+   * [steps, layers, FORMAT_FIELDS] (training), [layers, FORMAT_FIELDS] (eval). Kind 0 quantizes on
+   * the integer grid of the bits input.
    */
   formatWeights: 'format_w',
   formatActivations: 'format_a',

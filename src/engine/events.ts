@@ -30,6 +30,12 @@ export interface StepRecord {
   trainAcc: number;
   /** Wall time since the run (or resumed session) started, in ms. */
   wallMs: number;
+  /**
+   * With a per-layer precision plan: each quantized layer's formats, `W/G` (weights and
+   * activations / errors, e.g. `int4/int8`), in the order of the manifest's `quantizedLayers`;
+   * the columns above then hold the plan's default schedules.
+   */
+  layerFormats?: string[];
 }
 
 export interface EvalRecord {

@@ -14,6 +14,7 @@ import { type Dataset, featureSize } from '../data/dataset.js';
 import type { ModelDef } from '../models/model.js';
 import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedule.js';
 import { type NumberFormat, parseNumberFormat } from '../formats/number-format.js';
+import type { PlannedLayer } from '../formats/layer-plan.js';
 import { elementBits, gridFormat, isGridFormat, precisionName } from '../formats/precision.js';
 import { FORMAT_FIELDS, formatDescriptor } from '../quant/float-quant.js';
 import { initialScale, lossScalingInput, parseLossScale } from '../formats/loss-scale.js';
@@ -65,6 +66,13 @@ export interface TrainOptions extends TrainingHyperparameters {
   schedule: Schedule;
   /** Errors (back-propagated gradients) follow this one. */
   gradSchedule: Schedule;
+  /**
+   * A per-layer precision plan (src/formats/layer-plan.ts): each quantized layer's schedules, in
+   * the order of the manifest's `quantizedLayers`. Absent: every layer follows `schedule` and
+   * `gradSchedule`. With a plan, steps record each layer's formats and evaluation runs each layer
+   * at its schedule's top precision.
+   */
+  layerPlan?: PlannedLayer[];
   /** intra-op threads for onnxruntime (default 1: faster than 2 for these sizes). */
   threads?: number;
   /** Continue from this checkpoint instead of initialising. */
@@ -126,11 +134,17 @@ export class Trainer {
   readonly artifacts: Artifacts;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
+  /** Bit-widths per step of `schedule` and `gradSchedule` (the plan's defaults, when there is one). */
   readonly bitsWA: Uint8Array;
   readonly bitsG: Uint8Array;
   /** Index of each step's format in `formats` (weights/activations, errors). */
   private readonly formatWA: Uint8Array;
   private readonly formatG: Uint8Array;
+  /** The distinct schedules of the quantized layers: bit-width and format index per step. */
+  private readonly tracks: { schedule: Schedule; bits: Uint8Array; formats: Uint8Array }[] = [];
+  /** Per quantized layer (manifest order): its track of weights/activations and of errors. */
+  private readonly layerWA: number[];
+  private readonly layerG: number[];
   /** The distinct formats of the run's schedules, with their descriptors. */
   private readonly formats: { format: NumberFormat; name: string; grid: boolean; descriptor: Float32Array }[] = [];
   /** The learning-rate policy of `options.lrSchedule`. */
@@ -155,6 +169,26 @@ export class Trainer {
     this.formatWA = this.formatIndices(options.schedule);
     this.formatG = this.formatIndices(options.gradSchedule);
     this.lrPolicy = makeLrPolicy(options.lrSchedule);
+    const names = this.artifacts.manifest.quantizedLayers;
+    const plan = options.layerPlan ?? names.map((name) => ({ name, schedule: options.schedule, errors: options.gradSchedule }));
+    if (plan.map((l) => l.name).join('\u0000') !== names.join('\u0000')) {
+      throw new Error(`the layer plan names layers ${plan.map((l) => l.name).join(', ') || '(none)'}, the model's quantized layers are ${names.join(', ') || '(none)'}`);
+    }
+    this.layerWA = plan.map((l) => this.track(l.schedule));
+    this.layerG = plan.map((l) => this.track(l.errors));
+  }
+
+  /** The index of `schedule`'s track (added on first use). */
+  private track(schedule: Schedule): number {
+    const i = this.tracks.findIndex((t) => t.schedule.name === schedule.name);
+    if (i >= 0) return i;
+    this.tracks.push({ schedule, bits: scheduleBits(schedule, this.totalSteps), formats: this.formatIndices(schedule) });
+    return this.tracks.length - 1;
+  }
+
+  /** The tracks some quantized layer follows. */
+  private usedTracks(): number[] {
+    return [...new Set([...this.layerWA, ...this.layerG])];
   }
 
   /** Each step's format of `schedule` as an index into `formats` (grid schedules: one entry per bit-width). */
@@ -178,18 +212,22 @@ export class Trainer {
 
   /** Step t runs on integer kernels (kernels `int`, an integer-capable model, integer grids of ≤ 8 bits). */
   private integerStep(t: number): boolean {
-    return (
-      this.integerKernels &&
-      this.bitsWA[t]! <= INT_KERNEL_MAX_BITS &&
-      this.bitsG[t]! <= INT_KERNEL_MAX_BITS &&
-      this.formats[this.formatWA[t]!]!.grid &&
-      this.formats[this.formatG[t]!]!.grid
-    );
+    return this.integerKernels && this.usedTracks().every((i) => this.tracks[i]!.bits[t]! <= INT_KERNEL_MAX_BITS && this.formats[this.tracks[i]!.formats[t]!]!.grid);
   }
 
   /** The evaluation precision of the run: `evalFormat`, else the integer grid of `evalBits`. */
   get evalPrecision(): NumberFormat {
     return this.options.evalFormat ? parseNumberFormat(this.options.evalFormat, '--eval-bits') : gridFormat(this.options.evalBits);
+  }
+
+  /** What the run evaluates at: `evalPrecision`; with a layer plan, each layer at its schedule's top. */
+  get runEvalPrecision(): NumberFormat | EvalPrecision[] {
+    return this.options.layerPlan ? this.options.layerPlan.map((l) => ({ weights: l.schedule.top, activations: l.schedule.top })) : this.evalPrecision;
+  }
+
+  /** The quantized layers' names (the order of the per-layer inputs). */
+  get quantizedLayers(): readonly string[] {
+    return this.artifacts.manifest.quantizedLayers;
   }
 
   on(listener: EngineListener): void {
@@ -264,22 +302,31 @@ export class Trainer {
 
   /**
    * Evaluate the test split at a precision (bits: the integer grid; a format; or one each for
-   * weights and activations, e.g. activations at fp32 for weights-only quantization) on the current
-   * state, EVAL_BATCH samples per run (memory bounded by the batch, not the split): the loss is the
-   * mean over all samples, the accuracy the fraction correct.
+   * weights and activations, e.g. activations at fp32 for weights-only quantization; or one per
+   * quantized layer) on the current state, EVAL_BATCH samples per run (memory bounded by the batch,
+   * not the split): the loss is the mean over all samples, the accuracy the fraction correct.
    */
-  async evaluate(precision: number | NumberFormat | EvalPrecision = this.evalPrecision): Promise<{ loss: number; accuracy: number }> {
+  async evaluate(precision: number | NumberFormat | EvalPrecision | readonly EvalPrecision[] = this.runEvalPrecision): Promise<{ loss: number; accuracy: number }> {
     const { test, inputShape } = this.options.dataset;
     const width = featureSize(this.options.dataset);
-    const p = typeof precision === 'number' ? gridFormat(precision) : precision;
-    const { weights, activations } = 'kind' in p ? { weights: p, activations: p } : p;
-    const scalar = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);
-    const descriptor = (f: NumberFormat) => new ort.Tensor('float32', formatDescriptor(f), [FORMAT_FIELDS]);
+    const L = this.quantizedLayers.length;
+    const uniform = (p: number | NumberFormat | EvalPrecision): EvalPrecision => {
+      const f = typeof p === 'number' ? gridFormat(p) : p;
+      return 'kind' in f ? { weights: f, activations: f } : f;
+    };
+    const perLayer = Array.isArray(precision) ? (precision as readonly EvalPrecision[]) : new Array<EvalPrecision>(L).fill(uniform(precision as number | NumberFormat | EvalPrecision));
+    if (perLayer.length !== L) throw new Error(`evaluate: ${perLayer.length} layer precisions for ${L} quantized layers`);
+    const bits = (role: keyof EvalPrecision) => new ort.Tensor('float32', Float32Array.from(perLayer, (p) => elementBits(p[role])), [L]);
+    const descriptors = (role: keyof EvalPrecision) => {
+      const data = new Float32Array(L * FORMAT_FIELDS);
+      perLayer.forEach((p, l) => data.set(formatDescriptor(p[role]), l * FORMAT_FIELDS));
+      return new ort.Tensor('float32', data, [L, FORMAT_FIELDS]);
+    };
     const fixed: Record<string, ort.Tensor> = {
-      [INPUT.bitsWeights]: scalar(elementBits(weights)),
-      [INPUT.bitsActivations]: scalar(elementBits(activations)),
-      [INPUT.formatWeights]: descriptor(weights),
-      [INPUT.formatActivations]: descriptor(activations),
+      [INPUT.bitsWeights]: bits('weights'),
+      [INPUT.bitsActivations]: bits('activations'),
+      [INPUT.formatWeights]: descriptors('weights'),
+      [INPUT.formatActivations]: descriptors('activations'),
     };
     for (const p of this.artifacts.manifest.eval.inputs) {
       const state = this.state.get(p.name);
@@ -313,10 +360,12 @@ export class Trainer {
     // Stochastic-rounding noise is generated in the graph from one key per step (a pure function of
     // (seed, step), so resumable; src/quant/noise.ts).
     const noiseKeys = new Uint32Array(maxChunk);
-    const bitsW = new Float32Array(maxChunk);
-    const bitsG = new Float32Array(maxChunk);
-    const formatW = new Float32Array(maxChunk * FORMAT_FIELDS);
-    const formatG = new Float32Array(maxChunk * FORMAT_FIELDS);
+    // per step and quantized layer
+    const L = this.quantizedLayers.length;
+    const bitsW = new Float32Array(maxChunk * L);
+    const bitsG = new Float32Array(maxChunk * L);
+    const formatW = new Float32Array(maxChunk * L * FORMAT_FIELDS);
+    const formatG = new Float32Array(maxChunk * L * FORMAT_FIELDS);
     const lr = new Float32Array(maxChunk);
     const lrExact = new Float64Array(maxChunk); // the records keep the rate as computed, not its float32 feed
     const momentum = new ort.Tensor('float32', Float32Array.of(o.momentum), []);
@@ -334,7 +383,9 @@ export class Trainer {
     let divergence: Divergence | undefined;
 
     const warnings = [
-      ...[o.schedule, o.gradSchedule].map((s) => scheduleWarning(s, this.totalSteps)),
+      ...[o.schedule, o.gradSchedule, ...this.usedTracks().map((i) => this.tracks[i]!.schedule)]
+        .filter((s, i, all) => all.findIndex((x) => x.name === s.name) === i)
+        .map((s) => scheduleWarning(s, this.totalSteps)),
       lrWarning(this.lrPolicy, this.totalSteps),
       ...this.warnings,
     ].filter((w): w is string => w !== null);
@@ -376,10 +427,14 @@ export class Trainer {
           else x.set(sample, at);
           labels[k * B + i] = train.y[r]!;
         }
-        bitsW[k] = this.bitsWA[t]!;
-        bitsG[k] = this.bitsG[t]!;
-        formatW.set(this.formats[this.formatWA[t]!]!.descriptor, k * FORMAT_FIELDS);
-        formatG.set(this.formats[this.formatG[t]!]!.descriptor, k * FORMAT_FIELDS);
+        for (let l = 0; l < L; l++) {
+          const wa = this.tracks[this.layerWA[l]!]!;
+          const g = this.tracks[this.layerG[l]!]!;
+          bitsW[k * L + l] = wa.bits[t]!;
+          bitsG[k * L + l] = g.bits[t]!;
+          formatW.set(this.formats[wa.formats[t]!]!.descriptor, (k * L + l) * FORMAT_FIELDS);
+          formatG.set(this.formats[g.formats[t]!]!.descriptor, (k * L + l) * FORMAT_FIELDS);
+        }
         lrExact[k] = this.lrPolicy.rateAt(o.lr, t, this.totalSteps);
         lr[k] = lrExact[k]!;
         noiseKeys[k] = mixSeed(o.seed, PURPOSE_NOISE, t);
@@ -387,12 +442,12 @@ export class Trainer {
       const feeds: Record<string, ort.Tensor> = {
         [INPUT.x]: new ort.Tensor('float32', x.subarray(0, K * B * width), [K, B, ...o.dataset.inputShape]),
         [INPUT.labels]: new ort.Tensor('int64', labels.subarray(0, K * B), [K, B]),
-        [INPUT.bitsWeights]: new ort.Tensor('float32', bitsW.subarray(0, K), [K]),
-        [INPUT.bitsActivations]: new ort.Tensor('float32', bitsW.subarray(0, K), [K]),
-        [INPUT.bitsGrad]: new ort.Tensor('float32', bitsG.subarray(0, K), [K]),
-        [INPUT.formatWeights]: new ort.Tensor('float32', formatW.subarray(0, K * FORMAT_FIELDS), [K, FORMAT_FIELDS]),
-        [INPUT.formatActivations]: new ort.Tensor('float32', formatW.subarray(0, K * FORMAT_FIELDS), [K, FORMAT_FIELDS]),
-        [INPUT.formatGrad]: new ort.Tensor('float32', formatG.subarray(0, K * FORMAT_FIELDS), [K, FORMAT_FIELDS]),
+        [INPUT.bitsWeights]: new ort.Tensor('float32', bitsW.subarray(0, K * L), [K, L]),
+        [INPUT.bitsActivations]: new ort.Tensor('float32', bitsW.subarray(0, K * L), [K, L]),
+        [INPUT.bitsGrad]: new ort.Tensor('float32', bitsG.subarray(0, K * L), [K, L]),
+        [INPUT.formatWeights]: new ort.Tensor('float32', formatW.subarray(0, K * L * FORMAT_FIELDS), [K, L, FORMAT_FIELDS]),
+        [INPUT.formatActivations]: new ort.Tensor('float32', formatW.subarray(0, K * L * FORMAT_FIELDS), [K, L, FORMAT_FIELDS]),
+        [INPUT.formatGrad]: new ort.Tensor('float32', formatG.subarray(0, K * L * FORMAT_FIELDS), [K, L, FORMAT_FIELDS]),
         [INPUT.lr]: new ort.Tensor('float32', lr.subarray(0, K), [K]),
         [INPUT.noiseKey]: new ort.Tensor('uint32', noiseKeys.subarray(0, K), [K]),
         [INPUT.momentum]: momentum,
@@ -423,12 +478,13 @@ export class Trainer {
       const overflow = counters(OUTPUT.overflow);
       const steps: StepRecord[] = new Array(K);
       for (let k = 0; k < K; k++) {
+        const t = this.step + k;
         steps[k] = {
-          step: this.step + k,
+          step: t,
           epoch,
-          bitsWeights: bitsW[k]!,
-          bitsActivations: bitsW[k]!,
-          bitsGrad: bitsG[k]!,
+          bitsWeights: this.bitsWA[t]!,
+          bitsActivations: this.bitsWA[t]!,
+          bitsGrad: this.bitsG[t]!,
           formatWeights: this.formats[this.formatWA[this.step + k]!]!.name,
           formatActivations: this.formats[this.formatWA[this.step + k]!]!.name,
           formatGrad: this.formats[this.formatG[this.step + k]!]!.name,
@@ -440,6 +496,7 @@ export class Trainer {
           loss: loss[k]!,
           trainAcc: correct[k]! / B,
           wallMs: chunkStart + ((chunkEnd - chunkStart) * (k + 1)) / K,
+          ...(o.layerPlan ? { layerFormats: this.layerFormats(t) } : {}),
         };
       }
       // A non-finite loss ends the run at once: the rows up to the first bad step are kept (its
@@ -507,6 +564,11 @@ export class Trainer {
     };
     const status = this.step >= this.totalSteps ? 'completed' : 'stopped';
     return { status, summary };
+  }
+
+  /** Each quantized layer's formats at step t: `W/G` (weights and activations / errors), src/formats/precision.ts names. */
+  private layerFormats(t: number): string[] {
+    return this.layerWA.map((wa, l) => `${this.formats[this.tracks[wa]!.formats[t]!]!.name}/${this.formats[this.tracks[this.layerG[l]!]!.formats[t]!]!.name}`);
   }
 
   async release(): Promise<void> {

@@ -38,19 +38,30 @@ export const FP_LAYERS: readonly FpLayers[] = ['none', 'last', 'first,last'];
 /** Default `--fp-layers`: the classifier stays at full precision, as in CPT's CIFAR models. */
 export const DEFAULT_FP_LAYERS: FpLayers = 'last';
 
-export interface QuantContext {
-  /** `train`: batch statistics, running statistics updated; `eval`: running statistics used. */
-  mode: 'train' | 'eval';
+/** One quantized layer's precision at the current step: scalar bit-widths and format descriptors. */
+export interface LayerPrecision {
   bitsWeights: Value;
   bitsActivations: Value;
   /** The step's format descriptors (src/quant/float-quant.ts); absent: integer grids only. */
   formatWeights?: Value;
   formatActivations?: Value;
+}
+
+export interface QuantContext {
+  /** `train`: batch statistics, running statistics updated; `eval`: running statistics used. */
+  mode: 'train' | 'eval';
   /**
-   * Wrap a layer output so the error flowing back through it is quantized (identity in the
-   * eval graph, where there is no backward pass).
+   * The precision of the quantized GEMM layer with this index (0, 1, … in the order the forward
+   * pass emits the layers not kept at full precision): each layer has its own entry of the
+   * `bits_*` / `format_*` inputs, so a precision plan (src/formats/layer-plan.ts) can give layers
+   * different schedules.
    */
-  errors(x: Value): Value;
+  layer(index: number): LayerPrecision;
+  /**
+   * Wrap the output of quantized layer `index` so the error flowing back through it is quantized
+   * (identity in the eval graph, where there is no backward pass).
+   */
+  errors(x: Value, index: number): Value;
   /** The current value of a buffer (every name of `ModelDef.buffers()` is present). */
   buffer(name: string): Value;
   /** Set a buffer's value after this step (training graph; each buffer at most once). */
@@ -58,10 +69,10 @@ export interface QuantContext {
   /**
    * Present in the training graph's integer-kernel body (src/quant/integer.ts): quantized linear
    * and convolution layers run GEMMs on integer codes, quantizing their output's error themselves
-   * with the errors' bit-width and the noise of the next error quantizer (in the same order as
-   * `errors`; `noise(like) · noiseUnit` ~ U[0,1)).
+   * with the layer's error bit-width and the noise of the next error quantizer (in the same order
+   * as `errors`; `noise(like) · noiseUnit` ~ U[0,1)).
    */
-  integer?: { bitsErrors: Value; noise(like: Value): Value; noiseUnit: number };
+  integer?: { bitsErrors(index: number): Value; noise(like: Value): Value; noiseUnit: number };
 }
 
 export interface ModelDef {

@@ -52,6 +52,8 @@ export interface LinearOptions {
 /** What a model body emits with: the graph, the quantization context and the layers. */
 export class Net {
   private gemmIndex = 0;
+  /** Index of the next quantized GEMM layer (its entry of the per-layer precision inputs). */
+  private quantIndex = 0;
   constructor(
     readonly g: Graph,
     readonly q: QuantContext,
@@ -83,17 +85,19 @@ export class Net {
     const recorded = fp ? { ...shape, fullPrecision: true } : shape;
     this.g.recordLayer(recorded);
     if (fp) return gemm(x, weight);
+    const index = this.quantIndex++;
+    const p = this.q.layer(index);
     const rangeName = `${name}.input_range`;
     if (this.q.integer && this.q.mode === 'train' && integerProducts(recorded).length > 0) {
       const range = activationRange(this.g, x, 'train', this.buffer(rangeName, RANGE_SHAPE, 0));
       this.q.setBuffer(rangeName, range.running!);
       const { bitsErrors, noise, noiseUnit } = this.q.integer;
-      const inputs = [x, weight, this.q.bitsActivations, this.q.bitsWeights, bitsErrors, range.min, range.max, ...(integer.bias ? [integer.bias] : [])];
+      const inputs = [x, weight, p.bitsActivations, p.bitsWeights, bitsErrors(index), range.min, range.max, ...(integer.bias ? [integer.bias] : [])];
       return integer.conv ? this.g.apply1(IntConvOp, inputs, { noise, noiseUnit, conv: integer.conv }) : this.g.apply1(IntLinearOp, inputs, { noise, noiseUnit });
     }
-    const input = quantizeActivations(this.g, x, this.q.bitsActivations, this.q.mode, this.buffer(rangeName, RANGE_SHAPE, 0), this.q.formatActivations);
+    const input = quantizeActivations(this.g, x, p.bitsActivations, this.q.mode, this.buffer(rangeName, RANGE_SHAPE, 0), p.formatActivations);
     if (input.running) this.q.setBuffer(rangeName, input.running);
-    return this.q.errors(gemm(input.y, quantizeWeights(this.g, weight, this.q.bitsWeights, weightAxes, this.q.formatWeights)));
+    return this.q.errors(gemm(input.y, quantizeWeights(this.g, weight, p.bitsWeights, weightAxes, p.formatWeights)), index);
   }
 
   /** x [batch, in] → [batch, out]: `x · weight + bias`, weight [in, out]. */
@@ -174,10 +178,10 @@ function trace(meta: ModelMeta, body: (net: Net, x: Value) => Value, gemmCount: 
   const params: ParamSpec[] = [];
   const buffers: BufferSpec[] = [];
   const declared = new Set<string>();
+  const bits = { bitsWeights: g.input('bits_w', 'float32', []), bitsActivations: g.input('bits_a', 'float32', []) };
   const q: QuantContext = {
     mode: 'train',
-    bitsWeights: g.input('bits_w', 'float32', []),
-    bitsActivations: g.input('bits_a', 'float32', []),
+    layer: () => bits,
     errors: (v) => v,
     buffer: () => {
       throw new Error('a model body reads buffers through net.buffer');

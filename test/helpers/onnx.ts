@@ -37,14 +37,19 @@ export function randomValues(n: number, seed: number, lo = -1, hi = 1): number[]
  * descriptors' kind 0) without loss scaling: with these, a graph computes what it did before
  * number formats existed.
  */
-export function gridFeeds(K: number, dtype: 'float32' | 'float64' = 'float32'): Record<string, ort.Tensor> {
+export function gridFeeds(K: number, dtype: 'float32' | 'float64' = 'float32', layers = 1): Record<string, ort.Tensor> {
   const t = (shape: number[], data: number[]) => (dtype === 'float32' ? f32(shape, data) : f64(shape, data));
   const zeros = (n: number) => new Array<number>(n).fill(0);
   return {
-    format_w: t([K, 6], zeros(K * 6)),
-    format_a: t([K, 6], zeros(K * 6)),
-    format_g: t([K, 6], zeros(K * 6)),
+    format_w: t([K, layers, 6], zeros(K * layers * 6)),
+    format_a: t([K, layers, 6], zeros(K * layers * 6)),
+    format_g: t([K, layers, 6], zeros(K * layers * 6)),
     loss_scaling: t([5], [0, 0, 0, 0, 1]),
     loss_scale_state: t([2], [1, 0]),
   };
+}
+
+/** A per-layer bits feed [steps, layers]: step k's value for every layer. */
+export function layerBits(perStep: readonly number[], layers: number): ort.Tensor {
+  return f32([perStep.length, layers], perStep.flatMap((b) => new Array<number>(layers).fill(b)));
 }
