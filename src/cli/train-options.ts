@@ -13,6 +13,9 @@ import type { RunConfig } from '../runs/run-format.js';
 import { precisionPolicy } from '../schedule/precision.js';
 import { DEFAULT_LR_SCHEDULE, lrPolicyOption } from '../schedule/lr.js';
 import { parseFloatOption, parseIntOption } from './output.js';
+import { readFileSync } from 'node:fs';
+import { LAYER_PLAN_OPTION, layerPlanFromJson, layerPlanText, parseLayerPlan } from '../formats/layer-plan.js';
+import { sanitizeShort } from '../util/text.js';
 
 export interface TrainFlags {
   model: string;
@@ -40,6 +43,8 @@ export interface TrainFlags {
   baseline?: string;
   chunkSteps?: string;
   fpLayers?: string;
+  /** --layer-precision RULES|FILE.json: a per-layer precision plan (src/formats/layer-plan.ts). */
+  layerPrecision?: string;
   kernels?: string;
 }
 
@@ -87,6 +92,10 @@ export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epo
     .option('--loss-scale <policy>', 'loss scaling of the errors: none | static:S | dynamic[:init=S][:interval=N] | layer (adaptive, per error tensor; float formats) (docs/number-formats.md)', 'none')
     .option('--loss-weight <w>', 'multiply the training loss by w (its gradients too; unlike --loss-scale nothing divides them again): with --lr divided by w and no weight decay, SGD is unchanged in exact arithmetic while every error is w times smaller', '1')
     .option('--eval-bits <bits|format>', 'precision of evaluation: a bit-width or a number format (default: the schedule maximum)')
+    .option(
+      '--layer-precision <rules|file.json>',
+      'per-layer precision plan: rules SELECTORS=SPEC (weights and activations) or SELECTORS:grad=SPEC (errors) separated by ";", SELECTORS all | first | last | conv | fc | layer names with * and ?, later rules win; or a JSON file {"rules": [{"match", "schedule", "grad"}]} (docs/number-formats.md)',
+    )
     .option('--epochs <n>', 'training epochs', defaults.epochs ?? '30')
     .option(
       '--lr-schedule <spec>',
@@ -97,6 +106,23 @@ export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epo
     .option('--baseline <spec>', 'static-precision counterfactual for the cost tally (default: static:<schedule max>)')
     .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)')
     .option('--kernels <kind>', `GEMM kernels of quantized layers: int (integer GEMMs for steps whose bit-widths are all ≤ ${INT_KERNEL_MAX_BITS}) | fake (fp32 on fake-quantized values)`, DEFAULT_KERNELS);
+}
+
+/**
+ * --layer-precision: inline rules, or a JSON plan file (a value without "=" is a file name); the
+ * canonical inline text run.json stores.
+ */
+export function layerPrecisionConfig(text: string | undefined): { layerPrecision?: string } {
+  if (text === undefined) return {};
+  if (text.includes('=')) return { layerPrecision: layerPlanText(parseLayerPlan(text)) };
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(text, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(LAYER_PLAN_OPTION, code ? `cannot read plan file "${sanitizeShort(text, 120)}" (${code}); inline rules look like "first=static:8;conv=cpt:3-8"` : `${sanitizeShort(text, 120)} is not valid JSON (${(err as Error).message})`);
+  }
+  return { layerPrecision: layerPlanText(layerPlanFromJson(json, text)) };
 }
 
 /** --fp-layers: `first,last` (either order), `last` or `none`. */
@@ -152,6 +178,15 @@ function lossScaleConfig(text: string | undefined): { lossScale?: string } {
   return name === 'none' ? {} : { lossScale: name };
 }
 
+/** The plan of --layer-precision; with one, evaluation runs each layer at its schedule's top, so --eval-bits is refused. */
+function planConfig(flags: TrainFlags): { layerPrecision?: string } {
+  const plan = layerPrecisionConfig(flags.layerPrecision);
+  if (plan.layerPrecision !== undefined && flags.evalBits !== undefined) {
+    throw new UsageError('--eval-bits', 'with --layer-precision each layer is evaluated at its own schedule\'s top precision; evaluate other precisions with `bitcycle eval RUN --bits …`');
+  }
+  return plan;
+}
+
 export function trainConfig(flags: TrainFlags): RunConfig {
   const specs = formatSpecs(flags);
   const precision = precisionPolicy({ ...flags, ...specs });
@@ -163,6 +198,7 @@ export function trainConfig(flags: TrainFlags): RunConfig {
     schedule: precision.weightsActivations.name,
     gradBits: specs.gradBits.trim(),
     ...evalPrecision(flags.evalBits, precision.weightsActivations.top),
+    ...planConfig(flags),
     ...lossScaleConfig(flags.lossScale),
     ...lossWeightConfig(flags.lossWeight),
     epochs: parseIntOption('--epochs', flags.epochs, 1, MAX_EPOCHS),

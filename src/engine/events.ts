@@ -85,6 +85,8 @@ export type EngineEvent =
       startStep: number;
       /** Problems worth telling the user (e.g. a schedule too short to cycle). */
       warnings?: string[];
+      /** With a per-layer precision plan: one line per quantized layer, its schedules (`plannedLayerLines`). */
+      plan?: string[];
     }
   | { type: 'steps'; steps: StepRecord[] }
   | { type: 'eval'; eval: EvalRecord }

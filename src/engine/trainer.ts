@@ -14,7 +14,7 @@ import { type Dataset, featureSize } from '../data/dataset.js';
 import type { ModelDef } from '../models/model.js';
 import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedule.js';
 import { type NumberFormat, parseNumberFormat } from '../formats/number-format.js';
-import type { PlannedLayer } from '../formats/layer-plan.js';
+import { type PlannedLayer, plannedLayerLines } from '../formats/layer-plan.js';
 import { elementBits, gridFormat, isGridFormat, precisionName } from '../formats/precision.js';
 import { FORMAT_FIELDS, formatDescriptor } from '../quant/float-quant.js';
 import { initialScale, lossScalingInput, parseLossScale } from '../formats/loss-scale.js';
@@ -383,13 +383,14 @@ export class Trainer {
     let divergence: Divergence | undefined;
 
     const warnings = [
-      ...[o.schedule, o.gradSchedule, ...this.usedTracks().map((i) => this.tracks[i]!.schedule)]
+      ...[...(o.layerPlan ? [] : [o.schedule, o.gradSchedule]), ...this.usedTracks().map((i) => this.tracks[i]!.schedule)]
         .filter((s, i, all) => all.findIndex((x) => x.name === s.name) === i)
         .map((s) => scheduleWarning(s, this.totalSteps)),
       lrWarning(this.lrPolicy, this.totalSteps),
       ...this.warnings,
     ].filter((w): w is string => w !== null);
-    this.emit({ type: 'start', runId: o.runId, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch, epochs: o.epochs, startStep, warnings });
+    const plan = o.layerPlan ? { plan: plannedLayerLines(o.layerPlan) } : {};
+    this.emit({ type: 'start', runId: o.runId, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch, epochs: o.epochs, startStep, warnings, ...plan });
 
     let perm: Uint32Array | null = null;
     let permEpoch = -1;

@@ -325,6 +325,7 @@ export interface PartsCost extends Cost {
 }
 
 export interface StepBreakdown extends PartsCost {
+  /** The step's tuple (with per-layer tuples: the first quantized layer's). */
   bits: BitTuple;
   /** layers × phases, in layer order then PHASES order. */
   gemms: GemmCost[];
@@ -490,32 +491,47 @@ function partsOf(g: GemmCost): PartsCost {
  * profile's per-step overhead belongs to no layer or phase: it is in the step's totals only
  * (latency, its static energy, overheadLatencyS), so they exceed the sum of the phases by it.
  */
-export function stepBreakdown(profile: HardwareProfile, layers: readonly LayerShape[], batchSize: number, bits: BitTuple): StepBreakdown {
-  checkBits(bits.bitsWeights, 'bitsWeights');
-  checkBits(bits.bitsActivations, 'bitsActivations');
-  checkBits(bits.bitsGrad, 'bitsGrad');
+export function stepBreakdown(profile: HardwareProfile, layers: readonly LayerShape[], batchSize: number, stepBits: BitTuple | readonly BitTuple[]): StepBreakdown {
+  // one tuple for every layer, or one per layer (a per-layer precision plan)
+  const perLayer = isTupleList(stepBits) ? stepBits : null;
+  if (perLayer && perLayer.length !== layers.length) throw new RangeError(`${perLayer.length} bit tuples for ${layers.length} layers`);
+  for (const bits of perLayer ?? [stepBits as BitTuple]) {
+    checkBits(bits.bitsWeights, 'bitsWeights');
+    checkBits(bits.bitsActivations, 'bitsActivations');
+    checkBits(bits.bitsGrad, 'bitsGrad');
+  }
+  const bits = perLayer ? (perLayer.find((_, i) => !layers[i]!.fullPrecision) ?? perLayer[0]!) : (stepBits as BitTuple);
   const total = zeroParts();
   const byPhase = { forward: zeroParts(), inputGrad: zeroParts(), weightGrad: zeroParts() };
   const byLayer: ({ layer: string } & PartsCost)[] = [];
   const gemms: GemmCost[] = [];
-  for (const layer of layers) {
-    const perLayer = { layer: layer.name, ...zeroParts() };
-    for (const spec of layerGemms(layer, batchSize, bits)) {
+  layers.forEach((layer, i) => {
+    const sum = { layer: layer.name, ...zeroParts() };
+    for (const spec of layerGemms(layer, batchSize, perLayer ? perLayer[i]! : bits)) {
       const g = gemmCost(profile, spec);
       gemms.push(g);
       const parts = partsOf(g);
       addParts(total, parts);
       addParts(byPhase[g.phase], parts);
-      addParts(perLayer, parts);
+      addParts(sum, parts);
     }
-    byLayer.push(perLayer);
-  }
+    byLayer.push(sum);
+  });
   const perStepS = profile.overheadPerStepS;
   if (perStepS > 0) {
     const staticEnergyJ = profile.staticPowerW * perStepS;
     addParts(total, { ...zeroParts(), latencyS: perStepS, overheadLatencyS: perStepS, staticEnergyJ, energyJ: staticEnergyJ });
   }
   return { bits: normalizeBitTuple(bits), ...total, gemms, byPhase, byLayer };
+}
+
+function isTupleList(b: BitTuple | readonly BitTuple[]): b is readonly BitTuple[] {
+  return Array.isArray(b);
+}
+
+/** One key per list of per-layer tuples (equal lists, equal keys). */
+export function layerTuplesKey(tuples: readonly BitTuple[]): string {
+  return tuples.map((t) => bitTupleKey(t.bitsWeights, t.bitsActivations, t.bitsGrad, t)).join(',');
 }
 
 export interface CostModel {
@@ -529,6 +545,9 @@ export interface CostModel {
   stepCost(bitsWeights: number, bitsActivations: number, bitsGrad: number, kinds?: OperandKinds): Cost;
   /** Per-layer × phase × compute/memory breakdown of one step (memoized too). */
   breakdown(bitsWeights: number, bitsActivations: number, bitsGrad: number, kinds?: OperandKinds): StepBreakdown;
+  /** A step whose layers have tuples of their own (one per layer, in `layers` order; memoized). */
+  layersBreakdown(tuples: readonly BitTuple[]): StepBreakdown;
+  layersCost(tuples: readonly BitTuple[]): Cost;
 }
 
 function tupleKey(bw: number, ba: number, bg: number, kinds: OperandKinds | undefined): number {
@@ -564,11 +583,23 @@ export function createCostModel(profile: HardwareProfile, layers: readonly Layer
     }
     return b;
   };
+  const layered = new Map<string, StepBreakdown>();
+  const layersBreakdown = (tuples: readonly BitTuple[]): StepBreakdown => {
+    const key = layerTuplesKey(tuples);
+    let b = layered.get(key);
+    if (b === undefined) layered.set(key, (b = stepBreakdown(profile, frozenLayers, batchSize, tuples.map(normalizeBitTuple))));
+    return b;
+  };
   return {
     profile,
     layers: frozenLayers,
     batchSize,
     breakdown,
+    layersBreakdown,
+    layersCost(tuples) {
+      const b = layersBreakdown(tuples);
+      return { energyJ: b.energyJ, latencyS: b.latencyS, bitops: b.bitops };
+    },
     stepCost(bitsWeights, bitsActivations, bitsGrad, kinds) {
       const key = tupleKey(bitsWeights, bitsActivations, bitsGrad, kinds);
       let c = costs.get(key);

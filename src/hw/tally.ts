@@ -16,13 +16,16 @@ import {
   addParts,
   bitTupleKey,
   bitTupleText,
+  layerTuplesKey,
   createCostModel,
   normalizeBitTuple,
   preferFormat,
   zeroParts,
 } from './cost.js';
 import { DEFAULT_BITS_GRAD } from './defaults.js';
-import { isFloatFormat, operandKinds } from '../formats/precision.js';
+import { elementBits, isFloatFormat, operandKinds } from '../formats/precision.js';
+import { parseNumberFormat } from '../formats/number-format.js';
+import type { LayerShape } from '../models/shapes.js';
 import { baselineBits, type Savings, savingsPct } from './savings.js';
 
 
@@ -221,6 +224,25 @@ export interface TallyStep extends BitTuple {
   formatWeights?: string;
   formatActivations?: string;
   formatGrad?: string;
+  /** With a per-layer precision plan: each quantized layer's `W/G` formats (steps.csv `layers`). */
+  layerFormats?: readonly string[];
+}
+
+/**
+ * A step's tuple per layer of `layers`: the quantized layers (not `fullPrecision`) take theirs from
+ * `layerFormats` (`W/G` format names, in order), the others the step's (a full-precision layer's
+ * GEMMs are fp32 whatever it is). Throws when the counts differ.
+ */
+export function layerTuples(layers: readonly LayerShape[], layerFormats: readonly string[], step: BitTuple): BitTuple[] {
+  const quantized = layers.filter((l) => !l.fullPrecision).length;
+  if (layerFormats.length !== quantized) throw new RangeError(`a step has formats for ${layerFormats.length} layers, the model has ${quantized} quantized layers`);
+  let next = 0;
+  return layers.map((l) => {
+    if (l.fullPrecision) return normalizeBitTuple(step);
+    const [w, g] = layerFormats[next++]!.split('/').map((name) => parseNumberFormat(name, 'layers')) as [ReturnType<typeof parseNumberFormat>, ReturnType<typeof parseNumberFormat>];
+    const floatWA = isFloatFormat(w);
+    return normalizeBitTuple({ bitsWeights: elementBits(w), bitsActivations: elementBits(w), bitsGrad: elementBits(g), floatWeights: floatWA, floatActivations: floatWA, floatGrad: isFloatFormat(g) });
+  });
 }
 
 /**
@@ -237,6 +259,8 @@ export class CostTally {
   private readonly sums = { energyJ: 0, latencyS: 0, bitops: 0, baselineEnergyJ: 0, baselineLatencyS: 0, baselineBitops: 0 };
   private readonly runHistogram = new Map<number, BitTupleCount>();
   private readonly baselineHistogram = new Map<number, BitTupleCount>();
+  /** Steps of a per-layer plan, by their list of per-layer tuples. */
+  private readonly layeredHistogram = new Map<string, { tuples: BitTuple[]; count: number }>();
   private count = 0;
 
   constructor(
@@ -261,7 +285,8 @@ export class CostTally {
       const bk = this.baselineKinds;
       const kinds = bk === undefined ? s : { floatWeights: bk.floatWeights, floatActivations: bk.floatActivations, floatGrad: s.floatGrad };
       const b = baselineBits(this.baseline, s.step, this.totalSteps, s.bitsGrad, kinds);
-      const c = this.model.stepCost(s.bitsWeights, s.bitsActivations, s.bitsGrad, s);
+      const tuples = given.layerFormats ? layerTuples(this.model.layers, given.layerFormats, s) : null;
+      const c = tuples ? this.model.layersCost(tuples) : this.model.stepCost(s.bitsWeights, s.bitsActivations, s.bitsGrad, s);
       const bc = this.model.stepCost(b.bitsWeights, b.bitsActivations, b.bitsGrad, b);
       const sc: StepCost = { energyJ: c.energyJ, latencyS: c.latencyS, bitops: c.bitops, baselineEnergyJ: bc.energyJ, baselineLatencyS: bc.latencyS, baselineBitops: bc.bitops };
       const sums = this.sums;
@@ -271,7 +296,12 @@ export class CostTally {
       sums.baselineEnergyJ += sc.baselineEnergyJ;
       sums.baselineLatencyS += sc.baselineLatencyS;
       sums.baselineBitops += sc.baselineBitops;
-      bump(this.runHistogram, s);
+      if (tuples) {
+        const key = layerTuplesKey(tuples);
+        const entry = this.layeredHistogram.get(key);
+        if (entry) entry.count++;
+        else this.layeredHistogram.set(key, { tuples, count: 1 });
+      } else bump(this.runHistogram, s);
       bump(this.baselineHistogram, b);
       this.count++;
       out[i] = sc;
@@ -292,7 +322,14 @@ export class CostTally {
       const t = tallyBitTuples(this.model, [...h.values()]);
       return { byPhase: t.byPhase, byLayer: t.byLayer };
     };
-    return { run: part(this.runHistogram), baseline: part(this.baselineHistogram) };
+    const run = part(this.runHistogram);
+    // steps of a per-layer plan: each distinct list of layer tuples evaluated once
+    for (const { tuples, count } of this.layeredHistogram.values()) {
+      const b = this.model.layersBreakdown(tuples);
+      for (const p of PHASES) addParts(run.byPhase[p], b.byPhase[p], count);
+      b.byLayer.forEach((l, i) => addParts(run.byLayer[i]!, l, count));
+    }
+    return { run, baseline: part(this.baselineHistogram) };
   }
 }
 

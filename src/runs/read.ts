@@ -9,7 +9,7 @@ import { parseString } from 'fast-csv';
 import type { StepRecord } from '../engine/events.js';
 import { RunError } from '../errors.js';
 import { processAlive } from '../util/process.js';
-import { EVALS_HEADER, parseRunJson, type RunJson, STEPS_HEADER, STEPS_HEADER_V1 } from './run-format.js';
+import { EVALS_HEADER, parseRunJson, type RunJson, STEPS_HEADER, STEPS_HEADERS } from './run-format.js';
 import { gridFormat, precisionName } from '../formats/precision.js';
 import { parseNumberFormat } from '../formats/number-format.js';
 
@@ -233,7 +233,10 @@ function convertStep(row: Cell): StepRow | string {
     overflow: countsOf(row, 'overflow'),
   };
   for (const v of Object.values(numerics)) if (typeof v === 'string') return v;
+  const layers = layersOf(row);
+  if (typeof layers === 'string') return layers;
   return {
+    ...(layers ? { layerFormats: layers } : {}),
     ...formats,
     ...(typeof numerics.lossScale === 'number' ? { lossScale: numerics.lossScale } : {}),
     ...(typeof numerics.skipped === 'number' ? { skipped: numerics.skipped === 1 } : {}),
@@ -285,6 +288,27 @@ function countsOf(row: Cell, column: string): number[] | null | string {
   return counts;
 }
 
+/** A layers cell: each quantized layer's `W/G` formats, canonical; null when empty or absent. */
+function layersOf(row: Cell): string[] | null | string {
+  const text = row.layers;
+  if (text === undefined || text === '') return null;
+  const out: string[] = [];
+  for (const item of text.split(' ')) {
+    const parts = item.split('/');
+    if (parts.length !== 2) return `layers: "${item.slice(0, 30)}" is not W/G formats`;
+    const names: string[] = [];
+    for (const p of parts) {
+      try {
+        names.push(precisionName(parseNumberFormat(p, 'layers')));
+      } catch {
+        return `layers: "${p.slice(0, 20)}" is not a number format`;
+      }
+    }
+    out.push(names.join('/'));
+  }
+  return out;
+}
+
 /**
  * A format cell: its canonical name; `intB`/`fp32` from the bits where the file predates formats
  * (no such column); `!why` when it is not a format.
@@ -313,7 +337,7 @@ export function parseEvalLine(line: string): EvalRow | string {
 
 /** Rows of steps.csv. Throws RunError naming the file and line of the first invalid row. */
 export function readSteps(dir: string): Promise<StepRow[]> {
-  return parseCsv(dir, 'steps.csv', [STEPS_HEADER, STEPS_HEADER_V1], convertStep);
+  return parseCsv(dir, 'steps.csv', STEPS_HEADERS, convertStep);
 }
 
 /** Rows of evals.csv. Throws RunError naming the file and line of the first invalid row. */

@@ -15,6 +15,8 @@ import { fullPrecisionUses, requireOperandBits } from '../hw/cost.js';
 import { compileProfileText, profileDigest, readProfileSource } from '../hw/load.js';
 import type { HardwareProfile } from '../hw/profile.js';
 import type { ModelDef } from '../models/model.js';
+import { modelLayers } from '../models/layers.js';
+import { type PlannedLayer, parseLayerPlan, resolveLayerPlan } from '../formats/layer-plan.js';
 import { createModel } from '../models/registry.js';
 import { DEFAULT_FP_LAYERS } from '../models/model.js';
 import { DEFAULT_KERNELS } from '../engine/kernels.js';
@@ -26,6 +28,8 @@ export interface ResolvedRun {
   dataset: Dataset;
   model: ModelDef;
   precision: PrecisionPolicy;
+  /** Each quantized layer's schedules under the run's `layerPrecision` plan; absent without one. */
+  layerPlan?: PlannedLayer[];
   stepsPerEpoch: number;
   totalSteps: number;
   /** Null with `--profile none`. */
@@ -76,7 +80,9 @@ export function resolveRun(given: RunConfig, options: { dataset?: Dataset; store
   const fpLayers = config.fpLayers!;
   const model = createModel(config.model, dataset.inputShape, dataset.classes, fpLayers);
   const { stepsPerEpoch, totalSteps } = runGeometry(dataset.train.count, config.batchSize, config.epochs);
-  if (config.profile === 'none') return { config, dataset, model, precision, stepsPerEpoch, totalSteps, profile: null, profileSource: null };
+  const layerPlan = config.layerPrecision === undefined ? undefined : resolveLayerPlan(parseLayerPlan(config.layerPrecision), modelLayers(model), { schedule: precision.weightsActivations, errors: precision.errors });
+  const planned = layerPlan ? { layerPlan } : {};
+  if (config.profile === 'none') return { config, dataset, model, precision, ...planned, stepsPerEpoch, totalSteps, profile: null, profileSource: null };
   const source = options.storedProfile ? null : readProfileSource(config.profile, '--profile', options.profileDirs);
   const profile = source ? source.profile : loadProfileCopy(options.storedProfile!);
   // A profile that rejects operands wider than its formats: refuse the run before anything is written.
@@ -84,7 +90,11 @@ export function resolveRun(given: RunConfig, options: { dataset?: Dataset; store
     { what: `--schedule ${config.schedule}`, bits: precision.weightsActivations.bitsMax },
     { what: `the baseline ${config.baseline}`, bits: precision.baseline.bitsMax },
     { what: `--grad-bits ${config.gradBits}`, bits: precision.errors.bitsMax },
+    ...(layerPlan ?? []).flatMap((l) => [
+      { what: `--layer-precision (${l.name}) ${l.schedule.name}`, bits: l.schedule.bitsMax },
+      { what: `--layer-precision (${l.name}) errors ${l.errors.name}`, bits: l.errors.bitsMax },
+    ]),
     ...fullPrecisionUses(fpLayers),
   ]);
-  return { config, dataset, model, precision, stepsPerEpoch, totalSteps, profile, profileSource: source ? { text: source.text, sha256: source.digest, name: source.profile.name } : null };
+  return { config, dataset, model, precision, ...planned, stepsPerEpoch, totalSteps, profile, profileSource: source ? { text: source.text, sha256: source.digest, name: source.profile.name } : null };
 }

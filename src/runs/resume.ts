@@ -15,7 +15,8 @@ import { RunError } from '../errors.js';
 import type { ModelDef } from '../models/model.js';
 import type { Schedule } from '../schedule/schedule.js';
 import { type EvalRow, parseEvalLine, parseStepLine, type StepRow } from './read.js';
-import { EVALS_HEADER, STEPS_HEADER, STEPS_HEADER_V1 } from './run-format.js';
+import { EVALS_HEADER, STEPS_HEADER, STEPS_HEADERS, layersCell } from './run-format.js';
+import type { PlannedLayer } from '../formats/layer-plan.js';
 import { precisionName } from '../formats/precision.js';
 import { RunStore } from './store.js';
 
@@ -43,6 +44,8 @@ export interface ResumeContext {
   /** The run's schedules: a stored row must carry the bits they give its step. */
   schedule: Schedule;
   gradSchedule: Schedule;
+  /** The run's per-layer plan: a stored row must carry the formats it gives each layer (none without a plan). */
+  layerPlan?: PlannedLayer[];
   manifest: TrainingManifest;
   model: ModelDef;
   /** The profile read afresh (a run that never got past `starting`): copied in again on a fresh start. */
@@ -132,7 +135,7 @@ function consistentPrefix<T>(
   check: (row: T, index: number) => string | null,
   count: number,
   /** A kept row as a line of the current header (rows of an older header are rewritten). */
-  upgrade?: (row: T, line: string) => string,
+  upgrade?: (row: T, line: string, header: readonly string[]) => string,
 ): { rows: T[]; lines: string[]; problem: Problem | null } {
   const read = readLines(file);
   if (!read) return { rows: [], lines: [], problem: count > 0 ? { file: fileName, line: null, reason: 'is missing' } : null };
@@ -152,9 +155,16 @@ function consistentPrefix<T>(
     const why = typeof row === 'string' ? row : check(row, i);
     if (why !== null) return { rows, lines: kept, problem: { file: fileName, line: lineNo, reason: why } };
     rows.push(row as T);
-    kept.push(headerIndex > 0 && upgrade ? upgrade(row as T, line) : line);
+    kept.push(headerIndex > 0 && upgrade ? upgrade(row as T, line, header) : line);
   }
   return { rows, lines: kept, problem: null };
+}
+
+/** A row of an older steps.csv header as a line of the current one: the columns it lacks are added (formats from its bits, the rest empty). */
+function upgradeStepLine(row: StepRow, line: string, header: readonly string[]): string {
+  const known: Record<string, string> = { format_w: row.formatWeights, format_a: row.formatActivations, format_g: row.formatGrad };
+  const cells = new Map(line.split(',').map((c, i) => [header[i]!, c]));
+  return STEPS_HEADER.map((column) => cells.get(column) ?? known[column] ?? '').join(',');
 }
 
 function describe(p: Problem): string {
@@ -183,7 +193,7 @@ export function planResume(store: RunStore, ctx: ResumeContext, repair: boolean)
   let steps: ReturnType<typeof consistentPrefix<StepRow>> = { rows: [], lines: [], problem: null };
   let evals: ReturnType<typeof consistentPrefix<EvalRow>> = { rows: [], lines: [], problem: null };
   if (!problem) {
-    steps = consistentPrefix(store.stepsFile, 'steps.csv', [STEPS_HEADER, STEPS_HEADER_V1], parseStepLine, (row, i) => {
+    steps = consistentPrefix(store.stepsFile, 'steps.csv', STEPS_HEADERS, parseStepLine, (row, i) => {
       if (row.step !== i) return `step ${row.step} where step ${i} belongs (rows must be 0, 1, 2, … with none missing or repeated)`;
       if (row.epoch !== Math.floor(i / spe)) return `epoch ${row.epoch}, step ${i} is in epoch ${Math.floor(i / spe)}`;
       const wa = ctx.schedule.bitsAt(i, ctx.totalSteps);
@@ -196,8 +206,11 @@ export function planResume(store: RunStore, ctx: ResumeContext, repair: boolean)
       if (row.formatWeights !== fwa || row.formatActivations !== fwa || row.formatGrad !== fg) {
         return `formats ${row.formatWeights}/${row.formatActivations}/${row.formatGrad}, the run's schedule gives ${fwa}/${fwa}/${fg}`;
       }
+      const planned = layersCell(ctx.layerPlan?.map((l) => `${precisionName(l.schedule.formatAt(i, ctx.totalSteps))}/${precisionName(l.errors.formatAt(i, ctx.totalSteps))}`));
+      const stored = layersCell(row.layerFormats);
+      if (stored !== planned) return planned ? `layers "${stored}", the run's layer plan gives "${planned}"` : `layers "${stored}", but the run has no layer plan`;
       return null;
-    }, step, (row, line) => [line, row.formatWeights, row.formatActivations, row.formatGrad].join(',')); // an older row gains its format cells
+    }, step, upgradeStepLine);
     problem = steps.problem;
   }
   if (!problem) {

@@ -19,8 +19,20 @@ import { MAX_EPOCHS, MAX_STEPS_PER_EPOCH } from './limits.js';
 export const RUN_FORMAT_VERSION = 2;
 /** steps.csv as written before number formats (integer grids only): still read, upgraded on resume. */
 export const STEPS_HEADER_V1 = ['step', 'epoch', 'bits_w', 'bits_a', 'bits_g', 'lr', 'loss', 'train_acc', 'wall_ms', 'energy_j', 'latency_s', 'bitops', 'baseline_energy_j'] as const;
-/** steps.csv: the bits columns are the formats' element bits; format_* name each step's formats (src/formats/precision.ts). */
-export const STEPS_HEADER = [...STEPS_HEADER_V1, 'format_w', 'format_a', 'format_g', 'loss_scale', 'skipped', 'underflow', 'overflow'] as const;
+/** steps.csv as written before per-layer precision plans: still read, upgraded on resume. */
+export const STEPS_HEADER_V2 = [...STEPS_HEADER_V1, 'format_w', 'format_a', 'format_g', 'loss_scale', 'skipped', 'underflow', 'overflow'] as const;
+/**
+ * steps.csv: the bits columns are the formats' element bits; format_* name each step's formats
+ * (src/formats/precision.ts); `layers` (runs with a per-layer plan) each quantized layer's formats.
+ */
+export const STEPS_HEADER = [...STEPS_HEADER_V2, 'layers'] as const;
+/** Every steps.csv header a reader accepts, newest first. */
+export const STEPS_HEADERS: readonly (readonly string[])[] = [STEPS_HEADER, STEPS_HEADER_V2, STEPS_HEADER_V1];
+
+/** A layers cell: each quantized layer's `W/G` formats, space-separated (empty without a plan). */
+export function layersCell(layerFormats: readonly string[] | undefined): string {
+  return layerFormats ? layerFormats.join(' ') : '';
+}
 
 /** Per-quantizer counts in one cell: `12;0;3` (backward order: last layer first). */
 export function countsCell(counts: readonly number[] | undefined): string {
@@ -43,6 +55,8 @@ export interface RunConfig extends TrainingHyperparameters {
   baseline: string;
   /** GEMM layers kept at full precision (default `last`; runs stored before it existed: `none`). */
   fpLayers?: FpLayers;
+  /** Per-layer precision plan, canonical inline rules (src/formats/layer-plan.ts); absent: every layer follows schedule and gradBits. */
+  layerPrecision?: string;
 }
 
 /**
@@ -143,6 +157,7 @@ const configSchema = z.looseObject({
   chunkSteps: z.number().int().optional(),
   // runs stored before --fp-layers existed quantized every layer
   fpLayers: z.enum(FP_LAYERS).optional().default('none'),
+  layerPrecision: z.string().min(1).optional(),
   // runs stored before --kernels existed ran every GEMM in fp32
   kernels: z.enum(KERNELS).optional().default('fake'),
 });
@@ -265,6 +280,7 @@ export function stepRow(s: StepRecord, c: StepCost | undefined | null): string[]
     s.skipped === undefined ? '' : s.skipped ? '1' : '0',
     countsCell(s.underflow),
     countsCell(s.overflow),
+    layersCell(s.layerFormats),
   ];
 }
 

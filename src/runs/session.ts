@@ -58,12 +58,22 @@ export interface SessionResult {
   status: 'completed' | 'stopped' | 'diverged';
   summary: RunSummary;
   cost: RunCost | null;
+  /** Each GEMM layer's energy and its baseline's (the cost model's breakdown; null without a profile). */
+  costByLayer: LayerEnergy[] | null;
+  /** The run's per-layer precision plan (config `layerPrecision`), if it has one. */
+  layerPrecision?: string;
   totalSteps: number;
   divergence?: Divergence;
   /** What `repair` dropped (empty otherwise). */
   repairs: string[];
   /** The evaluations asked for by `evaluateAt` (completed runs only). */
   evaluations: BitsEvaluation[];
+}
+
+export interface LayerEnergy {
+  layer: string;
+  energyJ: number;
+  baselineEnergyJ: number;
 }
 
 /** The trained model evaluated on the test split at one bit-width of weights and activations. */
@@ -115,6 +125,7 @@ async function train(opened: RunStore | null, configOrNull: RunConfig | null, op
       stepsPerEpoch: run.stepsPerEpoch,
       schedule: run.precision.weightsActivations,
       gradSchedule: run.precision.errors,
+      layerPlan: run.layerPlan,
       manifest: artifacts.manifest,
       model: run.model,
       profile: run.profileSource ?? undefined,
@@ -172,6 +183,7 @@ async function trainClaimed(
     dataset: run.dataset,
     schedule: run.precision.weightsActivations,
     gradSchedule: run.precision.errors,
+    layerPlan: run.layerPlan,
     threads: options.threads,
     artifacts,
     resumeFrom,
@@ -210,5 +222,8 @@ async function trainClaimed(
   const evaluations: BitsEvaluation[] = [];
   if (result.status === 'completed') for (const bits of options.evaluateAt ?? []) evaluations.push({ bits, ...(await trainer.evaluate(bits)) });
   await trainer.release();
-  return { runId, runDir: store.dir, status: result.status, summary: result.summary, cost, totalSteps: trainer.totalSteps, divergence: result.divergence, repairs, evaluations };
+  const b = tally?.breakdown();
+  const costByLayer = b ? b.run.byLayer.map((l, i) => ({ layer: l.layer, energyJ: l.energyJ, baselineEnergyJ: b.baseline.byLayer[i]!.energyJ })) : null;
+  const plan = config.layerPrecision !== undefined ? { layerPrecision: config.layerPrecision } : {};
+  return { runId, runDir: store.dir, status: result.status, summary: result.summary, cost, costByLayer, ...plan, totalSteps: trainer.totalSteps, divergence: result.divergence, repairs, evaluations };
 }

@@ -127,7 +127,7 @@ async function evaluateCompleted(
   cache: WorkerCache,
 ): Promise<RunOutcome> {
   const run = resolveRun({ ...config, profile: 'none' }, { dataset: cache.dataset(config) });
-  const trainer = new Trainer({ ...config, runId: name, model: run.model, dataset: run.dataset, schedule: run.precision.weightsActivations, gradSchedule: run.precision.errors, threads: 1, artifacts: cache.artifactsFor(config), resumeFrom: readCheckpoint(join(dir, 'checkpoint.safetensors')) });
+  const trainer = new Trainer({ ...config, runId: name, model: run.model, dataset: run.dataset, schedule: run.precision.weightsActivations, gradSchedule: run.precision.errors, layerPlan: run.layerPlan, threads: 1, artifacts: cache.artifactsFor(config), resumeFrom: readCheckpoint(join(dir, 'checkpoint.safetensors')) });
   await trainer.init();
   try {
     const robustness: BitsEvaluation[] = [];

@@ -4,7 +4,8 @@ import { UsageError } from '../../errors.js';
 import { fmtAcc, fmtNum, fmtPct, fmtTime, formatSI } from '../../format.js';
 import { formatModelSpec } from '../../models/spec.js';
 import type { RunConfig } from '../../runs/run-format.js';
-import type { SessionResult } from '../../runs/session.js';
+import type { LayerEnergy, SessionResult } from '../../runs/session.js';
+import { sanitize } from '../../util/text.js';
 import { parseFloatOption, parseIntOption, printJson } from '../output.js';
 import { plainProgress } from '../plain.js';
 import { addTrainOptions, type TrainFlags, trainConfig } from '../train-options.js';
@@ -36,6 +37,8 @@ export function resultJson(result: SessionResult, config: RunConfig | null): Rec
     wallS: result.summary.wallS,
     ...(config ? { schedule: config.schedule, gradBits: config.gradBits, model: formatModelSpec(config.model), dataset: config.dataset, seed: config.seed } : {}),
     cost: result.cost,
+    ...(result.costByLayer ? { costByLayer: result.costByLayer } : {}),
+    ...(result.layerPrecision !== undefined ? { layerPrecision: result.layerPrecision } : {}),
     ...(result.evaluations.length ? { modes: result.evaluations.map((e) => ({ bits: e.bits, testAccuracy: e.accuracy, testLoss: e.loss })) } : {}),
     ...(result.divergence ? { divergence: result.divergence } : {}),
     ...(result.repairs.length ? { repairs: result.repairs } : {}),
@@ -121,9 +124,20 @@ export function register(program: Command): void {
       if (result.cost) {
         const c = result.cost;
         lines.push(`cost on ${c.profile}: energy ${formatSI(c.energyJ, 'J')} (baseline ${c.baseline.schedule} ${formatSI(c.baseline.energyJ, 'J')}, saves ${fmtPct(c.savings.energyPct)}), latency ${fmtTime(c.latencyS)} (saves ${fmtPct(c.savings.latencyPct)}), BitOPs saves ${fmtPct(c.savings.bitopsPct, 2)}`);
+        // a per-layer plan: where the energy goes, layer by layer
+        if (result.layerPrecision !== undefined && result.costByLayer) {
+          const energy = (l: LayerEnergy) => `${sanitize(l.layer)} ${formatSI(l.energyJ, 'J')} (saves ${fmtPct(layerSaving(l))})`;
+          lines.push(`energy by layer: ${result.costByLayer.map(energy).join(' · ')}`);
+        }
       }
       if (result.runDir) lines.push(`run directory: ${result.runDir}${result.status === 'stopped' ? ` (resume with: bitcycle train --resume ${result.runDir})` : ''}`);
       process.stdout.write(lines.join('\n') + '\n');
     }
   });
+}
+
+/** A layer's energy saving vs its baseline, in percent (summation noise below 1e-9 % reads as 0). */
+function layerSaving(l: LayerEnergy): number {
+  const pct = l.baselineEnergyJ > 0 ? (100 * (l.baselineEnergyJ - l.energyJ)) / l.baselineEnergyJ : 0;
+  return Math.abs(pct) < 1e-9 ? 0 : pct;
 }
