@@ -12,6 +12,8 @@ import { layerPlanFromJson, layerPlanText, parseLayerPlan, resolveLayerPlan } fr
 import { type TrainFlags, trainConfig } from '../src/cli/train-options.js';
 import { convShape, linearShape } from '../src/models/shapes.js';
 import { resolveRun } from '../src/runs/resolve.js';
+import { readSteps } from '../src/runs/read.js';
+import { STEPS_HEADER, STEPS_HEADER_V1, STEPS_HEADER_V2 } from '../src/runs/run-format.js';
 import { runSession, type SessionResult } from '../src/runs/session.js';
 import { makeSchedule } from '../src/schedule/index.js';
 
@@ -147,13 +149,35 @@ describe('layer plans: training, cost and resume (digits MLP 64-32-16-10, fc3 at
   it('a plan run stopped mid-epoch resumes to the uninterrupted run\'s steps.csv and cost', async () => {
     const plan = { layerPrecision: 'fc1=cpt:3-8:cycles=2;fc2:grad=6', epochs: '2' };
     const whole = await session('whole', plan);
-    const stopped = await session('stopped', plan, 10);
+    const stopped = await session('stopped', { ...plan, chunkSteps: '5' }, 10);
     expect(stopped.status).toBe('stopped');
+    expect(stopped.summary.steps).toBe(10);
     const resumed = await runSession(null, { resumeDir: stopped.runDir });
     expect(resumed.status).toBe('completed');
     expect(stepsCsv(resumed.runDir).rows).toEqual(stepsCsv(whole.runDir).rows);
     expect(resumed.cost!.energyJ).toBeCloseTo(whole.cost!.energyJ, 15);
     expect(resumed.summary.testAccuracy).toBe(whole.summary.testAccuracy);
     expect(new Set(stepsCsv(whole.runDir).column('layers')).size).toBeGreaterThan(1);
+  });
+
+  it('steps.csv files of older headers (before layer plans, before formats) are upgraded on resume', async () => {
+    const whole = await session('plain-whole', { epochs: '2' });
+    for (const [name, keep] of [['v2', STEPS_HEADER_V2.length], ['v1', STEPS_HEADER_V1.length]] as const) {
+      const stopped = await session(`plain-${name}`, { epochs: '2' }, 10);
+      const file = join(stopped.runDir, 'steps.csv');
+      writeFileSync(file, readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(',').slice(0, keep).join(',')).join('\n') + '\n');
+      const resumed = await runSession(null, { resumeDir: stopped.runDir });
+      expect(resumed.status).toBe('completed');
+      const rows = stepsCsv(resumed.runDir).rows;
+      expect(readFileSync(file, 'utf8').split('\n')[0]).toBe(STEPS_HEADER.join(','));
+      expect(rows.every((r) => r.split(',').length === STEPS_HEADER.length - 1)).toBe(true);
+      // the resumed steps are the uninterrupted run's; the upgraded ones lack only cells their header had not
+      const at = stopped.summary.steps;
+      expect(at).toBeGreaterThan(0);
+      expect(rows.slice(at)).toEqual(stepsCsv(whole.runDir).rows.slice(at));
+      if (name === 'v2') expect(rows).toEqual(stepsCsv(whole.runDir).rows);
+      else expect(stepsCsv(resumed.runDir).column('format_w').slice(0, at)).toEqual(stepsCsv(whole.runDir).column('format_w').slice(0, at));
+      expect((await readSteps(resumed.runDir)).length).toBe(44);
+    }
   });
 });

@@ -83,7 +83,7 @@ describe('resume continues exactly, or refuses naming the file and row', () => {
   const damage: [string, (dir: string) => void, RegExp][] = [
     ['an unparsable row before the checkpoint', (d) => edit(join(d, 'steps.csv'), (ls) => ls.map((l, i) => (i === 18 ? l.replace(/^17,/, 'x17,') : l))), /steps\.csv line 19: step is not a number \("x17"\)/],
     ['a duplicated row', (d) => edit(join(d, 'steps.csv'), (ls) => [...ls.slice(0, 11), ls[10]!, ...ls.slice(11)]), /steps\.csv line 12: step 9 where step 10 belongs/],
-    ['a row with a wrong number of cells', (d) => edit(join(d, 'steps.csv'), (ls) => ls.map((l, i) => (i === 5 ? `${l},1` : l))), /steps\.csv line 6: 21 columns instead of 20/],
+    ['a row with a wrong number of cells', (d) => edit(join(d, 'steps.csv'), (ls) => ls.map((l, i) => (i === 5 ? `${l},1` : l))), /steps\.csv line 6: 22 columns instead of 21/],
     ['a missing evaluation', (d) => edit(join(d, 'evals.csv'), (ls) => ls.slice(0, 2)), /evals\.csv: has 1 rows, the checkpoint needs 2/],
     ['checkpoint step "abc"', (d) => patchCheckpoint(d, { step: 'abc' }), /checkpoint\.safetensors: step "abc" is not a step number/],
     ['checkpoint step 99999', (d) => patchCheckpoint(d, { step: '99999' }), /checkpoint\.safetensors: step 99999 is past the run's 176 steps/],

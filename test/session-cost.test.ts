@@ -85,6 +85,6 @@ describe('cost totals: session → store, run.json, steps.csv', () => {
     expect(result.cost).toBeNull();
     expect(store.getState().cost).toBeNull();
     expect(JSON.parse(readFileSync(join(result.runDir!, 'run.json'), 'utf8')).cost).toBeNull();
-    expect(readFileSync(join(result.runDir!, 'steps.csv'), 'utf8').split('\n')[1]).toMatch(/^(?:[^,]*,){9},,,,(?:[^,]*,){6}[^,]*$/); // the four cost cells empty
+    expect(readFileSync(join(result.runDir!, 'steps.csv'), 'utf8').split('\n')[1]).toMatch(/^(?:[^,]*,){9},,,,(?:[^,]*,){7}[^,]*$/); // the four cost cells empty
   });
 });

@@ -40,7 +40,7 @@ describe('run store', () => {
     expect(text.endsWith('\n')).toBe(true);
     const lines = text.trim().split('\n');
     expect(lines[0]).toBe(STEPS_HEADER.join(','));
-    expect(lines[2]).toBe('1,0,3,3,8,0.1,0.5,0.5,1.000,,,,,int3,int3,int8,,,,');
+    expect(lines[2]).toBe('1,0,3,3,8,0.1,0.5,0.5,1.000,,,,,int3,int3,int8,,,,,');
   });
 
   it('rewriteRows keeps exactly the given lines, atomically (no temp files left)', async () => {

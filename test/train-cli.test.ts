@@ -44,7 +44,7 @@ describe('bitcycle train', () => {
     expect(run.status).toBe('completed');
     expect(run.config).toMatchObject({ schedule: 'cpt:3-8', gradBits: '8', seed: 1, batchSize: 64 });
     const steps = readFileSync(join(json.runDir, 'steps.csv'), 'utf8').trim().split('\n');
-    expect(steps[0]).toBe('step,epoch,bits_w,bits_a,bits_g,lr,loss,train_acc,wall_ms,energy_j,latency_s,bitops,baseline_energy_j,format_w,format_a,format_g,loss_scale,skipped,underflow,overflow');
+    expect(steps[0]).toBe('step,epoch,bits_w,bits_a,bits_g,lr,loss,train_acc,wall_ms,energy_j,latency_s,bitops,baseline_energy_j,format_w,format_a,format_g,loss_scale,skipped,underflow,overflow,layers');
     expect(steps).toHaveLength(45);
     const evals = readFileSync(join(json.runDir, 'evals.csv'), 'utf8').trim().split('\n');
     expect(evals).toHaveLength(3);
