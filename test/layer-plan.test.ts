@@ -84,6 +84,10 @@ describe('layer plans: rules and resolution', () => {
     writeFileSync(file, JSON.stringify({ rules: [{ match: 'fc1', schedule: 'static:4' }] }));
     expect(trainConfig(flags({ layerPrecision: file })).layerPrecision).toBe('fc1=static:4');
     expect(trainConfig(flags({ layerPrecision: 'fc2 = 6' })).layerPrecision).toBe('fc2=static:6');
+    // the default baseline: the widest top of the plan's schedules and the default one
+    expect(trainConfig(flags({ schedule: 'static:4', layerPrecision: 'first=8' })).baseline).toBe('static:8');
+    expect(trainConfig(flags({ schedule: 'static:4', layerPrecision: 'first=2;first:grad=16' })).baseline).toBe('static:4');
+    expect(trainConfig(flags({ schedule: 'static:4', layerPrecision: 'first=8', baseline: 'static:6' })).baseline).toBe('static:6');
     expect(usage(() => trainConfig(flags({ layerPrecision: join(dir, 'missing.json') })))).toMatch(/^--layer-precision: cannot read plan file ".*missing\.json" \(ENOENT\)/);
     expect(usage(() => trainConfig(flags({ layerPrecision: 'fc1=4', evalBits: '8' })))).toMatch(/^--eval-bits: with --layer-precision each layer is evaluated/);
     expect(usage(() => resolveRun(trainConfig(flags({ layerPrecision: 'conv=4' }))))).toMatch(/^--layer-precision: rule "conv=static:4" selects no layer \(the model's GEMM layers: fc1, fc2, fc3\)/);

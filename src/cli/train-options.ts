@@ -11,6 +11,7 @@ import { DEFAULT_KERNELS, INT_KERNEL_MAX_BITS, KERNELS, type Kernels } from '../
 import { MAX_EPOCHS } from '../runs/limits.js';
 import type { RunConfig } from '../runs/run-format.js';
 import { precisionPolicy } from '../schedule/precision.js';
+import { makeSchedule, topStaticSpec } from '../schedule/schedule.js';
 import { DEFAULT_LR_SCHEDULE, lrPolicyOption } from '../schedule/lr.js';
 import { parseFloatOption, parseIntOption } from './output.js';
 import { readFileSync } from 'node:fs';
@@ -103,7 +104,7 @@ export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epo
       DEFAULT_LR_SCHEDULE,
     )
     .option('--profile <name|file>', 'hardware profile for the cost tally (a shipped name, a JSON file, or none)', 'bit-fusion-45nm')
-    .option('--baseline <spec>', 'static-precision counterfactual for the cost tally (default: static:<schedule max>)')
+    .option('--baseline <spec>', 'static-precision counterfactual for the cost tally (default: static:<schedule max>; with --layer-precision the widest of its schedules)')
     .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)')
     .option('--kernels <kind>', `GEMM kernels of quantized layers: int (integer GEMMs for steps whose bit-widths are all ≤ ${INT_KERNEL_MAX_BITS}) | fake (fp32 on fake-quantized values)`, DEFAULT_KERNELS);
 }
@@ -187,9 +188,21 @@ function planConfig(flags: TrainFlags): { layerPrecision?: string } {
   return plan;
 }
 
+/**
+ * The default baseline of a run with a layer plan: the widest top of its schedules (the default
+ * one and the plan's), held static for every layer; undefined without a plan (the schedule's top).
+ */
+function planBaseline(schedule: string, layerPrecision: string | undefined): string | undefined {
+  if (layerPrecision === undefined) return undefined;
+  const schedules = [makeSchedule(schedule), ...parseLayerPlan(layerPrecision).flatMap((r) => (r.schedule !== undefined ? [makeSchedule(r.schedule)] : []))];
+  const widest = schedules.reduce((a, b) => (b.bitsMax > a.bitsMax ? b : a));
+  return topStaticSpec(widest);
+}
+
 export function trainConfig(flags: TrainFlags): RunConfig {
   const specs = formatSpecs(flags);
-  const precision = precisionPolicy({ ...flags, ...specs });
+  const plan = planConfig(flags);
+  const precision = precisionPolicy({ ...flags, ...specs, baseline: flags.baseline ?? planBaseline(specs.schedule, plan.layerPrecision) });
   const lrSchedule = lrPolicyOption(flags.lrSchedule).name;
   return {
     model: parseModelSpec(flags.model),
@@ -198,7 +211,7 @@ export function trainConfig(flags: TrainFlags): RunConfig {
     schedule: precision.weightsActivations.name,
     gradBits: specs.gradBits.trim(),
     ...evalPrecision(flags.evalBits, precision.weightsActivations.top),
-    ...planConfig(flags),
+    ...plan,
     ...lossScaleConfig(flags.lossScale),
     ...lossWeightConfig(flags.lossWeight),
     epochs: parseIntOption('--epochs', flags.epochs, 1, MAX_EPOCHS),
