@@ -168,7 +168,7 @@ describe('training convolutional models', () => {
     const end = tensors(whole.checkpoint());
     await whole.release();
     expect(mid).not.toBeNull();
-    const resumed = trainer('resnet:depth=8', data, { resumeFrom: mid! });
+    const resumed = trainer('resnet:depth=8', data, { resumeFrom: mid!, artifacts: whole.artifacts });
     await resumed.init();
     await resumed.run();
     expect(tensors(resumed.checkpoint())).toEqual(end);
@@ -208,7 +208,7 @@ describe('training convolutional models', () => {
     await trained.release();
     const evalOn = async (from: number, to: number) => {
       const test = { x: big.test.x.subarray(784 * from, 784 * to), y: big.test.y.subarray(from, to), count: to - from };
-      const t = trainer('cnn', { ...big, test }, { epochs: 1, resumeFrom: state });
+      const t = trainer('cnn', { ...big, test }, { epochs: 1, resumeFrom: state, artifacts: trained.artifacts });
       await t.init();
       const r = await t.evaluate(8);
       await t.release();

@@ -99,7 +99,7 @@ describe('bitcycle train', () => {
 
   it('SIGINT stops cleanly: checkpoint written, run marked stopped and resumable', async () => {
     const out = tmp();
-    const child = spawn(process.execPath, [BIN, 'train', '--out', out, '--name', 'stopme', '--epochs', '400', '--chunk-steps', '1', '--json'], {
+    const child = spawn(process.execPath, [BIN, 'train', '--out', out, '--name', 'stopme', '--epochs', '100', '--chunk-steps', '1', '--json'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -120,7 +120,7 @@ describe('bitcycle train', () => {
     const resumed = await runMain(['train', '--resume', join(out, 'stopme'), '--json']);
     const r = JSON.parse(resumed.stdout);
     expect(r.status).toBe('completed');
-    expect(r.steps).toBe(400 * 22);
+    expect(r.steps).toBe(100 * 22);
   });
 
   it.each([

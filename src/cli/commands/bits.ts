@@ -21,7 +21,7 @@ interface BitsOptions {
 }
 
 /** Where the analysed bit-width came from. */
-type BitsSource = { source: 'option' } | { source: 'steps.csv'; step: number } | { source: 'schedule' };
+type BitsSource = { source: 'option' } | { source: 'steps.csv'; step: number; plan?: boolean } | { source: 'schedule' };
 
 const CHECKPOINT_FILE = 'checkpoint.safetensors';
 
@@ -68,16 +68,27 @@ async function weightLayers(info: RunInfo): Promise<{ layers: WeightLayer[]; che
   return { layers, checkpointStep: step !== undefined && /^\d+$/.test(step) ? Number(step) : null };
 }
 
-/** The run's final weight bit-width: its last checkpointed step's bits_w, or its schedule's at the end. */
+/**
+ * The run's final weight bit-width: its last checkpointed step's bits_w, or its schedule's at the
+ * end. With a per-layer plan, a step's bit-width is its widest layer's (one width serves the report).
+ */
 async function runBits(info: RunInfo, checkpointStep: number | null): Promise<{ bits: number; from: BitsSource }> {
-  const [{ readSteps }, { makeSchedule }, { finalWeightBits }] = await Promise.all([import('../../runs/read.js'), import('../../schedule/index.js'), import('../../analysis/bitplanes.js')]);
-  const rows = await readSteps(info.dir);
+  const [{ readSteps }, { makeSchedule }, { finalWeightBits }, { parseNumberFormat }, { elementBits }] = await Promise.all([
+    import('../../runs/read.js'),
+    import('../../schedule/index.js'),
+    import('../../analysis/bitplanes.js'),
+    import('../../formats/number-format.js'),
+    import('../../formats/precision.js'),
+  ]);
+  const widest = (formats: readonly string[]) => Math.max(...formats.map((f) => elementBits(parseNumberFormat(f.split('/')[0]!, 'layers'))));
+  const rows = (await readSteps(info.dir)).map((r) => (r.layerFormats?.length ? { ...r, bitsWeights: widest(r.layerFormats) } : r));
   const total = Math.max(1, info.run.progress.totalSteps);
   const final = finalWeightBits(rows, checkpointStep, () => makeSchedule(info.run.config.schedule).bitsAt(total - 1, total));
   if (final.bits < MIN_BSQ_BITS || final.bits > MAX_BSQ_BITS) {
     throw new UsageError('--bits', `the run's weights ended at ${final.bits} bits; BSQ's sign-magnitude codes need ${MIN_BSQ_BITS}..${MAX_BSQ_BITS} bits, so give --bits ${MIN_BSQ_BITS}..${MAX_BSQ_BITS}`);
   }
-  return { bits: final.bits, from: final.source === 'steps.csv' ? { source: 'steps.csv', step: final.step! } : { source: 'schedule' } };
+  const plan = info.run.config.layerPrecision !== undefined;
+  return { bits: final.bits, from: final.source === 'steps.csv' ? { source: 'steps.csv', step: final.step!, plan } : { source: 'schedule' } };
 }
 
 function layerRow(l: LayerBits): string[] {
@@ -107,7 +118,7 @@ function bitsSourceText(bits: number, from: BitsSource): string {
     case 'option':
       return `${bits}-bit weights (--bits)`;
     case 'steps.csv':
-      return `${bits}-bit weights (step ${from.step}, the last in the checkpoint)`;
+      return `${bits}-bit weights (step ${from.step}, the last in the checkpoint${from.plan ? '; the widest layer of the run\'s layer plan' : ''})`;
     case 'schedule':
       return `${bits}-bit weights (the schedule's last step; no step trained)`;
   }
