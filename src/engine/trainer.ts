@@ -129,7 +129,9 @@ export function integerKernelsExact(): Promise<boolean> {
 }
 
 export class Trainer {
-  private trainSession!: ort.InferenceSession;
+  /** Created on the first `run()`: evaluating a checkpoint (`bitcycle eval`) needs only the eval session. */
+  private trainSession: ort.InferenceSession | null = null;
+  private sessionOptions: ort.InferenceSession.SessionOptions = {};
   private evalSession!: ort.InferenceSession;
   readonly artifacts: Artifacts;
   readonly stepsPerEpoch: number;
@@ -245,7 +247,7 @@ export class Trainer {
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     };
-    this.trainSession = await ort.InferenceSession.create(this.artifacts.training.bytes, sessionOptions);
+    this.sessionOptions = sessionOptions;
     this.evalSession = await ort.InferenceSession.create(this.artifacts.eval.bytes, sessionOptions);
     const start = this.options.resumeFrom ?? initialCheckpoint(this.options.model, this.options.seed);
     for (const spec of this.stateSpecs()) {
@@ -350,6 +352,8 @@ export class Trainer {
 
   /** Train until the end (or a stop request). */
   async run(control: TrainControl = { stopRequested: false, paused: false }): Promise<TrainResult> {
+    this.trainSession ??= await ort.InferenceSession.create(this.artifacts.training.bytes, this.sessionOptions);
+    const trainSession = this.trainSession;
     const o = this.options;
     const { train } = o.dataset;
     const width = featureSize(o.dataset);
@@ -459,7 +463,7 @@ export class Trainer {
       };
       for (const name of stateNames) feeds[name] = this.state.get(name)!;
       const chunkStart = performance.now() - started;
-      const out = await this.trainSession.run(feeds);
+      const out = await trainSession.run(feeds);
       const chunkEnd = performance.now() - started;
       for (const name of stateNames) this.state.set(name, out[newName(name)]!);
       this.lossScaleState = Float32Array.from(out[newName(INPUT.lossScaleState)]!.data as Float32Array);
