@@ -68,7 +68,7 @@ describe('bitcycle train', () => {
 
   it('a killed run resumes from its last checkpoint and ends with the same metrics as an uninterrupted one', async () => {
     const out = tmp();
-    const args = ['--epochs', '150', '--chunk-steps', '2', '--seed', '3', '--schedule', 'cpt:3-8', '--checkpoint-interval', '0'];
+    const args = ['--epochs', '60', '--chunk-steps', '2', '--seed', '3', '--schedule', 'cpt:3-8', '--checkpoint-interval', '0'];
     const full = await train([...args, '--name', 'full'], out);
 
     const child = spawn(process.execPath, [BIN, 'train', '--out', out, '--name', 'killed', ...args], { stdio: 'ignore' });
