@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { buildTrainingModel, buildEvalModel } from '../src/artifacts/build.js';
 import { mlp } from '../src/models/mlp.js';
 import { f32, gridFeeds, i64, layerBits, randomValues } from './helpers/onnx.js';
+import { type Mat, type Params, forEachElement, handGradients, mat, zeros } from './helpers/hand-mlp.js';
 
 const IN = 5;
 const HID = 7;
@@ -17,55 +18,17 @@ const LR = [0.1, 0.05, 0.2];
 const MOM = 0.9;
 const WD = 0.01;
 
-type Mat = number[][];
-const zeros = (r: number, c: number): Mat => Array.from({ length: r }, () => new Array(c).fill(0));
-const mat = (flat: number[], r: number, c: number): Mat => Array.from({ length: r }, (_, i) => flat.slice(i * c, (i + 1) * c));
-const mm = (a: Mat, b: Mat): Mat => a.map((row) => b[0]!.map((_, j) => row.reduce((s, v, k) => s + v * b[k]![j]!, 0)));
-const tr = (a: Mat): Mat => a[0]!.map((_, j) => a.map((row) => row[j]!));
-
-interface Params {
-  w1: Mat;
-  b1: number[];
-  w2: Mat;
-  b2: number[];
-}
-
+/** One SGD step with momentum and weight decay (PyTorch's convention), by hand; `v` holds the velocities. */
 function handStep(p: Params, v: Params, x: Mat, y: number[], lr: number): { loss: number; correct: number } {
-  const z1 = mm(x, p.w1).map((row) => row.map((val, j) => val + p.b1[j]!));
-  const h = z1.map((row) => row.map((val) => Math.max(0, val)));
-  const z2 = mm(h, p.w2).map((row) => row.map((val, j) => val + p.b2[j]!));
-  let loss = 0;
-  let correct = 0;
-  const dz2 = z2.map((row, i) => {
-    const m = Math.max(...row);
-    const e = row.map((val) => Math.exp(val - m));
-    const sum = e.reduce((a, b) => a + b, 0);
-    loss -= Math.log(e[y[i]!]! / sum) / B;
-    if (row.indexOf(m) === y[i]) correct++;
-    return e.map((val, j) => (val / sum - (j === y[i] ? 1 : 0)) / B);
+  const { loss, correct, grads } = handGradients(p, x, y);
+  const vel = new Map<string, number>();
+  forEachElement(v, grads, (old, _g, key) => (vel.set(key, old), old));
+  forEachElement(p, grads, (val, g, key, decay) => {
+    const next = MOM * vel.get(key)! + g + (decay ? WD * val : 0);
+    vel.set(key, next);
+    return val - lr * next;
   });
-  const dw2 = mm(tr(h), dz2);
-  const db2 = dz2[0]!.map((_, j) => dz2.reduce((s, row) => s + row[j]!, 0));
-  const dh = mm(dz2, tr(p.w2));
-  const dz1 = dh.map((row, i) => row.map((val, j) => (z1[i]![j]! > 0 ? val : 0)));
-  const dw1 = mm(tr(x), dz1);
-  const db1 = dz1[0]!.map((_, j) => dz1.reduce((s, row) => s + row[j]!, 0));
-  const updM = (w: Mat, vel: Mat, g: Mat) =>
-    w.forEach((row, i) =>
-      row.forEach((val, j) => {
-        vel[i]![j] = MOM * vel[i]![j]! + g[i]![j]! + WD * val;
-        row[j] = val - lr * vel[i]![j]!;
-      }),
-    );
-  const updV = (b: number[], vel: number[], g: number[]) =>
-    b.forEach((val, j) => {
-      vel[j] = MOM * vel[j]! + g[j]!;
-      b[j] = val - lr * vel[j]!;
-    });
-  updM(p.w1, v.w1, dw1);
-  updV(p.b1, v.b1, db1);
-  updM(p.w2, v.w2, dw2);
-  updV(p.b2, v.b2, db2);
+  forEachElement(v, grads, (_old, _g, key) => vel.get(key)!);
   return { loss, correct };
 }
 

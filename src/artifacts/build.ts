@@ -21,7 +21,8 @@ import { integerProducts } from '../quant/integer.js';
 import { NOISE_UNIT, StepNoise } from '../quant/noise.js';
 import { type ErrorNumerics, quantizeErrors } from '../quant/quantizers.js';
 import { FORMAT_FIELDS } from '../quant/float-quant.js';
-import { INPUT, OUTPUT, newName, velocityName } from './interface.js';
+import { INPUT, OUTPUT, newName } from './interface.js';
+import { type OptimizerSpec, SGD, emitGlobal, emitUpdate, globalSlots, optimizerName, parameterSlots, stateName } from '../optim/optimizer.js';
 
 export const OPSET = 17;
 export const IR_VERSION = 8;
@@ -37,6 +38,8 @@ export interface TrainingManifest {
   formatVersion: 4;
   model: { name: string; id: string; inputShape: number[]; classes: number };
   floatType: 'float32' | 'float64';
+  /** The optimizer the training model's update is (canonical spec, src/optim/optimizer.ts). */
+  optimizer: string;
   opset: number;
   training: {
     file: string;
@@ -44,7 +47,11 @@ export interface TrainingManifest {
     inputs: TensorSpec[];
     /** Parameter inputs, in order; outputs are `<name>.new`. */
     params: TensorSpec[];
-    /** Optimizer state inputs (momentum buffers), `<param>.velocity`; outputs `.new`. */
+    /**
+     * Optimizer state inputs: each parameter's slots (`<param>.velocity` for SGD, `<param>.exp_avg`
+     * and `.exp_avg_sq` for Adam), parameter by parameter, then the global state
+     * (`optimizer.step`); outputs `.new`.
+     */
     optimizerState: TensorSpec[];
     /** Model buffers (running statistics and ranges), inputs after the optimizer state; outputs `.new`. */
     buffers: TensorSpec[];
@@ -80,6 +87,7 @@ export interface BuiltModel {
 }
 
 export interface BuiltTrainingModel extends BuiltModel {
+  optimizer: OptimizerSpec;
   /** Error quantizers in one step. */
   errorQuantizers: number;
   /** Layers the integer-kernel Loop runs on integer GEMMs (0: the model has only the fp32 Loop). */
@@ -116,20 +124,25 @@ interface LoopInputs {
   momentum: Value;
   weightDecay: Value;
   params: Value[];
-  velocities: Value[];
+  /** Each parameter's optimizer slots, parameter by parameter. */
+  slots: Value[];
+  /** Global optimizer state (Adam's step count). */
+  globals: Value[];
+  /** Adam's [beta1, beta2, eps]. */
+  adam?: Value;
   buffers: Value[];
 }
 
 /**
  * The training model: an outer graph whose only work is a Loop over the K batches given.
- * Loop-carried: parameters, velocities and buffers. Scan outputs: loss and correct count per step.
+ * Loop-carried: parameters, optimizer state and buffers. Scan outputs: loss and correct count per step.
  * The Loop exists twice, in the branches of an `If` on the `int_kernels` input: one body runs the
  * quantized linear layers on integer kernels (src/quant/integer.ts; every bit-width of the chunk
  * ≤ 8, the engine's choice), the other in fp32 on fake-quantized values. Both compute the same
  * quantizers with the same codes and noise. A model without an integer-capable layer (or a
  * float64 graph) has only the fp32 Loop.
  */
-export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'float64' = 'float32'): BuiltTrainingModel {
+export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'float64' = 'float32', optimizer: OptimizerSpec = SGD): BuiltTrainingModel {
   const outer = new Graph('bitcycle_training', floatType);
   const K = 'steps';
   const B = 'batch';
@@ -151,17 +164,22 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
     momentum: outer.input(INPUT.momentum, floatType, []),
     weightDecay: outer.input(INPUT.weightDecay, floatType, []),
     params: [],
-    velocities: [],
+    slots: [],
+    globals: [],
     buffers: [],
   };
   const intKernels = outer.input(INPUT.intKernels, 'int64', []);
   inputs.params = specs.map((p) => outer.input(p.name, floatType, p.shape));
-  inputs.velocities = specs.map((p) => outer.input(velocityName(p.name), floatType, p.shape));
+  const slots = parameterSlots(optimizer);
+  inputs.slots = specs.flatMap((p) => slots.map((s) => outer.input(stateName(p.name, s), floatType, p.shape)));
+  inputs.globals = globalSlots(optimizer).map((name) => outer.input(name, floatType, []));
+  if (optimizer.kind !== 'sgd') inputs.adam = outer.input(INPUT.adam, floatType, [3]);
   inputs.buffers = bufferSpecs.map((b) => outer.input(b.name, floatType, b.shape));
 
   const outNames = [
     ...specs.map((p) => newName(p.name)),
-    ...specs.map((p) => newName(velocityName(p.name))),
+    ...specs.flatMap((p) => slots.map((s) => newName(stateName(p.name, s)))),
+    ...globalSlots(optimizer).map(newName),
     ...bufferSpecs.map((b) => newName(b.name)),
     newName(INPUT.lossScaleState),
     OUTPUT.loss,
@@ -176,16 +194,16 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   const capable = floatType === 'float32' ? modelLayers(model).filter((l) => integerProducts(l).length > 0) : [];
   if (capable.length === 0) {
     // no integer branch: the fp32 Loop's nodes go straight into the outer graph
-    const loop = emitTrainingLoop(model, outer, inputs, false, outNames);
+    const loop = emitTrainingLoop(model, outer, inputs, false, outNames, optimizer);
     loop.outputs.forEach((v, i) => outer.output(v, outNames[i]));
-    return { bytes: finish(outer, docString), graph: outer, layers: loop.layers, errorQuantizers: loop.errorQuantizers, integerLayers: 0, integerRowsPerSample: 0 };
+    return { bytes: finish(outer, docString), graph: outer, layers: loop.layers, errorQuantizers: loop.errorQuantizers, integerLayers: 0, integerRowsPerSample: 0, optimizer };
   }
   // rows per sample of the integer weight-gradient products: 1 (linear), Ho·Wo (convolution)
   const integerRowsPerSample = Math.max(...capable.filter((l) => integerProducts(l).includes('weightGrad')).map((l) => l.positions));
   const integer = new Graph('int_kernels', floatType, 'int/');
-  const intLoop = emitTrainingLoop(model, integer, inputs, true, outNames);
+  const intLoop = emitTrainingLoop(model, integer, inputs, true, outNames, optimizer);
   const fake = new Graph('fp32_kernels', floatType, 'fp/');
-  const fakeLoop = emitTrainingLoop(model, fake, inputs, false, outNames);
+  const fakeLoop = emitTrainingLoop(model, fake, inputs, false, outNames, optimizer);
   fakeLoop.outputs.forEach((v) => fake.output(v));
   intLoop.outputs.forEach((v) => integer.output(v));
   const useInt = outer.emit1('Cast', [intKernels], { to: ONNX_TYPE.bool }, 'bool', [], 'use_int_kernels');
@@ -197,16 +215,17 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   );
   // Declared under the interface names (throws if a hint above was taken and renamed).
   outs.forEach((v, i) => outer.output(v, outNames[i]));
-  return { bytes: finish(outer, docString), graph: outer, layers: fakeLoop.layers, errorQuantizers: fakeLoop.errorQuantizers, integerLayers: capable.length, integerRowsPerSample };
+  return { bytes: finish(outer, docString), graph: outer, layers: fakeLoop.layers, errorQuantizers: fakeLoop.errorQuantizers, integerLayers: capable.length, integerRowsPerSample, optimizer };
 }
 
 /** One training Loop emitted into `scope` (the outer graph or a branch of its `If`). */
 function emitTrainingLoop(
   model: ModelDef,
   scope: Graph,
-  { x, labels, bitsW, bitsA, bitsG, formatW, formatA, formatG, lossScaling, lossScaleState, lr, noiseKey, momentum, weightDecay, params, velocities, buffers }: LoopInputs,
+  { x, labels, bitsW, bitsA, bitsG, formatW, formatA, formatG, lossScaling, lossScaleState, lr, noiseKey, momentum, weightDecay, params, slots, globals, adam, buffers }: LoopInputs,
   integer: boolean,
   names: readonly string[],
+  optimizer: OptimizerSpec,
 ): { outputs: Value[]; layers: LayerShape[]; errorQuantizers: number } {
   const floatType = scope.floatType;
   const K = 'steps';
@@ -218,7 +237,10 @@ function emitTrainingLoop(
   const iter = body.input(at('iter'), 'int64', []);
   const condIn = body.input(at('cond_in'), 'bool', []);
   const bodyParams = specs.map((p) => body.input(at(p.name), floatType, p.shape));
-  const bodyVel = specs.map((p) => body.input(at(velocityName(p.name)), floatType, p.shape));
+  const slotNames = parameterSlots(optimizer);
+  const globalNames = globalSlots(optimizer);
+  const bodySlots = specs.map((p) => slotNames.map((s) => body.input(at(stateName(p.name, s)), floatType, p.shape)));
+  const bodyGlobals = globalNames.map((name) => body.input(at(name), floatType, []));
   const bodyBuffers = new Map(bufferSpecs.map((b) => [b.name, body.input(at(b.name), floatType, b.shape)]));
   const bodyScale = body.input(at(INPUT.lossScaleState), floatType, [2]);
   const newBuffers = new Map<string, Value>();
@@ -273,25 +295,24 @@ function emitTrainingLoop(
   const scaledLoss = mul(body, loss, body.emit1('Mul', [scale, scaling(4, 'loss_weight')], {}, floatType, [], 'loss_seed'));
   const grads = gradients(body, scaledLoss, bodyParams) as Value[];
 
-  // SGD with momentum and (decoupled-from-bias) weight decay, PyTorch convention:
-  //   g' = g + wd·p (weights only);  v' = μ·v + g';  p' = p − lr·v'
-  const sgd = (g: Graph, gradOf: (i: number) => Value, keep?: (next: Value, old: Value, hint: string) => Value): void => {
+  // The optimizer's update (src/optim/optimizer.ts), emitted into `g`: each parameter and its
+  // slots, then the global state; `keep` (a skipped step) keeps an old value instead of the new.
+  const optimize = (g: Graph, gradOf: (i: number) => Value, keep?: (next: Value, old: Value, hint: string) => Value): void => {
+    const nextGlobals = emitGlobal(optimizer, g, bodyGlobals);
+    const context = { lr: lrStep, weightDecay, momentum, adam, step: nextGlobals[0] };
     specs.forEach((spec, i) => {
-      const p = bodyParams[i]!;
-      let grad = gradOf(i);
-      if (spec.decay) grad = g.emit1('Add', [grad, g.emit1('Mul', [p, weightDecay], {}, floatType, p.shape, 'decay')], {}, floatType, p.shape, 'grad_decayed');
-      const v = g.emit1('Add', [g.emit1('Mul', [bodyVel[i]!, momentum], {}, floatType, p.shape, 'mom'), grad], {}, floatType, p.shape, `vel_${spec.name}`);
-      const next = g.emit1('Sub', [p, g.emit1('Mul', [v, lrStep], {}, floatType, p.shape, 'update')], {}, floatType, p.shape, `new_${spec.name}`);
-      g.output(keep ? keep(next, p, `kept_${spec.name}`) : next);
-      g.output(keep ? keep(v, bodyVel[i]!, `kept_vel_${spec.name}`) : v);
+      const u = emitUpdate(optimizer, g, { param: bodyParams[i]!, grad: gradOf(i), state: bodySlots[i]!, decay: spec.decay, name: spec.name }, context);
+      g.output(keep ? keep(u.param, bodyParams[i]!, `kept_${spec.name}`) : u.param);
+      u.state.forEach((v, j) => g.output(keep ? keep(v, bodySlots[i]![j]!, `kept_${slotNames[j]}_${spec.name}`) : v));
     });
+    nextGlobals.forEach((v, j) => g.output(keep ? keep(v, bodyGlobals[j]!, `kept_${globalNames[j]}`) : v));
   };
-  // Without a static or dynamic loss scale the update is plain SGD and S stays 1: an `If` spares it
+  // Without a static or dynamic loss scale the update takes the gradients as they are and S stays 1: an `If` spares it
   // the division, the finiteness probe, the keep-or-update choice per parameter and the scale's
   // update, so such runs compute what they always did, bit for bit.
   const prefix = at('ls_if/');
   const plain = new Graph('sgd', floatType, `${prefix}p/`);
-  sgd(plain, (i) => grads[i]!);
+  optimize(plain, (i) => grads[i]!);
   plain.output(plain.emit1('Identity', [plain.constant('bool', [], [0], 'no_skip')], {}, 'bool', [], 'not_skipped'));
   // With it: the gradients are divided by S; a dynamic scale skips a step whose gradients are not
   // all finite (Σ g·0 is NaN exactly then), keeping the weights and the momentum.
@@ -303,7 +324,7 @@ function emitTrainingLoop(
   const probeSum = probe.reduce((a, b) => scaled.emit1('Add', [a, b], {}, floatType, [], 'ls_probe_sum'));
   const finite = scaled.emit1('Equal', [probeSum, scaled.scalar(0)], {}, 'bool', [], 'ls_grads_finite');
   const skipped = scaled.emit1('And', [dynamic, scaled.emit1('Not', [finite], {}, 'bool', [], 'ls_bad')], {}, 'bool', [], 'ls_skip');
-  sgd(scaled, (i) => unscaled[i]!, (next, old, hint) => scaled.emit1('Where', [skipped, old, next], {}, floatType, old.shape, hint));
+  optimize(scaled, (i) => unscaled[i]!, (next, old, hint) => scaled.emit1('Where', [skipped, old, next], {}, floatType, old.shape, hint));
   scaled.output(scaled.emit1('Identity', [skipped], {}, 'bool', [], 'skipped'));
   // S halves after a skipped step and doubles after `growth interval` good steps in a row
   const nextGood = scaled.emit1('Add', [good, scaled.scalar(1)], {}, floatType, [], 'ls_good_next');
@@ -327,19 +348,24 @@ function emitTrainingLoop(
     [active],
     { then_branch: { kind: 'graph', value: scaled.toGraphData() }, else_branch: { kind: 'graph', value: plain.toGraphData() } },
     [
-      ...specs.flatMap((p) => [{ dtype: floatType, shape: p.shape, hint: `new_${p.name}` }, { dtype: floatType, shape: p.shape, hint: `vel_${p.name}` }]),
+      ...specs.flatMap((p) => [{ dtype: floatType, shape: p.shape, hint: `new_${p.name}` }, ...slotNames.map((s) => ({ dtype: floatType, shape: p.shape, hint: `${s}_${p.name}` }))]),
+      ...globalNames.map((name) => ({ dtype: floatType, shape: [] as Dim[], hint: `${name}_new` })),
       { dtype: 'bool' as const, shape: [], hint: 'ls_skip' },
       { dtype: floatType, shape: [2], hint: 'loss_scale_state_new' },
     ],
   );
-  const newParams = specs.map((_, i) => updated[2 * i]!);
-  const newVel = specs.map((_, i) => updated[2 * i + 1]!);
-  const skip = updated[2 * specs.length]!;
-  const newScaleState = updated[2 * specs.length + 1]!;
+  const perParam = 1 + slotNames.length;
+  const newParams = specs.map((_, i) => updated[perParam * i]!);
+  const newSlots = specs.flatMap((_, i) => slotNames.map((_s, j) => updated[perParam * i + 1 + j]!));
+  const afterParams = perParam * specs.length;
+  const newGlobals = globalNames.map((_, j) => updated[afterParams + j]!);
+  const skip = updated[afterParams + globalNames.length]!;
+  const newScaleState = updated[afterParams + globalNames.length + 1]!;
   const unsq = (v: Value, hint: string) => body.emit1('Unsqueeze', [v, body.ints([0])], {}, floatType, [1], hint);
   body.output(body.emit1('Identity', [condIn], {}, 'bool', [], 'cond_out'));
   newParams.forEach((v) => body.output(v));
-  newVel.forEach((v) => body.output(v));
+  newSlots.forEach((v) => body.output(v));
+  newGlobals.forEach((v) => body.output(v));
   // a buffer the step does not set is carried unchanged
   bufferSpecs.forEach((b) => body.output(newBuffers.get(b.name) ?? body.emit1('Identity', [bodyBuffers.get(b.name)!], {}, floatType, b.shape, 'buffer_kept')));
   body.output(newScaleState);
@@ -364,11 +390,12 @@ function emitTrainingLoop(
   const quantizers = 'error_quantizers';
   const outputs = scope.emit(
     'Loop',
-    [trip, cond, ...params, ...velocities, ...buffers, lossScaleState],
+    [trip, cond, ...params, ...slots, ...globals, ...buffers, lossScaleState],
     { body: { kind: 'graph', value: body.toGraphData() } },
     [
       ...specs.map((p) => ({ dtype: floatType, shape: p.shape })),
-      ...specs.map((p) => ({ dtype: floatType, shape: p.shape })),
+      ...specs.flatMap((p) => slotNames.map(() => ({ dtype: floatType, shape: p.shape }))),
+      ...globalNames.map(() => ({ dtype: floatType, shape: [] as Dim[] })),
       ...bufferSpecs.map((b) => ({ dtype: floatType, shape: b.shape })),
       { dtype: floatType, shape: [2] },
       { dtype: floatType, shape: [K] },
@@ -414,8 +441,8 @@ export interface Artifacts {
   layers: LayerShape[];
 }
 
-export function buildArtifacts(model: ModelDef): Artifacts {
-  const training = buildTrainingModel(model);
+export function buildArtifacts(model: ModelDef, optimizer: OptimizerSpec = SGD): Artifacts {
+  const training = buildTrainingModel(model, 'float32', optimizer);
   const evalModel = buildEvalModel(model);
   return { training, eval: evalModel, manifest: trainingManifest(model, training, evalModel), layers: training.layers };
 }
@@ -442,17 +469,19 @@ export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, 
     return tensorSpec(v, trainingFile);
   };
   const bufferSpecs = model.buffers();
-  const stateNames = new Set([...specs.flatMap((p) => [p.name, velocityName(p.name)]), ...bufferSpecs.map((b) => b.name)]);
+  const optimizerState = [...specs.flatMap((p) => parameterSlots(training.optimizer).map((s) => stateName(p.name, s))), ...globalSlots(training.optimizer)];
+  const stateNames = new Set([...specs.map((p) => p.name), ...optimizerState, ...bufferSpecs.map((b) => b.name)]);
   return {
     formatVersion: 4,
     model: { name: model.name, id: model.id, inputShape: [...model.inputShape], classes: model.classes },
     floatType: training.graph.floatType,
+    optimizer: optimizerName(training.optimizer),
     opset: OPSET,
     training: {
       file: trainingFile,
       inputs: training.graph.inputs.filter((v) => !stateNames.has(v.name)).map((v) => tensorSpec(v, trainingFile)),
       params: specs.map((p) => input(p.name)),
-      optimizerState: specs.map((p) => input(velocityName(p.name))),
+      optimizerState: optimizerState.map(input),
       buffers: bufferSpecs.map((b) => input(b.name)),
       outputs: training.graph.outputs.map((v) => v.name),
       errorQuantizers: training.errorQuantizers,

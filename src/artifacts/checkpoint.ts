@@ -1,14 +1,14 @@
 /**
  * Checkpoints in the safetensors layout: 8-byte little-endian header length, a JSON header
  * `{name: {dtype, shape, data_offsets}, __metadata__: {…strings}}`, then the raw tensor bytes.
- * Holds parameters, optimizer state (`<param>.velocity`) and the run position in the metadata.
+ * Holds parameters, optimizer state (`<param>.velocity`, `<param>.exp_avg`, `optimizer.step`, …) and the run position in the metadata.
  */
 import { readFileSync } from 'node:fs';
 import { RunError } from '../errors.js';
 import type { Init, ModelDef } from '../models/model.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { Rng, mixSeed } from '../util/random.js';
-import { velocityName } from './interface.js';
+import { type OptimizerSpec, SGD, globalSlots, parameterSlots, stateName } from '../optim/optimizer.js';
 
 export interface CheckpointTensor {
   shape: number[];
@@ -110,9 +110,9 @@ function fillInit(data: Float32Array, init: Init, rng: Rng): void {
 
 /**
  * The state a run starts from: parameters drawn by their `init` from the run seed (one generator
- * per parameter), velocities zero, buffers at their starting values.
+ * per parameter), the optimizer's state zero, buffers at their starting values.
  */
-export function initialCheckpoint(model: ModelDef, seed: number): Checkpoint {
+export function initialCheckpoint(model: ModelDef, seed: number, optimizer: OptimizerSpec = SGD): Checkpoint {
   const tensors = new Map<string, CheckpointTensor>();
   const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
   model.params().forEach((p, i) => {
@@ -120,7 +120,8 @@ export function initialCheckpoint(model: ModelDef, seed: number): Checkpoint {
     fillInit(data, p.init, new Rng(mixSeed(seed, PURPOSE_INIT, i)));
     tensors.set(p.name, { shape: p.shape, data });
   });
-  model.params().forEach((p) => tensors.set(velocityName(p.name), { shape: p.shape, data: new Float32Array(size(p.shape)) }));
+  for (const slot of parameterSlots(optimizer)) model.params().forEach((p) => tensors.set(stateName(p.name, slot), { shape: p.shape, data: new Float32Array(size(p.shape)) }));
+  for (const name of globalSlots(optimizer)) tensors.set(name, { shape: [], data: new Float32Array(1) });
   model.buffers().forEach((b) => tensors.set(b.name, { shape: b.shape, data: new Float32Array(size(b.shape)).fill(b.init) }));
   return { tensors, metadata: { step: '0', seed: String(seed) } };
 }

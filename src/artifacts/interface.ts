@@ -5,9 +5,10 @@
  * as the built graphs have them, and the engine (src/engine/trainer.ts) feeds and fetches by them.
  *
  * Training model inputs, in order: x, labels, bits_w, bits_a, bits_g, format_w, format_a,
- * format_g, lr, noise_key, momentum, weight_decay, int_kernels, every parameter, every
- * `velocityName(parameter)`, every model buffer; outputs: `newName(...)` of each parameter, velocity
- * and buffer, then loss and correct. Eval model inputs: x, labels, bits_w, bits_a, format_w,
+ * format_g, loss_scaling, loss_scale_state, lr, noise_key, momentum, weight_decay, int_kernels,
+ * every parameter, the optimizer's state (each parameter's slots, e.g. `velocityName(parameter)`,
+ * then its global state), adam (Adam/AdamW), every model buffer; outputs: `newName(...)` of each
+ * parameter, optimizer state and buffer, then loss and correct and the numerics. Eval model inputs: x, labels, bits_w, bits_a, format_w,
  * format_a, every parameter, every buffer; outputs: loss, correct, logits.
  */
 export const INPUT = {
@@ -46,6 +47,8 @@ export const INPUT = {
   noiseKey: 'noise_key',
   /** SGD momentum μ (scalar); training only. */
   momentum: 'momentum',
+  /** Adam and AdamW: [beta1, beta2, eps] (training models of those optimizers only; src/optim/optimizer.ts). */
+  adam: 'adam',
   /** Weight decay (scalar, weights only); training only. */
   weightDecay: 'weight_decay',
   /**

@@ -17,6 +17,7 @@ import { parseFloatOption, parseIntOption } from './output.js';
 import { readFileSync } from 'node:fs';
 import { LAYER_PLAN_OPTION, layerPlanFromJson, layerPlanText, parseLayerPlan } from '../formats/layer-plan.js';
 import { sanitizeShort } from '../util/text.js';
+import { optimizerName, parseOptimizerSpec } from '../optim/optimizer.js';
 
 export interface TrainFlags {
   model: string;
@@ -39,6 +40,8 @@ export interface TrainFlags {
   lrSchedule: string;
   momentum: string;
   weightDecay: string;
+  /** --optimizer SPEC (src/optim/optimizer.ts). */
+  optimizer?: string;
   seed: string;
   profile: string;
   baseline?: string;
@@ -63,7 +66,8 @@ export function addOptimizerOptions(cmd: Command): Command {
   return cmd
     .option('--batch-size <n>', 'batch size', '64')
     .option('--lr <rate>', 'learning rate', '0.1')
-    .option('--momentum <m>', 'SGD momentum', '0.9')
+    .option('--momentum <m>', 'SGD momentum (the sgd optimizer\'s; sgd:momentum=M sets it too)', '0.9')
+    .option('--optimizer <spec>', 'sgd[:momentum=M][:nesterov] | adam[:beta1=B][:beta2=B][:eps=E] | adamw[:…] (decoupled weight decay) (docs/optimizers.md)', 'sgd')
     .option('--weight-decay <wd>', 'weight decay (weights only, not biases)', '0.0005')
     .option('--seed <n>', 'random seed (initialisation, shuffling, stochastic rounding)', '1');
 }
@@ -124,6 +128,18 @@ export function layerPrecisionConfig(text: string | undefined): { layerPrecision
     throw new UsageError(LAYER_PLAN_OPTION, code ? `cannot read plan file "${sanitizeShort(text, 120)}" (${code}); inline rules look like "first=static:8;conv=cpt:3-8"` : `${sanitizeShort(text, 120)} is not valid JSON (${(err as Error).message})`);
   }
   return { layerPrecision: layerPlanText(layerPlanFromJson(json, text)) };
+}
+
+/**
+ * --optimizer and --momentum as run.json stores them: `optimizer` canonical and left out for plain
+ * SGD (runs before it existed trained with it), SGD's momentum in `momentum` (a spec's
+ * `momentum=M` wins over --momentum).
+ */
+export function optimizerConfig(flags: Pick<TrainFlags, 'optimizer' | 'momentum'>): { momentum: number; optimizer?: string } {
+  const spec = parseOptimizerSpec(flags.optimizer ?? 'sgd');
+  const momentum = spec.kind === 'sgd' && spec.momentum !== undefined ? spec.momentum : parseFloatOption('--momentum', flags.momentum, 0, 1);
+  const name = optimizerName(spec.kind === 'sgd' ? { kind: 'sgd', nesterov: spec.nesterov } : spec);
+  return { momentum, ...(name === 'sgd' ? {} : { optimizer: name }) };
 }
 
 /** --fp-layers: `first,last` (either order), `last` or `none`. */
@@ -218,7 +234,7 @@ export function trainConfig(flags: TrainFlags): RunConfig {
     batchSize: parseIntOption('--batch-size', flags.batchSize, 1, 1 << 16),
     lr: parseFloatOption('--lr', flags.lr, 0),
     lrSchedule,
-    momentum: parseFloatOption('--momentum', flags.momentum, 0, 1),
+    ...optimizerConfig(flags),
     weightDecay: parseFloatOption('--weight-decay', flags.weightDecay, 0),
     seed: parseIntOption('--seed', flags.seed, 0, 0xffffffff),
     profile: flags.profile,

@@ -15,6 +15,7 @@ import type { ModelDef } from '../models/model.js';
 import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedule.js';
 import { type NumberFormat, parseNumberFormat } from '../formats/number-format.js';
 import { type PlannedLayer, plannedLayerLines } from '../formats/layer-plan.js';
+import { type OptimizerSpec, adamInput, optimizerName, parseOptimizerSpec } from '../optim/optimizer.js';
 import { elementBits, gridFormat, isGridFormat, precisionName } from '../formats/precision.js';
 import { FORMAT_FIELDS, formatDescriptor } from '../quant/float-quant.js';
 import { initialScale, lossScalingInput, parseLossScale } from '../formats/loss-scale.js';
@@ -38,8 +39,11 @@ export interface TrainingHyperparameters {
   lr: number;
   /** Learning-rate policy spec (src/schedule/lr.ts, docs/schedules.md), canonical in run.json: `constant`, `cosine`, `step:every=0.3`, … */
   lrSchedule: string;
+  /** SGD momentum (the `sgd` optimizer's μ). */
   momentum: number;
   weightDecay: number;
+  /** Optimizer spec, canonical (src/optim/optimizer.ts): `sgd` (absent), `sgd:nesterov`, `adam`, `adamw:beta2=0.99`, … */
+  optimizer?: string;
   seed: number;
   /** Steps per onnxruntime call (the Loop trip count); default DEFAULT_CHUNK_STEPS, capped at an epoch. */
   chunkSteps?: number;
@@ -134,6 +138,8 @@ export class Trainer {
   private sessionOptions: ort.InferenceSession.SessionOptions = {};
   private evalSession!: ort.InferenceSession;
   readonly artifacts: Artifacts;
+  /** The run's optimizer (`options.optimizer`). */
+  readonly optimizer: OptimizerSpec;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
   /** Bit-widths per step of `schedule` and `gradSchedule` (the plan's defaults, when there is one). */
@@ -162,7 +168,11 @@ export class Trainer {
   private listeners: EngineListener[] = [];
 
   constructor(readonly options: TrainOptions) {
-    this.artifacts = options.artifacts ?? buildArtifacts(options.model);
+    this.optimizer = parseOptimizerSpec(options.optimizer ?? 'sgd');
+    this.artifacts = options.artifacts ?? buildArtifacts(options.model, this.optimizer);
+    if (this.artifacts.manifest.optimizer !== optimizerName(this.optimizer)) {
+      throw new Error(`the artifacts update with ${this.artifacts.manifest.optimizer}, the run's optimizer is ${optimizerName(this.optimizer)}`);
+    }
     this.stepsPerEpoch = Math.floor(options.dataset.train.count / options.batchSize);
     if (this.stepsPerEpoch < 1) throw new Error(`batch size ${options.batchSize} exceeds the ${options.dataset.train.count} training samples`);
     this.totalSteps = this.stepsPerEpoch * options.epochs;
@@ -249,7 +259,7 @@ export class Trainer {
     };
     this.sessionOptions = sessionOptions;
     this.evalSession = await ort.InferenceSession.create(this.artifacts.eval.bytes, sessionOptions);
-    const start = this.options.resumeFrom ?? initialCheckpoint(this.options.model, this.options.seed);
+    const start = this.options.resumeFrom ?? initialCheckpoint(this.options.model, this.options.seed, this.optimizer);
     for (const spec of this.stateSpecs()) {
       const t = start.tensors.get(spec.name);
       if (!t) throw new Error(`checkpoint has no tensor ${spec.name}`);
@@ -374,6 +384,8 @@ export class Trainer {
     const lrExact = new Float64Array(maxChunk); // the records keep the rate as computed, not its float32 feed
     const momentum = new ort.Tensor('float32', Float32Array.of(o.momentum), []);
     const weightDecay = new ort.Tensor('float32', Float32Array.of(o.weightDecay), []);
+    const adamHyper = adamInput(this.optimizer);
+    const adam: Record<string, ort.Tensor> = adamHyper ? { [INPUT.adam]: new ort.Tensor('float32', adamHyper, [3]) } : {};
     const intKernelsOn = new ort.Tensor('int64', BigInt64Array.of(1n), []);
     const intKernelsOff = new ort.Tensor('int64', BigInt64Array.of(0n), []);
     const lossScaling = new ort.Tensor('float32', lossScalingInput(parseLossScale(o.lossScale ?? 'none'), o.lossWeight ?? 1), [5]);
@@ -457,6 +469,7 @@ export class Trainer {
         [INPUT.noiseKey]: new ort.Tensor('uint32', noiseKeys.subarray(0, K), [K]),
         [INPUT.momentum]: momentum,
         [INPUT.weightDecay]: weightDecay,
+        ...adam,
         [INPUT.intKernels]: integer ? intKernelsOn : intKernelsOff,
         [INPUT.lossScaling]: lossScaling,
         [INPUT.lossScaleState]: new ort.Tensor('float32', Float32Array.from(this.lossScaleState), [2]),

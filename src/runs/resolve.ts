@@ -15,6 +15,7 @@ import { fullPrecisionUses, requireOperandBits } from '../hw/cost.js';
 import { compileProfileText, profileDigest, readProfileSource } from '../hw/load.js';
 import type { HardwareProfile } from '../hw/profile.js';
 import type { ModelDef } from '../models/model.js';
+import { type OptimizerSpec, parseOptimizerSpec } from '../optim/optimizer.js';
 import { modelLayers } from '../models/layers.js';
 import { type PlannedLayer, parseLayerPlan, resolveLayerPlan } from '../formats/layer-plan.js';
 import { createModel } from '../models/registry.js';
@@ -28,6 +29,8 @@ export interface ResolvedRun {
   dataset: Dataset;
   model: ModelDef;
   precision: PrecisionPolicy;
+  /** The run's optimizer (`config.optimizer`, default SGD). */
+  optimizer: OptimizerSpec;
   /** Each quantized layer's schedules under the run's `layerPrecision` plan; absent without one. */
   layerPlan?: PlannedLayer[];
   stepsPerEpoch: number;
@@ -76,12 +79,13 @@ export function resolveRun(given: RunConfig, options: { dataset?: Dataset; store
   if (config.evalFormat !== undefined) parseNumberFormat(config.evalFormat, '--eval-bits');
   if (config.lossScale !== undefined) parseLossScale(config.lossScale);
   const precision = precisionPolicy(config);
+  const optimizer = parseOptimizerSpec(config.optimizer ?? 'sgd');
   const dataset = options.dataset ?? loadDataset(config.dataset, { dataDir: config.dataDir });
   const fpLayers = config.fpLayers!;
   const model = createModel(config.model, dataset.inputShape, dataset.classes, fpLayers);
   const { stepsPerEpoch, totalSteps } = runGeometry(dataset.train.count, config.batchSize, config.epochs);
   const layerPlan = config.layerPrecision === undefined ? undefined : resolveLayerPlan(parseLayerPlan(config.layerPrecision), modelLayers(model), { schedule: precision.weightsActivations, errors: precision.errors });
-  const planned = layerPlan ? { layerPlan } : {};
+  const planned = { optimizer, ...(layerPlan ? { layerPlan } : {}) };
   if (config.profile === 'none') return { config, dataset, model, precision, ...planned, stepsPerEpoch, totalSteps, profile: null, profileSource: null };
   const source = options.storedProfile ? null : readProfileSource(config.profile, '--profile', options.profileDirs);
   const profile = source ? source.profile : loadProfileCopy(options.storedProfile!);

@@ -17,6 +17,7 @@ import type { Schedule } from '../schedule/schedule.js';
 import { type EvalRow, parseEvalLine, parseStepLine, type StepRow } from './read.js';
 import { EVALS_HEADER, STEPS_HEADER, STEPS_HEADERS, layersCell } from './run-format.js';
 import type { PlannedLayer } from '../formats/layer-plan.js';
+import { parseOptimizerSpec } from '../optim/optimizer.js';
 import { precisionName } from '../formats/precision.js';
 import { RunStore } from './store.js';
 
@@ -238,7 +239,7 @@ function countRows(file: string): number {
 }
 
 function initialCheckpointFor(ctx: ResumeContext): Checkpoint {
-  const c = initialCheckpoint(ctx.model, ctx.seed);
+  const c = initialCheckpoint(ctx.model, ctx.seed, parseOptimizerSpec(ctx.manifest.optimizer));
   c.metadata.runId = ctx.runId;
   return c;
 }

@@ -158,6 +158,7 @@ const configSchema = z.looseObject({
   // runs stored before --fp-layers existed quantized every layer
   fpLayers: z.enum(FP_LAYERS).optional().default('none'),
   layerPrecision: z.string().min(1).optional(),
+  optimizer: z.string().min(1).optional(),
   // runs stored before --kernels existed ran every GEMM in fp32
   kernels: z.enum(KERNELS).optional().default('fake'),
 });

@@ -109,7 +109,7 @@ async function train(opened: RunStore | null, configOrNull: RunConfig | null, op
   const notStarted = opened?.run.status === 'starting';
   const storedProfile = opened?.run.profileCopy && !notStarted ? { dir: opened.dir, copy: opened.run.profileCopy } : undefined;
   const run = resolveRun(config, { dataset: options.dataset, storedProfile, profileDirs: options.profileDirs });
-  const artifacts = options.artifacts ?? buildArtifacts(run.model);
+  const artifacts = options.artifacts ?? buildArtifacts(run.model, run.optimizer);
   const tally = run.profile ? new CostTally(createCostModel(run.profile, artifacts.layers, config.batchSize), run.precision.baseline, run.totalSteps) : null;
 
   let store: RunStore;
@@ -148,7 +148,7 @@ async function train(opened: RunStore | null, configOrNull: RunConfig | null, op
         progress: { step: 0, totalSteps: run.totalSteps, epoch: 0, stepsPerEpoch: run.stepsPerEpoch },
         layers: artifacts.layers,
       },
-      { name: options.name, profile: run.profileSource ?? undefined, initial: (runId) => withRunId(initialCheckpoint(run.model, config.seed), runId) },
+      { name: options.name, profile: run.profileSource ?? undefined, initial: (runId) => withRunId(initialCheckpoint(run.model, config.seed, run.optimizer), runId) },
     );
   }
   try {
@@ -175,9 +175,9 @@ async function trainClaimed(
 ): Promise<SessionResult> {
   const { config } = run;
   const runId = store.id;
-  const { evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps, kernels } = config;
+  const { evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, optimizer, seed, chunkSteps, kernels } = config;
   const trainer = new Trainer({
-    ...{ evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, seed, chunkSteps, kernels },
+    ...{ evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, optimizer, seed, chunkSteps, kernels },
     runId,
     model: run.model,
     dataset: run.dataset,

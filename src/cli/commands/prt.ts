@@ -5,7 +5,7 @@ import { createModel } from '../../models/registry.js';
 import { parseModelSpec } from '../../models/spec.js';
 import { errorSchedule } from '../../schedule/precision.js';
 import { parseFloatOption, parseIntOption, printJson } from '../output.js';
-import { addModelOptions, addOptimizerOptions, parseDatasetOption, parseFpLayers } from '../train-options.js';
+import { addModelOptions, addOptimizerOptions, optimizerConfig, parseDatasetOption, parseFpLayers } from '../train-options.js';
 
 interface Flags {
   model: string;
@@ -20,6 +20,7 @@ interface Flags {
   batchSize: string;
   lr: string;
   momentum: string;
+  optimizer?: string;
   weightDecay: string;
   seed: string;
   json?: boolean;
@@ -54,7 +55,7 @@ export function register(program: Command): void {
       burstEpochs: parseIntOption('--burst-epochs', f.burstEpochs, 1, 10_000),
       batchSize: parseIntOption('--batch-size', f.batchSize, 1, 1 << 16),
       lr: parseFloatOption('--lr', f.lr, 0),
-      momentum: parseFloatOption('--momentum', f.momentum, 0, 1),
+      ...optimizerConfig(f),
       weightDecay: parseFloatOption('--weight-decay', f.weightDecay, 0),
       seed: parseIntOption('--seed', f.seed, 0, 0xffffffff),
       threshold: parseFloatOption('--threshold', f.threshold, 0, 100) / 100,

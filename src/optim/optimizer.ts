@@ -1,0 +1,163 @@
+/**
+ * Optimizers, each with its own emitter (onnxruntime training's split: a training step is forward +
+ * backward + optimizer, and the optimizer is a graph of its own). An optimizer names the state it
+ * keeps (per parameter, and global such as Adam's step count) and emits the update of one
+ * parameter from its gradient into a graph; src/artifacts/build.ts puts the updates in the
+ * training Loop. Chosen by spec (`--optimizer`, docs/optimizers.md):
+ *
+ *   sgd[:momentum=M][:nesterov]                 PyTorch's SGD: v ← μv + g + wd·p, p ← p − lr·v (Nesterov: p ← p − lr·(g' + μv))
+ *   adam[:beta1=B1][:beta2=B2][:eps=E]          PyTorch's Adam (L2 weight decay added to the gradient)
+ *   adamw[:beta1=B1][:beta2=B2][:eps=E]         decoupled weight decay: p ← p·(1 − lr·wd), then Adam
+ *
+ * Hyperparameters are run-time inputs of the training model (one artifact per optimizer kind).
+ * Weight decay applies to the parameters whose `decay` flag is set (weights, not biases). Pure.
+ */
+import { UsageError } from '../errors.js';
+import type { Graph, Value } from '../graph/builder.js';
+import { sanitizeShort } from '../util/text.js';
+
+export type OptimizerKind = 'sgd' | 'adam' | 'adamw';
+export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adam', 'adamw'];
+export const OPTIMIZER_OPTION = '--optimizer';
+
+export type OptimizerSpec =
+  | {
+      kind: 'sgd';
+      nesterov: boolean;
+      /** Momentum given in the spec (`sgd:momentum=0.5`); else the run's `--momentum`. */
+      momentum?: number;
+    }
+  | { kind: 'adam' | 'adamw'; beta1: number; beta2: number; eps: number };
+
+export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+export const SGD: OptimizerSpec = { kind: 'sgd', nesterov: false };
+
+/** `sgd`, `sgd:nesterov`, `adam:beta2=0.99`, …: a spec's parts (`:` or `,` between them) → the spec; a bad one names `option`. */
+export function parseOptimizerSpec(text: string, option = OPTIMIZER_OPTION): OptimizerSpec {
+  const parts = text.trim().split(/[:,]/).map((p) => p.trim());
+  const kind = parts[0]!.toLowerCase();
+  const bad = (detail: string): never => {
+    throw new UsageError(option, `${detail} (expected sgd[:momentum=M][:nesterov] | adam[:beta1=B][:beta2=B][:eps=E] | adamw[…], got "${sanitizeShort(text, 60)}")`);
+  };
+  if (!(OPTIMIZER_KINDS as readonly string[]).includes(kind)) bad(`unknown optimizer "${sanitizeShort(parts[0]!, 20)}"`);
+  const keys = new Map<string, string>();
+  for (const p of parts.slice(1)) {
+    if (p === '') bad('an empty part');
+    const [key, value] = p.includes('=') ? [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()] : [p, ''];
+    if (keys.has(key)) bad(`"${sanitizeShort(key, 20)}" given twice`);
+    keys.set(key, value);
+  }
+  const number = (key: string, lo: number, hi: number, open: boolean): number | undefined => {
+    const v = keys.get(key);
+    keys.delete(key);
+    if (v === undefined) return undefined;
+    const x = v === '' ? Number.NaN : Number(v);
+    if (!Number.isFinite(x) || x < lo || x > hi || (open && (x === lo || x === hi))) bad(`${key} must be a number in ${open ? '(' : '['}${lo}, ${hi}${open ? ')' : ']'}, got "${sanitizeShort(v, 20)}"`);
+    return x;
+  };
+  let spec: OptimizerSpec;
+  if (kind === 'sgd') {
+    const momentum = number('momentum', 0, 1, false);
+    const nesterov = keys.has('nesterov');
+    if (nesterov && keys.get('nesterov') !== '') bad('nesterov takes no value');
+    keys.delete('nesterov');
+    spec = { kind: 'sgd', nesterov, ...(momentum !== undefined ? { momentum } : {}) };
+  } else {
+    spec = {
+      kind: kind as 'adam' | 'adamw',
+      beta1: number('beta1', 0, 1, false) ?? ADAM_DEFAULTS.beta1,
+      beta2: number('beta2', 0, 1, false) ?? ADAM_DEFAULTS.beta2,
+      eps: number('eps', 0, 1, false) ?? ADAM_DEFAULTS.eps,
+    };
+    if (spec.beta1 >= 1 || spec.beta2 >= 1) bad('beta1 and beta2 must be below 1');
+  }
+  if (keys.size > 0) bad(`unknown key "${sanitizeShort([...keys.keys()][0]!, 20)}" for ${kind}`);
+  return spec;
+}
+
+/** The canonical text of a spec (what run.json stores; `parseOptimizerSpec` reads it back). Defaults are left out. */
+export function optimizerName(spec: OptimizerSpec): string {
+  if (spec.kind === 'sgd') return ['sgd', ...(spec.momentum !== undefined ? [`momentum=${spec.momentum}`] : []), ...(spec.nesterov ? ['nesterov'] : [])].join(':');
+  const extra = (['beta1', 'beta2', 'eps'] as const).filter((k) => spec[k] !== ADAM_DEFAULTS[k]).map((k) => `${k}=${spec[k]}`);
+  return [spec.kind, ...extra].join(':');
+}
+
+/** The state an optimizer keeps for each parameter, by slot name: `<param>.<slot>` in checkpoints, all starting at 0. */
+export function parameterSlots(spec: OptimizerSpec): readonly string[] {
+  return spec.kind === 'sgd' ? ['velocity'] : ['exp_avg', 'exp_avg_sq'];
+}
+
+/** Global optimizer state (scalars, starting at 0): Adam's step count, which a skipped step does not advance. */
+export function globalSlots(spec: OptimizerSpec): readonly string[] {
+  return spec.kind === 'sgd' ? [] : [ADAM_STEP];
+}
+
+/** Adam's step count t (checkpoint tensor, shape []). */
+export const ADAM_STEP = 'optimizer.step';
+
+/** The state tensor of `param` in `slot`: `<param>.<slot>` (`fc1.weight.velocity`, `fc1.weight.exp_avg`). */
+export function stateName(param: string, slot: string): string {
+  return `${param}.${slot}`;
+}
+
+/**
+ * Hyperparameter inputs of the training model for `spec`: SGD reads `momentum`; Adam and AdamW an
+ * `adam` vector [beta1, beta2, eps]. Both read `weight_decay` and the step's learning rate.
+ */
+export function adamInput(spec: OptimizerSpec): Float32Array | null {
+  return spec.kind === 'sgd' ? null : Float32Array.of(spec.beta1, spec.beta2, spec.eps);
+}
+
+/** The values an update reads besides its parameter, gradient and state. */
+export interface UpdateContext {
+  lr: Value;
+  weightDecay: Value;
+  /** SGD momentum μ (scalar). */
+  momentum: Value;
+  /** Adam: [beta1, beta2, eps]. */
+  adam?: Value;
+  /** Adam: the step count after this step, t (scalar), and the global state's next values are emitted by `emitGlobal`. */
+  step?: Value;
+}
+
+/** The next values of the global state (Adam: t + 1), emitted once per step before the updates. */
+export function emitGlobal(spec: OptimizerSpec, g: Graph, state: readonly Value[]): Value[] {
+  if (spec.kind === 'sgd') return [];
+  return [g.emit1('Add', [state[0]!, g.scalar(1)], {}, g.floatType, [], 'adam_t')];
+}
+
+/**
+ * One parameter's update: the new parameter and its new slot values (in `parameterSlots` order).
+ * `decay`: weight decay applies to it.
+ */
+export function emitUpdate(spec: OptimizerSpec, g: Graph, p: { param: Value; grad: Value; state: readonly Value[]; decay: boolean; name: string }, c: UpdateContext): { param: Value; state: Value[] } {
+  const ft = g.floatType;
+  const shape = p.param.shape;
+  const op = (type: string, inputs: Value[], hint: string, s = shape) => g.emit1(type, inputs, {}, ft, s, hint);
+  const decayed = (grad: Value) => (p.decay ? op('Add', [grad, op('Mul', [p.param, c.weightDecay], 'decay')], 'grad_decayed') : grad);
+  if (spec.kind === 'sgd') {
+    // PyTorch: g' = g + wd·p; v' = μ·v + g'; p' = p − lr·v' (Nesterov: p' = p − lr·(g' + μ·v'))
+    const grad = decayed(p.grad);
+    const v = op('Add', [op('Mul', [p.state[0]!, c.momentum], 'mom'), grad], `vel_${p.name}`);
+    const step = spec.nesterov ? op('Add', [grad, op('Mul', [v, c.momentum], 'nesterov_mom')], 'nesterov') : v;
+    return { param: op('Sub', [p.param, op('Mul', [step, c.lr], 'update')], `new_${p.name}`), state: [v] };
+  }
+  // Adam (PyTorch): g' = g + wd·p (adam) | p ← p·(1 − lr·wd) (adamw); m' = β1·m + (1 − β1)·g';
+  // v' = β2·v + (1 − β2)·g'²; p' = p − lr/(1 − β1^t) · m' / (√v' / √(1 − β2^t) + ε)
+  const hyper = (i: number, hint: string) => g.emit1('Gather', [c.adam!, g.constant('int64', [], [i], 'index')], { axis: 0 }, ft, [], hint);
+  const beta1 = hyper(0, 'beta1');
+  const beta2 = hyper(1, 'beta2');
+  const eps = hyper(2, 'eps');
+  const one = g.scalar(1);
+  const scalar = (type: string, inputs: Value[], hint: string) => g.emit1(type, inputs, {}, ft, [], hint);
+  const base = spec.kind === 'adamw' && p.decay ? op('Mul', [p.param, scalar('Sub', [one, scalar('Mul', [c.lr, c.weightDecay], 'lr_wd')], 'adamw_keep')], 'adamw_decayed') : p.param;
+  const grad = spec.kind === 'adam' ? decayed(p.grad) : p.grad;
+  const m = op('Add', [op('Mul', [p.state[0]!, beta1], 'm_kept'), op('Mul', [grad, scalar('Sub', [one, beta1], 'one_minus_beta1')], 'm_new_part')], `exp_avg_${p.name}`);
+  const v = op('Add', [op('Mul', [p.state[1]!, beta2], 'v_kept'), op('Mul', [op('Mul', [grad, grad], 'grad_sq'), scalar('Sub', [one, beta2], 'one_minus_beta2')], 'v_new_part')], `exp_avg_sq_${p.name}`);
+  const bias1 = scalar('Sub', [one, scalar('Pow', [beta1, c.step!], 'beta1_t')], 'bias1');
+  const bias2 = scalar('Sub', [one, scalar('Pow', [beta2, c.step!], 'beta2_t')], 'bias2');
+  const denom = op('Add', [op('Div', [op('Sqrt', [v], 'v_sqrt'), scalar('Sqrt', [bias2], 'bias2_sqrt')], 'v_hat_sqrt'), eps], 'denom');
+  const stepSize = scalar('Div', [c.lr, bias1], 'step_size');
+  const next = op('Sub', [base, op('Mul', [op('Div', [m, denom], 'adam_dir'), stepSize], 'update')], `new_${p.name}`);
+  return { param: next, state: [m, v] };
+}

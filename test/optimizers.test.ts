@@ -1,0 +1,220 @@
+/**
+ * Optimizers (src/optim/optimizer.ts, docs/optimizers.md): the spec grammar, K generated steps of
+ * SGD with Nesterov momentum, Adam and AdamW against the same steps computed by hand in float64,
+ * and runs with each optimizer: state in checkpoints, exact resume, a skipped step that leaves
+ * Adam's step count alone.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { buildTrainingModel } from '../src/artifacts/build.js';
+import { readCheckpoint } from '../src/artifacts/checkpoint.js';
+import { type TrainFlags, optimizerConfig, trainConfig } from '../src/cli/train-options.js';
+import { UsageError } from '../src/errors.js';
+import { mlp } from '../src/models/mlp.js';
+import { type OptimizerSpec, optimizerName, parseOptimizerSpec } from '../src/optim/optimizer.js';
+import { runSession } from '../src/runs/session.js';
+import { errorSchedule } from '../src/schedule/precision.js';
+import { type Mat, type Params, forEachElement, handGradients, mat, zeros } from './helpers/hand-mlp.js';
+import { f32, gridFeeds, i64, layerBits, randomValues } from './helpers/onnx.js';
+import { digitsTrainer } from './helpers/trainer.js';
+
+const IN = 5;
+const HID = 7;
+const OUT = 3;
+const B = 4;
+const K = 3;
+const LR = [0.1, 0.05, 0.2];
+const MOM = 0.9;
+const WD = 0.01;
+
+describe('optimizer specs', () => {
+  it('parse to canonical names that read back the same; defaults are left out', () => {
+    const cases: [string, string][] = [
+      ['sgd', 'sgd'],
+      ['SGD:nesterov', 'sgd:nesterov'],
+      ['sgd:momentum=0.5,nesterov', 'sgd:momentum=0.5:nesterov'],
+      ['adam', 'adam'],
+      ['adam:beta1=0.9:beta2=0.99', 'adam:beta2=0.99'],
+      ['adamw,eps=1e-6', 'adamw:eps=0.000001'],
+    ];
+    for (const [text, name] of cases) {
+      expect(optimizerName(parseOptimizerSpec(text))).toBe(name);
+      expect(optimizerName(parseOptimizerSpec(name))).toBe(name);
+    }
+    expect(parseOptimizerSpec('adamw')).toEqual({ kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+  });
+
+  it('a bad spec is one line naming --optimizer and what is allowed', () => {
+    const message = (text: string) => {
+      try {
+        parseOptimizerSpec(text);
+      } catch (err) {
+        expect(err).toBeInstanceOf(UsageError);
+        return (err as Error).message;
+      }
+      throw new Error(`${text} parsed`);
+    };
+    expect(message('rmsprop')).toMatch(/^--optimizer: unknown optimizer "rmsprop" \(expected sgd\[:momentum=M\]\[:nesterov\] \| adam/);
+    expect(message('adam:beta1=1')).toMatch(/beta1 and beta2 must be below 1/);
+    expect(message('adam:beta2=x')).toMatch(/beta2 must be a number in \[0, 1\], got "x"/);
+    expect(message('sgd:beta1=0.9')).toMatch(/unknown key "beta1" for sgd/);
+    expect(message('sgd:nesterov=1')).toMatch(/nesterov takes no value/);
+    expect(message('adam:eps=1e-8:eps=1e-6')).toMatch(/"eps" given twice/);
+  });
+
+  it('run.json keeps SGD\'s momentum in momentum and leaves plain SGD out', () => {
+    expect(optimizerConfig({ optimizer: 'sgd', momentum: '0.9' })).toEqual({ momentum: 0.9 });
+    expect(optimizerConfig({ optimizer: 'sgd:momentum=0.5:nesterov', momentum: '0.9' })).toEqual({ momentum: 0.5, optimizer: 'sgd:nesterov' });
+    expect(optimizerConfig({ optimizer: 'adam', momentum: '0.9' })).toEqual({ momentum: 0.9, optimizer: 'adam' });
+  });
+});
+
+/** One step of `spec` by hand (PyTorch's update rules) on the float64 state `s`; t is the step count after it. */
+function handUpdate(spec: OptimizerSpec, p: Params, s: { m: Params; v: Params }, grads: Params, lr: number, t: number): void {
+  const m = new Map<string, number>();
+  const v = new Map<string, number>();
+  forEachElement(s.m, grads, (old, _g, key) => (m.set(key, old), old));
+  forEachElement(s.v, grads, (old, _g, key) => (v.set(key, old), old));
+  forEachElement(p, grads, (w, g, key, decay) => {
+    if (spec.kind === 'sgd') {
+      const gd = g + (decay ? WD * w : 0);
+      const vel = MOM * m.get(key)! + gd;
+      m.set(key, vel);
+      return w - lr * (spec.nesterov ? gd + MOM * vel : vel);
+    }
+    const base = spec.kind === 'adamw' && decay ? w * (1 - lr * WD) : w;
+    const gd = g + (spec.kind === 'adam' && decay ? WD * w : 0);
+    const mt = spec.beta1 * m.get(key)! + (1 - spec.beta1) * gd;
+    const vt = spec.beta2 * v.get(key)! + (1 - spec.beta2) * gd * gd;
+    m.set(key, mt);
+    v.set(key, vt);
+    const mHat = mt / (1 - spec.beta1 ** t);
+    const vHat = vt / (1 - spec.beta2 ** t);
+    return base - (lr * mHat) / (Math.sqrt(vHat) + spec.eps);
+  });
+  forEachElement(s.m, grads, (_o, _g, key) => m.get(key)!);
+  forEachElement(s.v, grads, (_o, _g, key) => v.get(key)!);
+}
+
+describe('generated optimizer steps against float64 by hand (MLP 5-7-3, 3 steps, fp32 throughout)', () => {
+  it.each(['sgd:nesterov', 'adam', 'adamw', 'adam:beta1=0.5:beta2=0.9:eps=0.001'])('%s', async (text) => {
+    const spec = parseOptimizerSpec(text);
+    const model = mlp([IN], [HID], OUT, 'none');
+    const session = await ort.InferenceSession.create(buildTrainingModel(model, 'float32', spec).bytes);
+    const init = { w1: randomValues(IN * HID, 1), b1: randomValues(HID, 2, -0.1, 0.1), w2: randomValues(HID * OUT, 3), b2: randomValues(OUT, 4, -0.1, 0.1) };
+    const xs = randomValues(K * B * IN, 5, 0, 1);
+    const ys = [0, 1, 2, 1, 2, 2, 0, 1, 1, 0, 0, 2];
+    const shapes: Record<string, number[]> = { 'fc1.weight': [IN, HID], 'fc1.bias': [HID], 'fc2.weight': [HID, OUT], 'fc2.bias': [OUT] };
+    const values: Record<string, number[]> = { 'fc1.weight': init.w1, 'fc1.bias': init.b1, 'fc2.weight': init.w2, 'fc2.bias': init.b2 };
+    const slots = spec.kind === 'sgd' ? ['velocity'] : ['exp_avg', 'exp_avg_sq'];
+    const state: Record<string, ort.Tensor> = {};
+    for (const [name, shape] of Object.entries(shapes)) {
+      state[name] = f32(shape, values[name]!);
+      for (const slot of slots) state[`${name}.${slot}`] = f32(shape, new Array(shape.reduce((a, b) => a * b, 1)).fill(0));
+    }
+    const adam = spec.kind === 'sgd' ? {} : { 'optimizer.step': f32([], [0]), adam: f32([3], [spec.beta1, spec.beta2, spec.eps]) };
+    const out = await session.run({
+      x: f32([K, B, IN], xs),
+      labels: i64([K, B], ys),
+      bits_w: layerBits([32, 32, 32], 2),
+      bits_a: layerBits([32, 32, 32], 2),
+      bits_g: layerBits([32, 32, 32], 2),
+      ...gridFeeds(K, 'float32', 2),
+      lr: f32([K], LR),
+      noise_key: new ort.Tensor('uint32', Uint32Array.of(11, 12, 13), [K]),
+      'fc1.input_range': f32([3], [0, 0, 0]),
+      'fc2.input_range': f32([3], [0, 0, 0]),
+      momentum: f32([], [MOM]),
+      weight_decay: f32([], [WD]),
+      int_kernels: i64([], [0]),
+      ...state,
+      ...adam,
+    });
+    // the same steps by hand from the float32 values the graph saw (hyperparameters as float32 too)
+    const f = (a: number[]) => Array.from(Float32Array.from(a));
+    const hand: OptimizerSpec = spec.kind === 'sgd' ? spec : { ...spec, beta1: Math.fround(spec.beta1), beta2: Math.fround(spec.beta2), eps: Math.fround(spec.eps) };
+    const p: Params = { w1: mat(f(init.w1), IN, HID), b1: f(init.b1), w2: mat(f(init.w2), HID, OUT), b2: f(init.b2) };
+    const empty = (): Params => ({ w1: zeros(IN, HID), b1: new Array(HID).fill(0), w2: zeros(HID, OUT), b2: new Array(OUT).fill(0) });
+    const s = { m: empty(), v: empty() };
+    const fx = f(xs);
+    for (let k = 0; k < K; k++) {
+      const x: Mat = mat(fx.slice(k * B * IN, (k + 1) * B * IN), B, IN);
+      const { loss, grads } = handGradients(p, x, ys.slice(k * B, (k + 1) * B));
+      expect((out.loss!.data as Float32Array)[k]).toBeCloseTo(loss, 5);
+      handUpdate(hand, p, s, grads, Math.fround(LR[k]!), k + 1);
+    }
+    const close = (name: string, want: number[]) => {
+      const got = out[`${name}.new`]!.data as Float32Array;
+      want.forEach((w, i) => expect(Math.abs(got[i]! - w), `${name}[${i}]`).toBeLessThan(2e-5));
+    };
+    close('fc1.weight', p.w1.flat());
+    close('fc1.bias', p.b1);
+    close('fc2.weight', p.w2.flat());
+    close('fc2.bias', p.b2);
+    close(`fc1.weight.${slots[0]}`, s.m.w1.flat());
+    close(`fc2.bias.${slots[0]}`, s.m.b2);
+    if (spec.kind !== 'sgd') {
+      close('fc1.weight.exp_avg_sq', s.v.w1.flat());
+      expect(Array.from(out['optimizer.step.new']!.data as Float32Array)).toEqual([K]);
+    }
+    // the parameters moved by more than the tolerance (the comparison is not vacuous)
+    expect(Math.abs((out['fc1.weight.new']!.data as Float32Array)[0]! - init.w1[0]!)).toBeGreaterThan(1e-3);
+  });
+});
+
+function flags(over: Partial<TrainFlags> = {}): TrainFlags {
+  return { model: 'mlp:hidden=32', dataset: 'digits', schedule: 'cpt:3-8', gradBits: '8', epochs: '2', batchSize: '64', lr: '0.01', lrSchedule: 'constant', momentum: '0.9', weightDecay: '0.0005', seed: '1', profile: 'none', ...over };
+}
+
+const withoutWall = (dir: string) => {
+  const [header, ...rows] = readFileSync(join(dir, 'steps.csv'), 'utf8').trim().split('\n');
+  const wall = header!.split(',').indexOf('wall_ms');
+  return rows.map((r) => r.split(',').filter((_, i) => i !== wall).join(','));
+};
+
+describe('runs with each optimizer (digits MLP 64-32-10)', () => {
+  const out = mkdtempSync(join(tmpdir(), 'bitcycle-optim-'));
+  it.each(['sgd:nesterov', 'adam', 'adamw'])('%s: the checkpoint holds its state; a run stopped mid-epoch resumes to the uninterrupted run', async (optimizer) => {
+    const lr = optimizer.startsWith('sgd') ? '0.1' : '0.01';
+    const config = trainConfig(flags({ optimizer, lr }));
+    expect(config.optimizer).toBe(optimizer);
+    const whole = await runSession(config, { outDir: out, name: `${optimizer.replace(":", "-")}-whole` });
+    const control = { stopRequested: false, paused: false };
+    const stopped = await runSession(trainConfig(flags({ optimizer, lr, chunkSteps: '4' })), {
+      outDir: out,
+      name: `${optimizer.replace(":", "-")}-stopped`,
+      control,
+      onEvent: (e) => {
+        if (e.type === 'steps' && e.steps.at(-1)!.step >= 9) control.stopRequested = true;
+      },
+    });
+    expect(stopped.summary.steps).toBe(12);
+    const ckpt = readCheckpoint(join(stopped.runDir, 'checkpoint.safetensors'));
+    const slots = optimizer === 'sgd:nesterov' ? ['velocity'] : ['exp_avg', 'exp_avg_sq'];
+    for (const slot of slots) expect(ckpt.tensors.get(`fc1.weight.${slot}`)!.data.some((v) => v !== 0)).toBe(true);
+    if (optimizer !== 'sgd:nesterov') expect(Array.from(ckpt.tensors.get('optimizer.step')!.data)).toEqual([12]);
+    const resumed = await runSession(null, { resumeDir: stopped.runDir });
+    expect(resumed.status).toBe('completed');
+    expect(withoutWall(resumed.runDir)).toEqual(withoutWall(whole.runDir));
+    expect(resumed.summary.testAccuracy).toBe(whole.summary.testAccuracy);
+    expect(resumed.summary.testAccuracy!).toBeGreaterThan(0.8);
+  });
+
+  it('a step a dynamic loss scale skips does not advance Adam\'s step count', async () => {
+    // fp16 errors from a scale of 2^40: the first steps overflow and are skipped, the scale halving each time
+    const t = digitsTrainer({ schedule: 'static:fp16', gradSchedule: errorSchedule('fp16'), epochs: 1, lr: 0.01, optimizer: 'adam', lossScale: 'dynamic:init=1099511627776:interval=1000', evalBits: 16 });
+    let skipped = 0;
+    t.on((e) => {
+      if (e.type === 'steps') skipped += e.steps.filter((s) => s.skipped).length;
+    });
+    await t.init();
+    await t.run();
+    const ckpt = t.checkpoint();
+    await t.release();
+    expect(skipped).toBeGreaterThan(0);
+    expect(Array.from(ckpt.tensors.get('optimizer.step')!.data)).toEqual([t.totalSteps - skipped]);
+  });
+});
