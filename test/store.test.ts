@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type RunConfig, STEPS_HEADER, stepRow } from '../src/runs/run-format.js';
 import { initialCheckpoint, readCheckpoint } from '../src/artifacts/checkpoint.js';
 import { UsageError } from '../src/errors.js';
@@ -69,8 +69,16 @@ describe('run store', () => {
 
   it('generated ids get a suffix when taken; open() claims the run and reads it back', async () => {
     const out = mkdtempSync(join(tmpdir(), 'store-'));
-    const a = (await newStore(null, out)).store;
-    const b = (await newStore(null, out)).store;
+    // both ids from the same second (the clock could tick between the two otherwise)
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-11-24T12:00:00Z') });
+    let a: RunStore;
+    let b: RunStore;
+    try {
+      a = (await newStore(null, out)).store;
+      b = (await newStore(null, out)).store;
+    } finally {
+      vi.useRealTimers();
+    }
     expect(b.id).toBe(`${a.id}-2`);
     a.release();
     const opened = RunStore.open(a.dir);
