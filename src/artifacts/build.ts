@@ -1,6 +1,6 @@
 /**
  * Training artifacts, in onnxruntime's training vocabulary:
- *   training_model.onnx — K steps of forward + backward + SGD-momentum update in one ONNX `Loop`
+ *   training_model.onnx — K steps of forward + backward + optimizer update (src/optim) in one ONNX `Loop`
  *                         (K = first dimension of the batch inputs, 1 for a single step);
  *   eval_model.onnx     — forward pass, loss and correct count;
  *   checkpoint          — parameters + optimizer state (see checkpoint.ts);
@@ -189,7 +189,7 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
     OUTPUT.underflow,
     OUTPUT.overflow,
   ];
-  const docString = `bitcycle training model for ${model.id}: K steps of forward, backward and SGD-momentum update`;
+  const docString = `bitcycle training model for ${model.id}: K steps of forward, backward and ${optimizerName(optimizer)} update`;
   // the layers with integer products, by the rule the integer body is built with
   const capable = floatType === 'float32' ? modelLayers(model).filter((l) => integerProducts(l).length > 0) : [];
   if (capable.length === 0) {
