@@ -16,6 +16,10 @@ import { UsageError } from '../src/errors.js';
 import { mlp } from '../src/models/mlp.js';
 import { type OptimizerSpec, optimizerName, parseOptimizerSpec } from '../src/optim/optimizer.js';
 import { runSession } from '../src/runs/session.js';
+import { buildArtifacts } from '../src/artifacts/build.js';
+import { createModel } from '../src/models/registry.js';
+import { modelLayers } from '../src/models/layers.js';
+import { formatModelSpec, parseModelSpec } from '../src/models/spec.js';
 import { errorSchedule } from '../src/schedule/precision.js';
 import { type Mat, type Params, forEachElement, handGradients, mat, zeros } from './helpers/hand-mlp.js';
 import { f32, gridFeeds, i64, layerBits, randomValues } from './helpers/onnx.js';
@@ -115,7 +119,7 @@ describe('generated optimizer steps against float64 by hand (MLP 5-7-3, 3 steps,
       state[name] = f32(shape, values[name]!);
       for (const slot of slots) state[`${name}.${slot}`] = f32(shape, new Array(shape.reduce((a, b) => a * b, 1)).fill(0));
     }
-    const adam = spec.kind === 'sgd' ? {} : { 'optimizer.step': f32([], [0]), adam: f32([3], [spec.beta1, spec.beta2, spec.eps]) };
+    const adam: Record<string, ort.Tensor> = spec.kind === 'sgd' ? {} : { 'optimizer.step': f32([], [0]), adam: f32([3], [spec.beta1, spec.beta2, spec.eps]) };
     const out = await session.run({
       x: f32([K, B, IN], xs),
       labels: i64([K, B], ys),
@@ -216,5 +220,27 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
     await t.release();
     expect(skipped).toBeGreaterThan(0);
     expect(Array.from(ckpt.tensors.get('optimizer.step')!.data)).toEqual([t.totalSteps - skipped]);
+  });
+});
+
+describe('logreg, the convex model', () => {
+  it('is one Linear layer on the flattened input; with the classifier quantized it trains on integer grids too', async () => {
+    const spec = parseModelSpec('logreg');
+    expect(formatModelSpec(spec)).toBe('logreg');
+    const model = createModel(spec, [1, 8, 8], 10, 'none');
+    expect(model.id).toBe('logreg-64-10');
+    expect(model.params().map((p) => `${p.name} [${p.shape.join(',')}] ${p.decay ? 'decay' : ''}`)).toEqual(['fc.weight [64,10] decay', 'fc.bias [10] ']);
+    expect(modelLayers(model).map((l) => `${l.name} ${l.kind} ${l.fullPrecision === true}`)).toEqual(['fc linear false']);
+    // by default (--fp-layers last) its one layer is the full-precision classifier: no quantized layer at all
+    expect(buildArtifacts(createModel(spec, [64], 10)).manifest.quantizedLayers).toEqual([]);
+    const accuracy = async (schedule: string, fpLayers: 'none' | 'last') => {
+      const t = digitsTrainer({ model: 'logreg', schedule, epochs: 5, weightDecay: 1e-4, evalBits: 8, fpLayers });
+      await t.init();
+      const r = await t.run();
+      await t.release();
+      return r.summary.testAccuracy!;
+    };
+    expect(await accuracy('static:32', 'last')).toBeGreaterThan(0.9);
+    expect(await accuracy('static:8', 'none')).toBeGreaterThan(0.9);
   });
 });

@@ -26,7 +26,7 @@ describe('model specs', () => {
   });
 
   it.each([
-    ['vgg', /--model: unknown model "vgg" \(allowed: mlp, cnn, resnet\)/],
+    ['vgg', /--model: unknown model "vgg" \(allowed: mlp, cnn, resnet, logreg\)/],
     ['cnn:width=3', /--model: cnn: unknown option "width=3" \(allowed: none\)/],
     ['resnet:depth=21', /depth must be 6n\+2 in 8\.\.1202 .*got "21"/],
     ['resnet:depth=2', /depth must be 6n\+2/],

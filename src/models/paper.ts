@@ -172,7 +172,7 @@ export function getModelLayers(name: string, option = '--model'): LayerShape[] {
 }
 
 /** The data set a trainable model spec is estimated on unless `--dataset` says otherwise. */
-const DEFAULT_ESTIMATE_DATASET: Record<ModelName, string> = { mlp: 'digits', cnn: 'fashion-mnist', resnet: 'cifar10' };
+const DEFAULT_ESTIMATE_DATASET: Record<ModelName, string> = { mlp: 'digits', cnn: 'fashion-mnist', resnet: 'cifar10', logreg: 'digits' };
 
 /**
  * A model for `estimate`: a shape-only model by name, or any trainable model spec (`cnn`,

@@ -2,6 +2,7 @@
 import { UsageError } from '../errors.js';
 import { cnn } from './cnn.js';
 import { mlp } from './mlp.js';
+import { logreg } from './logreg.js';
 import { DEFAULT_FP_LAYERS, type FpLayers, type ModelDef } from './model.js';
 import { RESNET_MIN_INPUT, resnet } from './resnet.js';
 import { type ModelSpec, formatModelSpec } from './spec.js';
@@ -24,5 +25,7 @@ export function createModel(spec: ModelSpec, inputShape: readonly number[], clas
         throw new UsageError(option, `${formatModelSpec(spec)} needs images of at least ${RESNET_MIN_INPUT}×${RESNET_MIN_INPUT}; this data set gives ${inputShape[1]}×${inputShape[2]}`);
       }
       return resnet(spec.depth, inputShape, classes, fpLayers);
+    case 'logreg':
+      return logreg(inputShape, classes, fpLayers);
   }
 }

@@ -5,6 +5,7 @@
  *   mlp:hidden=256,128       hidden layer widths
  *   cnn                      2 conv + 2 FC layers (src/models/cnn.ts)
  *   resnet:depth=20          CIFAR ResNet of depth 6n+2 (src/models/resnet.ts; default 20)
+ *   logreg                   softmax regression: one Linear layer (src/models/logreg.ts)
  *
  * `name[:key=value]…`; values of list options are comma-separated integers. A spec is stored in
  * run.json as the object `parseModelSpec` returns and printed by `formatModelSpec`; the two
@@ -28,7 +29,11 @@ export interface ResnetSpec {
   depth: number;
 }
 
-export type ModelSpec = MlpSpec | CnnSpec | ResnetSpec;
+export interface LogregSpec {
+  name: 'logreg';
+}
+
+export type ModelSpec = MlpSpec | CnnSpec | ResnetSpec | LogregSpec;
 export type ModelName = ModelSpec['name'];
 
 /** Largest layer width a spec accepts. */
@@ -82,6 +87,12 @@ const GRAMMARS: { [N in ModelName]: ModelGrammar<Extract<ModelSpec, { name: N }>
       },
     },
     format: (spec) => [`depth=${spec.depth}`],
+  },
+  logreg: {
+    description: 'softmax regression: one Linear layer on the flattened input (convex with --weight-decay; --fp-layers none quantizes it)',
+    defaults: () => ({ name: 'logreg' }),
+    options: {},
+    format: () => [],
   },
 };
 

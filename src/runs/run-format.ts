@@ -111,6 +111,7 @@ const finiteOrNull = finite.nullable();
 const modelSpecSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('mlp'), hidden: z.array(z.number().int().min(1).max(MAX_WIDTH)).min(1).max(64) }),
   z.object({ name: z.literal('cnn') }),
+  z.object({ name: z.literal('logreg') }),
   z.object({ name: z.literal('resnet'), depth: z.number().int().min(8).max(MAX_RESNET_DEPTH).refine((d) => (d - 2) % 6 === 0, 'depth must be 6n+2') }),
 ]);
 const costTotals = { energyJ: finite, latencyS: finite, bitops: finite };
