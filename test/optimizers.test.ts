@@ -15,6 +15,9 @@ import { type TrainFlags, optimizerConfig, trainConfig } from '../src/cli/train-
 import { UsageError } from '../src/errors.js';
 import { mlp } from '../src/models/mlp.js';
 import { type OptimizerSpec, optimizerName, parseOptimizerSpec } from '../src/optim/optimizer.js';
+import { optimizerPrecisionName, parseOptimizerPrecision } from '../src/optim/precision.js';
+import { quantize } from '../src/formats/reference.js';
+import { BF16, FP8_E4M3 } from '../src/formats/number-format.js';
 import { runSession } from '../src/runs/session.js';
 import { buildArtifacts } from '../src/artifacts/build.js';
 import { createModel } from '../src/models/registry.js';
@@ -181,15 +184,22 @@ const withoutWall = (dir: string) => {
 
 describe('runs with each optimizer (digits MLP 64-32-10)', () => {
   const out = mkdtempSync(join(tmpdir(), 'bitcycle-optim-'));
-  it.each(['sgd:nesterov', 'adam', 'adamw'])('%s: the checkpoint holds its state; a run stopped mid-epoch resumes to the uninterrupted run', async (optimizer) => {
+  it.each([
+    ['sgd:nesterov', ''],
+    ['adam', ''],
+    ['adamw', ''],
+    ['sgd:nesterov', 'momentum=8,weights=8:stochastic'],
+  ])('%s %s: the checkpoint holds its state; a run stopped mid-epoch resumes to the uninterrupted run', async (optimizer, precisionText) => {
+    const optimizerPrecision = precisionText || undefined;
     const lr = optimizer.startsWith('sgd') ? '0.1' : '0.01';
-    const config = trainConfig(flags({ optimizer, lr }));
+    const config = trainConfig(flags({ optimizer, lr, optimizerPrecision }));
     expect(config.optimizer).toBe(optimizer);
-    const whole = await runSession(config, { outDir: out, name: `${optimizer.replace(":", "-")}-whole` });
+    const tag = `${optimizer.replace(':', '-')}${optimizerPrecision ? '-lp' : ''}`;
+    const whole = await runSession(config, { outDir: out, name: `${tag}-whole` });
     const control = { stopRequested: false, paused: false };
-    const stopped = await runSession(trainConfig(flags({ optimizer, lr, chunkSteps: '4' })), {
+    const stopped = await runSession(trainConfig(flags({ optimizer, lr, optimizerPrecision, chunkSteps: '4' })), {
       outDir: out,
-      name: `${optimizer.replace(":", "-")}-stopped`,
+      name: `${tag}-stopped`,
       control,
       onEvent: (e) => {
         if (e.type === 'steps' && e.steps.at(-1)!.step >= 9) control.stopRequested = true;
@@ -205,6 +215,7 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
     expect(withoutWall(resumed.runDir)).toEqual(withoutWall(whole.runDir));
     expect(resumed.summary.testAccuracy).toBe(whole.summary.testAccuracy);
     expect(resumed.summary.testAccuracy!).toBeGreaterThan(0.8);
+    if (optimizerPrecision) expect(new Set(ckpt.tensors.get('fc1.weight')!.data).size).toBeLessThanOrEqual(256);
   });
 
   it('a step a dynamic loss scale skips does not advance Adam\'s step count', async () => {
@@ -242,5 +253,67 @@ describe('logreg, the convex model', () => {
     };
     expect(await accuracy('static:32', 'last')).toBeGreaterThan(0.9);
     expect(await accuracy('static:8', 'none')).toBeGreaterThan(0.9);
+  });
+});
+
+describe('optimizer precision (--optimizer-precision)', () => {
+  it('parses roles to canonical text; fp32 roles are left out; bad roles name the option', () => {
+    const name = (t: string) => optimizerPrecisionName(parseOptimizerPrecision(t));
+    expect(name('weights=8:stochastic, grad=8 ,momentum=fp16')).toBe('grad=int8,momentum=fp16,weights=int8:stochastic');
+    expect(name('weights=32,grad=fp32')).toBe('');
+    expect(name('momentum=bf16:nearest')).toBe('momentum=bf16');
+    const message = (t: string) => {
+      try {
+        parseOptimizerPrecision(t);
+      } catch (err) {
+        expect(err).toBeInstanceOf(UsageError);
+        return (err as Error).message;
+      }
+      throw new Error(`${t} parsed`);
+    };
+    expect(message('velocity=8')).toMatch(/^--optimizer-precision: unknown role "velocity" \(expected ROLE=PRECISION/);
+    expect(message('grad=0')).toMatch(/grad: a bit-width must be in 1\.\.32, got 0/);
+    expect(message('grad=8,grad=4')).toMatch(/grad given twice/);
+    expect(message('weights=fp9')).toMatch(/^--optimizer-precision: /);
+    expect(optimizerConfig({ momentum: '0.9', optimizerPrecision: 'weights=8' })).toEqual({ momentum: 0.9, optimizerPrecision: 'weights=int8' });
+  });
+
+  const run = async (optimizerPrecision: string | undefined, epochs = 10) => {
+    const t = digitsTrainer({ schedule: 'static:32', gradSchedule: errorSchedule('32'), epochs, optimizerPrecision });
+    const losses: number[] = [];
+    t.on((e) => {
+      if (e.type === 'steps') losses.push(...e.steps.map((s) => s.loss));
+    });
+    await t.init();
+    const r = await t.run();
+    const ckpt = t.checkpoint();
+    await t.release();
+    return { accuracy: r.summary.testAccuracy!, losses, tensor: (name: string) => ckpt.tensors.get(name)!.data };
+  };
+  const distinct = (a: Float32Array) => new Set(a).size;
+
+  it('weights, momentum and gradients are rounded where the update stores them', async () => {
+    const full = await run(undefined, 1);
+    expect(distinct(full.tensor('fc1.weight'))).toBeGreaterThan(4000);
+    const low = await run('grad=6,momentum=8,weights=4', 1);
+    for (const name of ['fc1.weight', 'fc1.bias', 'fc2.weight']) expect(distinct(low.tensor(name)), name).toBeLessThanOrEqual(16);
+    for (const name of ['fc1.weight.velocity', 'fc2.bias.velocity']) expect(distinct(low.tensor(name)), name).toBeLessThanOrEqual(256);
+    // a format: every weight is an fp8-e4m3 value, every momentum a bf16 value
+    const fp8 = await run('weights=fp8-e4m3,momentum=bf16', 1);
+    const w = fp8.tensor('fc1.weight');
+    expect(Array.from(w).every((x) => quantize(x, FP8_E4M3) === x)).toBe(true);
+    expect(Array.from(fp8.tensor('fc1.weight.velocity')).every((x) => quantize(x, BF16) === x)).toBe(true);
+    expect(distinct(w)).toBeGreaterThan(16);
+    // the gradient's rounding alone changes the steps
+    const grad = await run('grad=2', 1);
+    expect(grad.losses.slice(1)).not.toEqual(full.losses.slice(1));
+  });
+
+  it('4-bit weights stall rounded to nearest and train rounded stochastically (10 epochs)', async () => {
+    const nearest = await run('weights=4');
+    const stochastic = await run('weights=4:stochastic');
+    const full = await run(undefined);
+    expect(nearest.accuracy).toBeLessThan(full.accuracy - 0.05);
+    expect(stochastic.accuracy).toBeGreaterThan(full.accuracy - 0.02);
   });
 });

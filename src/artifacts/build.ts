@@ -19,10 +19,12 @@ import type { ModelDef, QuantContext } from '../models/model.js';
 import type { LayerShape } from '../models/shapes.js';
 import { integerProducts } from '../quant/integer.js';
 import { NOISE_UNIT, StepNoise } from '../quant/noise.js';
+import type { Noise } from '../quant/quantizers.js';
 import { type ErrorNumerics, quantizeErrors } from '../quant/quantizers.js';
 import { FORMAT_FIELDS } from '../quant/float-quant.js';
 import { INPUT, OUTPUT, newName } from './interface.js';
 import { type OptimizerSpec, SGD, emitGlobal, emitUpdate, globalSlots, optimizerName, parameterSlots, stateName } from '../optim/optimizer.js';
+import { optimizerPrecisionName } from '../optim/precision.js';
 
 export const OPSET = 17;
 export const IR_VERSION = 8;
@@ -40,6 +42,8 @@ export interface TrainingManifest {
   floatType: 'float32' | 'float64';
   /** The optimizer the training model's update is (canonical spec, src/optim/optimizer.ts). */
   optimizer: string;
+  /** The precision of its gradient, momentum and weights (src/optim/precision.ts; '' = fp32). */
+  optimizerPrecision: string;
   opset: number;
   training: {
     file: string;
@@ -294,6 +298,20 @@ function emitTrainingLoop(
   // the loss weight w multiplies the objective (its gradients stay w times larger): w·S·loss
   const scaledLoss = mul(body, loss, body.emit1('Mul', [scale, scaling(4, 'loss_weight')], {}, floatType, [], 'loss_seed'));
   const grads = gradients(body, scaledLoss, bodyParams) as Value[];
+  // the error quantizers drew their noise; the optimizer's stochastic roundings draw after them
+  const errorQuantizers = noise.layers;
+  const precision = optimizer.precision ?? {};
+  const draw = (like: Value): Noise => {
+    const size = like.shape!.reduce<number>((n, d) => n * (d as number), 1);
+    const flat = body.emit1('Reshape', [like, body.ints([1, size])], {}, floatType, [1, size], 'optim_noise_like');
+    const raw = noise.emitRaw(flat);
+    return { value: body.emit1('Reshape', [raw, body.ints(like.shape as number[])], {}, floatType, like.shape, 'optim_noise'), unit: NOISE_UNIT };
+  };
+  const optimNoise = bodyParams.map((p) => ({
+    ...(precision.grad?.stochastic ? { grad: draw(p) } : {}),
+    ...(precision.momentum?.stochastic ? { momentum: slotNames.map(() => draw(p)) } : {}),
+    ...(precision.weights?.stochastic ? { weights: draw(p) } : {}),
+  }));
 
   // The optimizer's update (src/optim/optimizer.ts), emitted into `g`: each parameter and its
   // slots, then the global state; `keep` (a skipped step) keeps an old value instead of the new.
@@ -301,7 +319,7 @@ function emitTrainingLoop(
     const nextGlobals = emitGlobal(optimizer, g, bodyGlobals);
     const context = { lr: lrStep, weightDecay, momentum, adam, step: nextGlobals[0] };
     specs.forEach((spec, i) => {
-      const u = emitUpdate(optimizer, g, { param: bodyParams[i]!, grad: gradOf(i), state: bodySlots[i]!, decay: spec.decay, name: spec.name }, context);
+      const u = emitUpdate(optimizer, g, { param: bodyParams[i]!, grad: gradOf(i), state: bodySlots[i]!, decay: spec.decay, name: spec.name, noise: optimNoise[i] }, context);
       g.output(keep ? keep(u.param, bodyParams[i]!, `kept_${spec.name}`) : u.param);
       u.state.forEach((v, j) => g.output(keep ? keep(v, bodySlots[i]![j]!, `kept_${slotNames[j]}_${spec.name}`) : v));
     });
@@ -406,7 +424,7 @@ function emitTrainingLoop(
       { dtype: floatType, shape: [K, quantizers] },
     ].map((o, i) => ({ ...o, hint: names[i] })),
   );
-  return { outputs, layers: [...body.layers], errorQuantizers: noise.layers };
+  return { outputs, layers: [...body.layers], errorQuantizers };
 }
 
 /**
@@ -476,6 +494,7 @@ export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, 
     model: { name: model.name, id: model.id, inputShape: [...model.inputShape], classes: model.classes },
     floatType: training.graph.floatType,
     optimizer: optimizerName(training.optimizer),
+    optimizerPrecision: optimizerPrecisionName(training.optimizer.precision ?? {}),
     opset: OPSET,
     training: {
       file: trainingFile,

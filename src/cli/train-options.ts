@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { LAYER_PLAN_OPTION, layerPlanFromJson, layerPlanText, parseLayerPlan } from '../formats/layer-plan.js';
 import { sanitizeShort } from '../util/text.js';
 import { optimizerName, parseOptimizerSpec } from '../optim/optimizer.js';
+import { optimizerPrecisionName, parseOptimizerPrecision } from '../optim/precision.js';
 
 export interface TrainFlags {
   model: string;
@@ -42,6 +43,8 @@ export interface TrainFlags {
   weightDecay: string;
   /** --optimizer SPEC (src/optim/optimizer.ts). */
   optimizer?: string;
+  /** --optimizer-precision ROLES (src/optim/precision.ts). */
+  optimizerPrecision?: string;
   seed: string;
   profile: string;
   baseline?: string;
@@ -68,6 +71,7 @@ export function addOptimizerOptions(cmd: Command): Command {
     .option('--lr <rate>', 'learning rate', '0.1')
     .option('--momentum <m>', 'SGD momentum (the sgd optimizer\'s; sgd:momentum=M sets it too)', '0.9')
     .option('--optimizer <spec>', 'sgd[:momentum=M][:nesterov] | adam[:beta1=B][:beta2=B][:eps=E] | adamw[:…] (decoupled weight decay) (docs/optimizers.md)', 'sgd')
+    .option('--optimizer-precision <roles>', 'precision of the optimizer\'s values: grad=P,momentum=P,weights=P[:stochastic] with P a bit-width or a number format (weights=P: no fp32 master copy); default fp32 (docs/optimizers.md)')
     .option('--weight-decay <wd>', 'weight decay (weights only, not biases)', '0.0005')
     .option('--seed <n>', 'random seed (initialisation, shuffling, stochastic rounding)', '1');
 }
@@ -135,11 +139,12 @@ export function layerPrecisionConfig(text: string | undefined): { layerPrecision
  * SGD (runs before it existed trained with it), SGD's momentum in `momentum` (a spec's
  * `momentum=M` wins over --momentum).
  */
-export function optimizerConfig(flags: Pick<TrainFlags, 'optimizer' | 'momentum'>): { momentum: number; optimizer?: string } {
+export function optimizerConfig(flags: Pick<TrainFlags, 'optimizer' | 'momentum' | 'optimizerPrecision'>): { momentum: number; optimizer?: string; optimizerPrecision?: string } {
   const spec = parseOptimizerSpec(flags.optimizer ?? 'sgd');
   const momentum = spec.kind === 'sgd' && spec.momentum !== undefined ? spec.momentum : parseFloatOption('--momentum', flags.momentum, 0, 1);
   const name = optimizerName(spec.kind === 'sgd' ? { kind: 'sgd', nesterov: spec.nesterov } : spec);
-  return { momentum, ...(name === 'sgd' ? {} : { optimizer: name }) };
+  const precision = flags.optimizerPrecision === undefined ? '' : optimizerPrecisionName(parseOptimizerPrecision(flags.optimizerPrecision));
+  return { momentum, ...(name === 'sgd' ? {} : { optimizer: name }), ...(precision ? { optimizerPrecision: precision } : {}) };
 }
 
 /** --fp-layers: `first,last` (either order), `last` or `none`. */

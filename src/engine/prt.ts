@@ -8,10 +8,10 @@ import type { Dataset } from '../data/dataset.js';
 import type { ModelDef } from '../models/model.js';
 import { makeSchedule, type Schedule } from '../schedule/schedule.js';
 import { buildArtifacts } from '../artifacts/build.js';
-import { parseOptimizerSpec } from '../optim/optimizer.js';
+import { optimizerSetup } from '../optim/optimizer.js';
 import { Trainer, type TrainingHyperparameters } from './trainer.js';
 
-export interface PrtOptions extends Pick<TrainingHyperparameters, 'batchSize' | 'lr' | 'momentum' | 'weightDecay' | 'optimizer' | 'seed'> {
+export interface PrtOptions extends Pick<TrainingHyperparameters, 'batchSize' | 'lr' | 'momentum' | 'weightDecay' | 'optimizer' | 'optimizerPrecision' | 'seed'> {
   model: ModelDef;
   dataset: Dataset;
   gradSchedule: Schedule;
@@ -46,7 +46,7 @@ export function pickBitsMin(bursts: readonly PrtBurst[], threshold: number, bits
 }
 
 export async function precisionRangeTest(o: PrtOptions): Promise<PrtResult> {
-  const artifacts = buildArtifacts(o.model, parseOptimizerSpec(o.optimizer ?? 'sgd'));
+  const artifacts = buildArtifacts(o.model, optimizerSetup(o.optimizer, o.optimizerPrecision));
   const bursts: PrtBurst[] = [];
   for (let bits = o.fromBits; bits <= o.staticBits; bits++) {
     const trainer = new Trainer({
@@ -63,6 +63,7 @@ export async function precisionRangeTest(o: PrtOptions): Promise<PrtResult> {
       momentum: o.momentum,
       weightDecay: o.weightDecay,
       optimizer: o.optimizer,
+      optimizerPrecision: o.optimizerPrecision,
       seed: o.seed,
       artifacts,
     });

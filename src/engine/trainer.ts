@@ -15,7 +15,8 @@ import type { ModelDef } from '../models/model.js';
 import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedule.js';
 import { type NumberFormat, parseNumberFormat } from '../formats/number-format.js';
 import { type PlannedLayer, plannedLayerLines } from '../formats/layer-plan.js';
-import { type OptimizerSpec, adamInput, optimizerName, parseOptimizerSpec } from '../optim/optimizer.js';
+import { type OptimizerSpec, adamInput, optimizerName, optimizerSetup } from '../optim/optimizer.js';
+import { optimizerPrecisionName } from '../optim/precision.js';
 import { elementBits, gridFormat, isGridFormat, precisionName } from '../formats/precision.js';
 import { FORMAT_FIELDS, formatDescriptor } from '../quant/float-quant.js';
 import { initialScale, lossScalingInput, parseLossScale } from '../formats/loss-scale.js';
@@ -44,6 +45,8 @@ export interface TrainingHyperparameters {
   weightDecay: number;
   /** Optimizer spec, canonical (src/optim/optimizer.ts): `sgd` (absent), `sgd:nesterov`, `adam`, `adamw:beta2=0.99`, … */
   optimizer?: string;
+  /** Precision of the optimizer's gradient, momentum and weights, canonical (src/optim/precision.ts); absent: fp32. */
+  optimizerPrecision?: string;
   seed: number;
   /** Steps per onnxruntime call (the Loop trip count); default DEFAULT_CHUNK_STEPS, capped at an epoch. */
   chunkSteps?: number;
@@ -168,10 +171,12 @@ export class Trainer {
   private listeners: EngineListener[] = [];
 
   constructor(readonly options: TrainOptions) {
-    this.optimizer = parseOptimizerSpec(options.optimizer ?? 'sgd');
+    this.optimizer = optimizerSetup(options.optimizer, options.optimizerPrecision);
     this.artifacts = options.artifacts ?? buildArtifacts(options.model, this.optimizer);
-    if (this.artifacts.manifest.optimizer !== optimizerName(this.optimizer)) {
-      throw new Error(`the artifacts update with ${this.artifacts.manifest.optimizer}, the run's optimizer is ${optimizerName(this.optimizer)}`);
+    const m = this.artifacts.manifest;
+    const precision = optimizerPrecisionName(this.optimizer.precision ?? {});
+    if (m.optimizer !== optimizerName(this.optimizer) || m.optimizerPrecision !== precision) {
+      throw new Error(`the artifacts update with ${m.optimizer} [${m.optimizerPrecision || 'fp32'}], the run's optimizer is ${optimizerName(this.optimizer)} [${precision || 'fp32'}]`);
     }
     this.stepsPerEpoch = Math.floor(options.dataset.train.count / options.batchSize);
     if (this.stepsPerEpoch < 1) throw new Error(`batch size ${options.batchSize} exceeds the ${options.dataset.train.count} training samples`);

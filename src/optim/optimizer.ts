@@ -15,19 +15,25 @@
 import { UsageError } from '../errors.js';
 import type { Graph, Value } from '../graph/builder.js';
 import { sanitizeShort } from '../util/text.js';
+import type { Noise } from '../quant/quantizers.js';
+import { type OptimizerPrecision, emitRoleQuantize, parseOptimizerPrecision } from './precision.js';
 
 export type OptimizerKind = 'sgd' | 'adam' | 'adamw';
 export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adam', 'adamw'];
 export const OPTIMIZER_OPTION = '--optimizer';
 
-export type OptimizerSpec =
+export type OptimizerSpec = (
   | {
       kind: 'sgd';
       nesterov: boolean;
       /** Momentum given in the spec (`sgd:momentum=0.5`); else the run's `--momentum`. */
       momentum?: number;
     }
-  | { kind: 'adam' | 'adamw'; beta1: number; beta2: number; eps: number };
+  | { kind: 'adam' | 'adamw'; beta1: number; beta2: number; eps: number }
+) & {
+  /** The precision of its gradient, momentum and weights (`--optimizer-precision`, ./precision.ts); absent: fp32. */
+  precision?: OptimizerPrecision;
+};
 
 export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
 export const SGD: OptimizerSpec = { kind: 'sgd', nesterov: false };
@@ -82,6 +88,12 @@ export function optimizerName(spec: OptimizerSpec): string {
   return [spec.kind, ...extra].join(':');
 }
 
+/** The spec of `--optimizer` with the precision of `--optimizer-precision` (canonical texts; absent: `sgd`, fp32). */
+export function optimizerSetup(optimizer: string | undefined, precision: string | undefined): OptimizerSpec {
+  const spec = parseOptimizerSpec(optimizer ?? 'sgd');
+  return precision === undefined ? spec : { ...spec, precision: parseOptimizerPrecision(precision) };
+}
+
 /** The state an optimizer keeps for each parameter, by slot name: `<param>.<slot>` in checkpoints, all starting at 0. */
 export function parameterSlots(spec: OptimizerSpec): readonly string[] {
   return spec.kind === 'sgd' ? ['velocity'] : ['exp_avg', 'exp_avg_sq'];
@@ -130,7 +142,27 @@ export function emitGlobal(spec: OptimizerSpec, g: Graph, state: readonly Value[
  * One parameter's update: the new parameter and its new slot values (in `parameterSlots` order).
  * `decay`: weight decay applies to it.
  */
-export function emitUpdate(spec: OptimizerSpec, g: Graph, p: { param: Value; grad: Value; state: readonly Value[]; decay: boolean; name: string }, c: UpdateContext): { param: Value; state: Value[] } {
+export function emitUpdate(spec: OptimizerSpec, g: Graph, p: ParamUpdate, c: UpdateContext): { param: Value; state: Value[] } {
+  const precision = spec.precision ?? {};
+  const q = (role: 'grad' | 'momentum' | 'weights', x: Value, noise: Noise | undefined) => (precision[role] ? emitRoleQuantize(g, x, precision[role]!, noise) : x);
+  const grad = q('grad', p.grad, p.noise?.grad);
+  const u = emitFullUpdate(spec, g, { ...p, grad }, c);
+  return { param: q('weights', u.param, p.noise?.weights), state: u.state.map((s, i) => q('momentum', s, p.noise?.momentum?.[i])) };
+}
+
+/** One parameter's update as `emitUpdate` takes it. */
+export interface ParamUpdate {
+  param: Value;
+  grad: Value;
+  state: readonly Value[];
+  /** Weight decay applies to it. */
+  decay: boolean;
+  name: string;
+  /** Stochastic-rounding noise of the roles `spec.precision` rounds stochastically (the parameter's shape). */
+  noise?: { grad?: Noise; momentum?: Noise[]; weights?: Noise };
+}
+
+function emitFullUpdate(spec: OptimizerSpec, g: Graph, p: ParamUpdate, c: UpdateContext): { param: Value; state: Value[] } {
   const ft = g.floatType;
   const shape = p.param.shape;
   const op = (type: string, inputs: Value[], hint: string, s = shape) => g.emit1(type, inputs, {}, ft, s, hint);

@@ -15,7 +15,7 @@ import { fullPrecisionUses, requireOperandBits } from '../hw/cost.js';
 import { compileProfileText, profileDigest, readProfileSource } from '../hw/load.js';
 import type { HardwareProfile } from '../hw/profile.js';
 import type { ModelDef } from '../models/model.js';
-import { type OptimizerSpec, parseOptimizerSpec } from '../optim/optimizer.js';
+import { type OptimizerSpec, optimizerSetup } from '../optim/optimizer.js';
 import { modelLayers } from '../models/layers.js';
 import { type PlannedLayer, parseLayerPlan, resolveLayerPlan } from '../formats/layer-plan.js';
 import { createModel } from '../models/registry.js';
@@ -79,7 +79,7 @@ export function resolveRun(given: RunConfig, options: { dataset?: Dataset; store
   if (config.evalFormat !== undefined) parseNumberFormat(config.evalFormat, '--eval-bits');
   if (config.lossScale !== undefined) parseLossScale(config.lossScale);
   const precision = precisionPolicy(config);
-  const optimizer = parseOptimizerSpec(config.optimizer ?? 'sgd');
+  const optimizer = optimizerSetup(config.optimizer, config.optimizerPrecision);
   const dataset = options.dataset ?? loadDataset(config.dataset, { dataDir: config.dataDir });
   const fpLayers = config.fpLayers!;
   const model = createModel(config.model, dataset.inputShape, dataset.classes, fpLayers);

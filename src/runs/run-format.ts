@@ -160,6 +160,7 @@ const configSchema = z.looseObject({
   fpLayers: z.enum(FP_LAYERS).optional().default('none'),
   layerPrecision: z.string().min(1).optional(),
   optimizer: z.string().min(1).optional(),
+  optimizerPrecision: z.string().min(1).optional(),
   // runs stored before --kernels existed ran every GEMM in fp32
   kernels: z.enum(KERNELS).optional().default('fake'),
 });

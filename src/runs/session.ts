@@ -175,9 +175,9 @@ async function trainClaimed(
 ): Promise<SessionResult> {
   const { config } = run;
   const runId = store.id;
-  const { evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, optimizer, seed, chunkSteps, kernels } = config;
+  const { evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, optimizer, optimizerPrecision, seed, chunkSteps, kernels } = config;
   const trainer = new Trainer({
-    ...{ evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, optimizer, seed, chunkSteps, kernels },
+    ...{ evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, optimizer, optimizerPrecision, seed, chunkSteps, kernels },
     runId,
     model: run.model,
     dataset: run.dataset,

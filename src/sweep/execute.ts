@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Artifacts, buildArtifacts } from '../artifacts/build.js';
-import { parseOptimizerSpec } from '../optim/optimizer.js';
+import { optimizerSetup } from '../optim/optimizer.js';
 import { readCheckpoint } from '../artifacts/checkpoint.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/index.js';
@@ -59,9 +59,9 @@ export class WorkerCache {
   artifactsFor(config: RunConfig): Artifacts {
     const dataset = this.dataset(config);
     const fpLayers = config.fpLayers ?? DEFAULT_FP_LAYERS;
-    const key = `${formatModelSpec(config.model)}\u0000${config.dataset}\u0000${config.dataDir ?? ''}\u0000${fpLayers}\u0000${config.optimizer ?? 'sgd'}`;
+    const key = `${formatModelSpec(config.model)}\u0000${config.dataset}\u0000${config.dataDir ?? ''}\u0000${fpLayers}\u0000${config.optimizer ?? 'sgd'}\u0000${config.optimizerPrecision ?? ''}`;
     let a = this.artifacts.get(key);
-    if (!a) this.artifacts.set(key, (a = buildArtifacts(createModel(config.model, dataset.inputShape, dataset.classes, fpLayers), parseOptimizerSpec(config.optimizer ?? 'sgd'))));
+    if (!a) this.artifacts.set(key, (a = buildArtifacts(createModel(config.model, dataset.inputShape, dataset.classes, fpLayers), optimizerSetup(config.optimizer, config.optimizerPrecision))));
     return a;
   }
 }

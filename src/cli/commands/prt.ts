@@ -21,6 +21,7 @@ interface Flags {
   lr: string;
   momentum: string;
   optimizer?: string;
+  optimizerPrecision?: string;
   weightDecay: string;
   seed: string;
   json?: boolean;
