@@ -27,6 +27,7 @@ import { errorSchedule } from '../src/schedule/precision.js';
 import { type Mat, type Params, forEachElement, handGradients, mat, zeros } from './helpers/hand-mlp.js';
 import { f32, gridFeeds, i64, layerBits, randomValues } from './helpers/onnx.js';
 import { digitsTrainer } from './helpers/trainer.js';
+import type { AnchorRecord } from '../src/engine/events.js';
 
 const IN = 5;
 const HID = 7;
@@ -85,6 +86,7 @@ function handUpdate(spec: OptimizerSpec, p: Params, s: { m: Params; v: Params },
   const v = new Map<string, number>();
   forEachElement(s.m, grads, (old, _g, key) => (m.set(key, old), old));
   forEachElement(s.v, grads, (old, _g, key) => (v.set(key, old), old));
+  if (spec.kind === 'svrg') throw new Error('handUpdate: svrg is checked on its own');
   forEachElement(p, grads, (w, g, key, decay) => {
     if (spec.kind === 'sgd') {
       const gd = g + (decay ? WD * w : 0);
@@ -109,6 +111,7 @@ function handUpdate(spec: OptimizerSpec, p: Params, s: { m: Params; v: Params },
 describe('generated optimizer steps against float64 by hand (MLP 5-7-3, 3 steps, fp32 throughout)', () => {
   it.each(['sgd:nesterov', 'adam', 'adamw', 'adam:beta1=0.5:beta2=0.9:eps=0.001'])('%s', async (text) => {
     const spec = parseOptimizerSpec(text);
+    if (spec.kind === 'svrg') throw new Error('not an sgd/adam spec');
     const model = mlp([IN], [HID], OUT, 'none');
     const session = await ort.InferenceSession.create(buildTrainingModel(model, 'float32', spec).bytes);
     const init = { w1: randomValues(IN * HID, 1), b1: randomValues(HID, 2, -0.1, 0.1), w2: randomValues(HID * OUT, 3), b2: randomValues(OUT, 4, -0.1, 0.1) };
@@ -189,9 +192,10 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
     ['adam', ''],
     ['adamw', ''],
     ['sgd:nesterov', 'momentum=8,weights=8:stochastic'],
+    ['svrg', ''],
   ])('%s %s: the checkpoint holds its state; a run stopped mid-epoch resumes to the uninterrupted run', async (optimizer, precisionText) => {
     const optimizerPrecision = precisionText || undefined;
-    const lr = optimizer.startsWith('sgd') ? '0.1' : '0.01';
+    const lr = optimizer.startsWith('sgd') ? '0.1' : optimizer === 'svrg' ? '1' : '0.01';
     const config = trainConfig(flags({ optimizer, lr, optimizerPrecision }));
     expect(config.optimizer).toBe(optimizer);
     const tag = `${optimizer.replace(':', '-')}${optimizerPrecision ? '-lp' : ''}`;
@@ -207,15 +211,21 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
     });
     expect(stopped.summary.steps).toBe(12);
     const ckpt = readCheckpoint(join(stopped.runDir, 'checkpoint.safetensors'));
-    const slots = optimizer === 'sgd:nesterov' ? ['velocity'] : ['exp_avg', 'exp_avg_sq'];
+    const slots = optimizer === 'sgd:nesterov' ? ['velocity'] : optimizer === 'svrg' ? ['anchor', 'full_grad'] : ['exp_avg', 'exp_avg_sq'];
     for (const slot of slots) expect(ckpt.tensors.get(`fc1.weight.${slot}`)!.data.some((v) => v !== 0)).toBe(true);
-    if (optimizer !== 'sgd:nesterov') expect(Array.from(ckpt.tensors.get('optimizer.step')!.data)).toEqual([12]);
+    if (optimizer.startsWith('adam')) expect(Array.from(ckpt.tensors.get('optimizer.step')!.data)).toEqual([12]);
     const resumed = await runSession(null, { resumeDir: stopped.runDir });
     expect(resumed.status).toBe('completed');
     expect(withoutWall(resumed.runDir)).toEqual(withoutWall(whole.runDir));
     expect(resumed.summary.testAccuracy).toBe(whole.summary.testAccuracy);
     expect(resumed.summary.testAccuracy!).toBeGreaterThan(0.8);
     if (optimizerPrecision) expect(new Set(ckpt.tensors.get('fc1.weight')!.data).size).toBeLessThanOrEqual(256);
+    // SVRG's anchors (steps 0 and 22): the resumed run's anchors.csv is the uninterrupted one's
+    if (optimizer === 'svrg') {
+      const anchors = (dir: string) => readFileSync(join(dir, 'anchors.csv'), 'utf8');
+      expect(anchors(resumed.runDir).trim().split('\n').map((l) => l.split(',')[0])).toEqual(['step', '0', '22']);
+      expect(anchors(resumed.runDir)).toBe(anchors(whole.runDir));
+    }
   });
 
   it('a step a dynamic loss scale skips does not advance Adam\'s step count', async () => {
@@ -315,5 +325,54 @@ describe('optimizer precision (--optimizer-precision)', () => {
     const full = await run(undefined);
     expect(nearest.accuracy).toBeLessThan(full.accuracy - 0.05);
     expect(stochastic.accuracy).toBeGreaterThan(full.accuracy - 0.02);
+  });
+});
+
+describe('svrg', () => {
+  it('the full gradient at the anchor is the training split\'s mean gradient (float64 by hand), and the first step after an anchor is a full-gradient step', async () => {
+    const lr = 0.5;
+    const wd = 1e-4;
+    const t = digitsTrainer({ model: 'logreg', fpLayers: 'none', schedule: 'static:32', gradSchedule: errorSchedule('32'), epochs: 1, lr, weightDecay: wd, optimizer: 'svrg', chunkSteps: 1, evalBits: 32 });
+    const anchors: AnchorRecord[] = [];
+    const control = { stopRequested: false, paused: false };
+    t.on((e) => {
+      if (e.type === 'anchor') anchors.push(e.anchor);
+      if (e.type === 'steps') control.stopRequested = true;
+    });
+    await t.init();
+    await t.run(control);
+    const c = t.checkpoint();
+    await t.release();
+    expect(anchors.map((a) => a.step)).toEqual([0]);
+    const get = (name: string) => Array.from(c.tensors.get(name)!.data);
+    const [w0, b0, mu, muB, w1] = [get('fc.weight.anchor'), get('fc.bias.anchor'), get('fc.weight.full_grad'), get('fc.bias.full_grad'), get('fc.weight')];
+    // by hand: softmax(x·W + b) − onehot(y), averaged over the split
+    const { train } = t.options.dataset;
+    const [D, C, N] = [64, 10, train.count];
+    const gw = new Float64Array(D * C);
+    const gb = new Float64Array(C);
+    let loss = 0;
+    for (let n = 0; n < N; n++) {
+      const x = train.x.subarray(n * D, (n + 1) * D);
+      const z = Array.from({ length: C }, (_, k) => b0[k]! + x.reduce((s, v, d) => s + v * w0[d * C + k]!, 0));
+      const m = Math.max(...z);
+      const e = z.map((v) => Math.exp(v - m));
+      const sum = e.reduce((a, b) => a + b, 0);
+      const y = Number(train.y[n]);
+      loss -= Math.log(e[y]! / sum) / N;
+      for (let k = 0; k < C; k++) {
+        const d = (e[k]! / sum - (k === y ? 1 : 0)) / N;
+        gb[k]! += d;
+        for (let j = 0; j < D; j++) gw[j * C + k]! += d * x[j]!;
+      }
+    }
+    const maxAbs = Math.max(...Array.from(gw, Math.abs));
+    mu.forEach((v, i) => expect(Math.abs(v - gw[i]!), `fc.weight.full_grad[${i}]`).toBeLessThan(1e-6 * maxAbs + 1e-9));
+    muB.forEach((v, i) => expect(Math.abs(v - gb[i]!)).toBeLessThan(1e-6));
+    expect(anchors[0]!.loss).toBeCloseTo(loss, 6);
+    expect(anchors[0]!.objective).toBeCloseTo(loss + (wd / 2) * w0.reduce((s, v) => s + v * v, 0), 6);
+    // step 0 starts at the anchor: ∇fᵢ(p) − ∇fᵢ(p̃) = 0, so p₁ = p₀ − lr·(μ̃ + wd·p₀)
+    w1.forEach((v, i) => expect(Math.abs(v - (w0[i]! - lr * (gw[i]! + wd * w0[i]!))), `fc.weight[${i}]`).toBeLessThan(1e-6));
+    expect(w1.some((v, i) => Math.abs(v - w0[i]!) > 1e-3)).toBe(true);
   });
 });

@@ -23,10 +23,11 @@ import type { Noise } from '../quant/quantizers.js';
 import { type ErrorNumerics, quantizeErrors } from '../quant/quantizers.js';
 import { FORMAT_FIELDS } from '../quant/float-quant.js';
 import { INPUT, OUTPUT, newName } from './interface.js';
-import { type OptimizerSpec, SGD, emitGlobal, emitUpdate, globalSlots, optimizerName, parameterSlots, stateName } from '../optim/optimizer.js';
+import { type OptimizerSpec, SGD, adamInput, emitGlobal, emitUpdate, globalSlots, optimizerName, parameterSlots, stateName, usesAnchor } from '../optim/optimizer.js';
 import { optimizerPrecisionName } from '../optim/precision.js';
 
 export const OPSET = 17;
+const GRADIENT_FILE = 'gradient_model.onnx';
 export const IR_VERSION = 8;
 export const PRODUCER = 'bitcycle';
 
@@ -72,6 +73,8 @@ export interface TrainingManifest {
     integerRowsPerSample: number;
   };
   eval: { file: string; inputs: TensorSpec[]; outputs: string[] };
+  /** The gradient model (SVRG's full gradients), when the optimizer takes them. */
+  gradient?: { file: string; inputs: TensorSpec[]; outputs: string[] };
   checkpoint: string;
   /**
    * The quantized GEMM layers (those not kept at full precision), in the order of the entries of
@@ -177,7 +180,7 @@ export function buildTrainingModel(model: ModelDef, floatType: 'float32' | 'floa
   const slots = parameterSlots(optimizer);
   inputs.slots = specs.flatMap((p) => slots.map((s) => outer.input(stateName(p.name, s), floatType, p.shape)));
   inputs.globals = globalSlots(optimizer).map((name) => outer.input(name, floatType, []));
-  if (optimizer.kind !== 'sgd') inputs.adam = outer.input(INPUT.adam, floatType, [3]);
+  if (adamInput(optimizer)) inputs.adam = outer.input(INPUT.adam, floatType, [3]);
   inputs.buffers = bufferSpecs.map((b) => outer.input(b.name, floatType, b.shape));
 
   const outNames = [
@@ -298,6 +301,17 @@ function emitTrainingLoop(
   // the loss weight w multiplies the objective (its gradients stay w times larger): w·S·loss
   const scaledLoss = mul(body, loss, body.emit1('Mul', [scale, scaling(4, 'loss_weight')], {}, floatType, [], 'loss_seed'));
   const grads = gradients(body, scaledLoss, bodyParams) as Value[];
+  // SVRG: the same batch's gradient at the anchor p̃ (a second forward and backward pass, through
+  // the same quantizers, without error quantizers or buffer updates), for ∇fᵢ(p) − ∇fᵢ(p̃) + μ̃
+  const anchorGrads = usesAnchor(optimizer)
+    ? body.replay(() => {
+        const anchors = bodySlots.map((s) => s[0]!);
+        const anchorQ: QuantContext = { mode: 'train', layer, errors: (v) => v, buffer: (name) => bufferValue(bodyBuffers, name, model), setBuffer() {} };
+        const anchorLogits = model.forward(body, xb, new Map(specs.map((p, i) => [p.name, anchors[i]!])), anchorQ);
+        const anchorLoss = softmaxCrossEntropy(body, anchorLogits, yb, model.classes).loss;
+        return gradients(body, mul(body, anchorLoss, scaling(4, 'loss_weight_anchor')), anchors) as Value[];
+      })
+    : null;
   // the error quantizers drew their noise; the optimizer's stochastic roundings draw after them
   const errorQuantizers = noise.layers;
   const precision = optimizer.precision ?? {};
@@ -319,7 +333,7 @@ function emitTrainingLoop(
     const nextGlobals = emitGlobal(optimizer, g, bodyGlobals);
     const context = { lr: lrStep, weightDecay, momentum, adam, step: nextGlobals[0] };
     specs.forEach((spec, i) => {
-      const u = emitUpdate(optimizer, g, { param: bodyParams[i]!, grad: gradOf(i), state: bodySlots[i]!, decay: spec.decay, name: spec.name, noise: optimNoise[i] }, context);
+      const u = emitUpdate(optimizer, g, { param: bodyParams[i]!, grad: gradOf(i), state: bodySlots[i]!, decay: spec.decay, name: spec.name, noise: optimNoise[i], anchorGrad: anchorGrads?.[i] }, context);
       g.output(keep ? keep(u.param, bodyParams[i]!, `kept_${spec.name}`) : u.param);
       u.state.forEach((v, j) => g.output(keep ? keep(v, bodySlots[i]![j]!, `kept_${slotNames[j]}_${spec.name}`) : v));
     });
@@ -450,10 +464,44 @@ export function buildEvalModel(model: ModelDef, floatType: 'float32' | 'float64'
   return { bytes: finish(g, `bitcycle eval model for ${model.id}`), graph: g, layers: [...g.layers] };
 }
 
+/**
+ * The gradient model (SVRG's full gradient, src/optim): the training-mode forward pass of one batch
+ * (batch statistics; buffers read, not updated; no error quantizers), its mean loss and the
+ * gradient of that loss for every parameter (`<param>.grad`). Inputs: x, labels, bits_w, bits_a
+ * [layers], format_w, format_a [layers, FORMAT_FIELDS], every parameter, every buffer.
+ */
+export function buildGradientModel(model: ModelDef): BuiltModel {
+  const g = new Graph('bitcycle_gradient', 'float32');
+  const x = g.input(INPUT.x, 'float32', ['batch', ...model.inputShape]);
+  const labels = g.input(INPUT.labels, 'int64', ['batch']);
+  const precision = {
+    bitsWeights: g.input(INPUT.bitsWeights, 'float32', [LAYERS]),
+    bitsActivations: g.input(INPUT.bitsActivations, 'float32', [LAYERS]),
+    formatWeights: g.input(INPUT.formatWeights, 'float32', [LAYERS, FORMAT_FIELDS]),
+    formatActivations: g.input(INPUT.formatActivations, 'float32', [LAYERS, FORMAT_FIELDS]),
+  };
+  const specs = model.params();
+  const params = specs.map((p) => g.input(p.name, 'float32', p.shape));
+  const buffers = new Map(model.buffers().map((b) => [b.name, g.input(b.name, 'float32', b.shape)]));
+  const q: QuantContext = { mode: 'train', layer: layerPrecisions(g, precision), errors: (v) => v, buffer: (name) => bufferValue(buffers, name, model), setBuffer() {} };
+  const logits = model.forward(g, x, new Map(specs.map((p, i) => [p.name, params[i]!])), q);
+  const { loss } = softmaxCrossEntropy(g, logits, labels, model.classes);
+  g.output(loss, OUTPUT.loss);
+  (gradients(g, loss, params) as Value[]).forEach((v, i) => g.output(v, gradName(specs[i]!.name)));
+  return { bytes: finish(g, `bitcycle gradient model for ${model.id}`), graph: g, layers: [...g.layers] };
+}
+
+/** The gradient model's output for a parameter: `<param>.grad`. */
+export function gradName(param: string): string {
+  return `${param}.grad`;
+}
+
 /** Training model, eval model and manifest of a model: everything but the checkpoint. */
 export interface Artifacts {
   training: BuiltTrainingModel;
   eval: BuiltModel;
+  /** The gradient model, for optimizers that take full gradients (SVRG). */
+  gradient?: BuiltModel;
   manifest: TrainingManifest;
   /** GEMM layer shapes of one training step, as recorded while building it (for the cost model). */
   layers: LayerShape[];
@@ -462,7 +510,8 @@ export interface Artifacts {
 export function buildArtifacts(model: ModelDef, optimizer: OptimizerSpec = SGD): Artifacts {
   const training = buildTrainingModel(model, 'float32', optimizer);
   const evalModel = buildEvalModel(model);
-  return { training, eval: evalModel, manifest: trainingManifest(model, training, evalModel), layers: training.layers };
+  const gradient = usesAnchor(optimizer) ? { gradient: buildGradientModel(model) } : {};
+  return { training, eval: evalModel, ...gradient, manifest: trainingManifest(model, training, evalModel, gradient.gradient), layers: training.layers };
 }
 
 function tensorSpec(v: Value, file: string): TensorSpec {
@@ -476,7 +525,7 @@ function tensorSpec(v: Value, file: string): TensorSpec {
  * outputs. Training inputs are split into data/per-step inputs, parameters and optimizer state by
  * the parameter names of `model`.
  */
-export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, evalModel: BuiltModel): TrainingManifest {
+export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, evalModel: BuiltModel, gradient?: BuiltModel): TrainingManifest {
   const trainingFile = 'training_model.onnx';
   const evalFile = 'eval_model.onnx';
   const specs = model.params();
@@ -512,6 +561,9 @@ export function trainingManifest(model: ModelDef, training: BuiltTrainingModel, 
       inputs: evalModel.graph.inputs.map((v) => tensorSpec(v, evalFile)),
       outputs: evalModel.graph.outputs.map((v) => v.name),
     },
+    ...(gradient
+      ? { gradient: { file: GRADIENT_FILE, inputs: gradient.graph.inputs.map((v) => tensorSpec(v, GRADIENT_FILE)), outputs: gradient.graph.outputs.map((v) => v.name) } }
+      : {}),
     checkpoint: 'checkpoint.safetensors',
     quantizedLayers: training.layers.filter((l) => !l.fullPrecision).map((l) => l.name),
     params: specs.map((p) => ({ name: p.name, shape: p.shape, decay: p.decay })),

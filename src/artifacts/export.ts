@@ -15,7 +15,8 @@ export function writeArtifacts(dir: string, artifacts: Artifacts): string[] {
   writeFileSync(join(dir, m.training.file), artifacts.training.bytes);
   writeFileSync(join(dir, m.eval.file), artifacts.eval.bytes);
   writeFileSync(join(dir, MANIFEST_FILE), JSON.stringify(m, null, 2) + '\n');
-  return [m.training.file, m.eval.file, MANIFEST_FILE];
+  if (artifacts.gradient && m.gradient) writeFileSync(join(dir, m.gradient.file), artifacts.gradient.bytes);
+  return [m.training.file, m.eval.file, MANIFEST_FILE, ...(m.gradient ? [m.gradient.file] : [])];
 }
 
 export interface ExportedArtifacts {

@@ -58,6 +58,9 @@ export function plainProgress(log: (line: string) => void): (e: SessionEvent) =>
         formats.clear();
         break;
       }
+      case 'anchor':
+        log(`anchor at step ${e.anchor.step}: training loss ${e.anchor.loss.toFixed(6)}, objective ${e.anchor.objective.toPrecision(9)}, ‖∇‖ ${e.anchor.gradientNorm.toExponential(3)}`);
+        break;
       case 'end':
         if (e.status === 'failed') log(`run failed: ${e.error ?? 'unknown error'}`);
         if (e.status === 'diverged' && e.divergence) log(`run diverged: ${e.divergence.quantity} ${e.divergence.value} at step ${e.divergence.step}; training stopped, the last checkpoint (before it) is kept`);

@@ -38,6 +38,17 @@ export interface StepRecord {
   layerFormats?: string[];
 }
 
+/** SVRG's anchor: the full gradient taken at the start of step `step` (src/optim, docs/optimizers.md). */
+export interface AnchorRecord {
+  step: number;
+  /** Mean training loss at the anchor (the whole training split, no augmentation). */
+  loss: number;
+  /** The objective: mean loss + wd/2 · Σ‖W‖² over the decayed parameters. */
+  objective: number;
+  /** ‖∇ objective‖ at the anchor (the full gradient plus wd·W). */
+  gradientNorm: number;
+}
+
 export interface EvalRecord {
   /** 0-based epoch just finished. */
   epoch: number;
@@ -90,6 +101,7 @@ export type EngineEvent =
     }
   | { type: 'steps'; steps: StepRecord[] }
   | { type: 'eval'; eval: EvalRecord }
+  | { type: 'anchor'; anchor: AnchorRecord }
   /** A consistent point to checkpoint at (end of an epoch); the session decides whether to write. */
   | { type: 'checkpoint'; step: number }
   | { type: 'paused'; paused: boolean }

@@ -6,7 +6,7 @@
  */
 import { DEFAULT_KERNELS, INT_KERNEL_MAX_BITS, type Kernels } from './kernels.js';
 import * as ort from 'onnxruntime-node';
-import { type Artifacts, buildArtifacts, finish } from '../artifacts/build.js';
+import { type Artifacts, buildArtifacts, finish, gradName } from '../artifacts/build.js';
 import { MAX_INT_REDUCTION, kernelProbe } from '../quant/integer.js';
 import { type Checkpoint, initialCheckpoint } from '../artifacts/checkpoint.js';
 import { INPUT, OUTPUT, newName } from '../artifacts/interface.js';
@@ -15,14 +15,14 @@ import type { ModelDef } from '../models/model.js';
 import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedule.js';
 import { type NumberFormat, parseNumberFormat } from '../formats/number-format.js';
 import { type PlannedLayer, plannedLayerLines } from '../formats/layer-plan.js';
-import { type OptimizerSpec, adamInput, optimizerName, optimizerSetup } from '../optim/optimizer.js';
+import { ANCHOR, FULL_GRADIENT, type OptimizerSpec, adamInput, optimizerName, optimizerSetup, stateName, usesAnchor } from '../optim/optimizer.js';
 import { optimizerPrecisionName } from '../optim/precision.js';
 import { elementBits, gridFormat, isGridFormat, precisionName } from '../formats/precision.js';
 import { FORMAT_FIELDS, formatDescriptor } from '../quant/float-quant.js';
 import { initialScale, lossScalingInput, parseLossScale } from '../formats/loss-scale.js';
 import { type LrPolicy, lrWarning, makeLrPolicy } from '../schedule/lr.js';
 import { Rng, mixSeed, permutation } from '../util/random.js';
-import type { Divergence, EngineEvent, EngineListener, EvalRecord, RunSummary, StepRecord } from './events.js';
+import type { AnchorRecord, Divergence, EngineEvent, EngineListener, EvalRecord, RunSummary, StepRecord } from './events.js';
 
 /** The numbers that define how a run trains (shared by the engine and the stored run config). */
 export interface TrainingHyperparameters {
@@ -138,6 +138,8 @@ export function integerKernelsExact(): Promise<boolean> {
 export class Trainer {
   /** Created on the first `run()`: evaluating a checkpoint (`bitcycle eval`) needs only the eval session. */
   private trainSession: ort.InferenceSession | null = null;
+  /** SVRG's full-gradient model (created with the training session). */
+  private gradientSession: ort.InferenceSession | null = null;
   private sessionOptions: ort.InferenceSession.SessionOptions = {};
   private evalSession!: ort.InferenceSession;
   readonly artifacts: Artifacts;
@@ -368,7 +370,9 @@ export class Trainer {
   /** Train until the end (or a stop request). */
   async run(control: TrainControl = { stopRequested: false, paused: false }): Promise<TrainResult> {
     this.trainSession ??= await ort.InferenceSession.create(this.artifacts.training.bytes, this.sessionOptions);
+    if (this.artifacts.gradient) this.gradientSession ??= await ort.InferenceSession.create(this.artifacts.gradient.bytes, this.sessionOptions);
     const trainSession = this.trainSession;
+    const anchorEvery = usesAnchor(this.optimizer) ? this.optimizer.every * this.stepsPerEpoch : 0;
     const o = this.options;
     const { train } = o.dataset;
     const width = featureSize(o.dataset);
@@ -429,6 +433,8 @@ export class Trainer {
         permEpoch = epoch;
       }
       const inEpoch = this.step - epoch * this.stepsPerEpoch;
+      // SVRG: a new anchor every `every` epochs (chunks never cross an epoch's end, so it is a chunk's first step)
+      if (anchorEvery > 0 && this.step % anchorEvery === 0) this.emit({ type: 'anchor', anchor: await this.refreshAnchor() });
       // a chunk runs on one kernel path: it ends where the path changes
       const integer = this.integerStep(this.step);
       let K = Math.min(maxChunk, this.stepsPerEpoch - inEpoch);
@@ -589,6 +595,65 @@ export class Trainer {
     return { status, summary };
   }
 
+  /**
+   * SVRG's anchor at the current step: the full gradient μ̃ of the mean training loss at the current
+   * parameters (the gradient model over the training split, EVAL_BATCH samples per run, each
+   * batch's mean gradient weighed by its size; the step's precisions; no augmentation); the
+   * `anchor` slots become the parameters and the `full_grad` slots μ̃.
+   */
+  private async refreshAnchor(): Promise<AnchorRecord> {
+    const { train, inputShape } = this.options.dataset;
+    const width = featureSize(this.options.dataset);
+    const t = this.step;
+    const L = this.quantizedLayers.length;
+    const perLayer = (tracks: readonly number[]) => {
+      const bits = new Float32Array(L);
+      const formats = new Float32Array(L * FORMAT_FIELDS);
+      tracks.forEach((k, l) => {
+        bits[l] = this.tracks[k]!.bits[t]!;
+        formats.set(this.formats[this.tracks[k]!.formats[t]!]!.descriptor, l * FORMAT_FIELDS);
+      });
+      return { bits: new ort.Tensor('float32', bits, [L]), formats: new ort.Tensor('float32', formats, [L, FORMAT_FIELDS]) };
+    };
+    const wa = perLayer(this.layerWA);
+    const fixed: Record<string, ort.Tensor> = { [INPUT.bitsWeights]: wa.bits, [INPUT.bitsActivations]: wa.bits, [INPUT.formatWeights]: wa.formats, [INPUT.formatActivations]: wa.formats };
+    const params = this.artifacts.manifest.params;
+    for (const p of params) fixed[p.name] = this.state.get(p.name)!;
+    for (const b of this.artifacts.manifest.buffers) fixed[b.name] = this.state.get(b.name)!;
+    const sums = params.map((p) => new Float64Array(p.shape.reduce((a, b) => a * b, 1)));
+    let lossSum = 0;
+    for (let start = 0; start < train.count; start += EVAL_BATCH) {
+      const n = Math.min(EVAL_BATCH, train.count - start);
+      const out = await this.gradientSession!.run({
+        ...fixed,
+        [INPUT.x]: new ort.Tensor('float32', train.x.subarray(start * width, (start + n) * width), [n, ...inputShape]),
+        [INPUT.labels]: new ort.Tensor('int64', train.y.subarray(start, start + n), [n]),
+      });
+      lossSum += Number(out[OUTPUT.loss]!.data[0]) * n;
+      params.forEach((p, i) => {
+        const g = out[gradName(p.name)]!.data as Float32Array;
+        const sum = sums[i]!;
+        for (let j = 0; j < g.length; j++) sum[j]! += g[j]! * n;
+      });
+    }
+    const wd = this.options.weightDecay;
+    let penalty = 0;
+    let normSq = 0;
+    params.forEach((p, i) => {
+      const w = this.state.get(p.name)!.data as Float32Array;
+      const mu = Float32Array.from(sums[i]!, (v) => v / train.count);
+      this.state.set(stateName(p.name, ANCHOR), new ort.Tensor('float32', Float32Array.from(w), p.shape as number[]));
+      this.state.set(stateName(p.name, FULL_GRADIENT), new ort.Tensor('float32', mu, p.shape as number[]));
+      for (let j = 0; j < w.length; j++) {
+        const full = mu[j]! + (p.decay ? wd * w[j]! : 0);
+        normSq += full * full;
+        if (p.decay) penalty += w[j]! * w[j]!;
+      }
+    });
+    const loss = lossSum / train.count;
+    return { step: t, loss, objective: loss + (wd / 2) * penalty, gradientNorm: Math.sqrt(normSq) };
+  }
+
   /** Each quantized layer's formats at step t: `W/G` (weights and activations / errors), src/formats/precision.ts names. */
   private layerFormats(t: number): string[] {
     return this.layerWA.map((wa, l) => `${this.formats[this.tracks[wa]!.formats[t]!]!.name}/${this.formats[this.tracks[this.layerG[l]!]!.formats[t]!]!.name}`);
@@ -596,6 +661,7 @@ export class Trainer {
 
   async release(): Promise<void> {
     await this.trainSession?.release();
+    await this.gradientSession?.release();
     await this.evalSession?.release();
   }
 }

@@ -213,8 +213,27 @@ export class Graph {
 
   /** Record that a GEMM layer with this shape was emitted here; layer names are unique per graph. */
   recordLayer(shape: LayerShape): void {
-    if (this.layers.some((l) => l.name === shape.name)) throw new Error(`graph ${this.name}: duplicate layer name ${shape.name}`);
+    const recorded = this.layers.find((l) => l.name === shape.name);
+    if (this.replaying) {
+      // a second pass over the same layers (SVRG's gradient at the anchor): each must be one recorded
+      if (!recorded || JSON.stringify(recorded) !== JSON.stringify(shape)) throw new Error(`graph ${this.name}: layer ${shape.name} replayed with another shape`);
+      return;
+    }
+    if (recorded) throw new Error(`graph ${this.name}: duplicate layer name ${shape.name}`);
     this.layers.push(shape);
+  }
+
+  private replaying = false;
+
+  /** Emit `body` as a second pass over layers already recorded (they are checked, not recorded again). */
+  replay<T>(body: () => T): T {
+    const was = this.replaying;
+    this.replaying = true;
+    try {
+      return body();
+    } finally {
+      this.replaying = was;
+    }
   }
 
   toGraphData(extra?: { docString?: string }): GraphData {

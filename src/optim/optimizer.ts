@@ -8,6 +8,8 @@
  *   sgd[:momentum=M][:nesterov]                 PyTorch's SGD: v ← μv + g + wd·p, p ← p − lr·v (Nesterov: p ← p − lr·(g' + μv))
  *   adam[:beta1=B1][:beta2=B2][:eps=E]          PyTorch's Adam (L2 weight decay added to the gradient)
  *   adamw[:beta1=B1][:beta2=B2][:eps=E]         decoupled weight decay: p ← p·(1 − lr·wd), then Adam
+ *   svrg[:every=E]                              SVRG (Johnson & Zhang 2013): p ← p − lr·(∇fᵢ(p) − ∇fᵢ(p̃) + μ̃ + wd·p),
+ *                                               anchor p̃ and full gradient μ̃ refreshed every E epochs (default 1)
  *
  * Hyperparameters are run-time inputs of the training model (one artifact per optimizer kind).
  * Weight decay applies to the parameters whose `decay` flag is set (weights, not biases). Pure.
@@ -18,8 +20,8 @@ import { sanitizeShort } from '../util/text.js';
 import type { Noise } from '../quant/quantizers.js';
 import { type OptimizerPrecision, emitRoleQuantize, parseOptimizerPrecision } from './precision.js';
 
-export type OptimizerKind = 'sgd' | 'adam' | 'adamw';
-export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adam', 'adamw'];
+export type OptimizerKind = 'sgd' | 'adam' | 'adamw' | 'svrg';
+export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adam', 'adamw', 'svrg'];
 export const OPTIMIZER_OPTION = '--optimizer';
 
 export type OptimizerSpec = (
@@ -30,6 +32,11 @@ export type OptimizerSpec = (
       momentum?: number;
     }
   | { kind: 'adam' | 'adamw'; beta1: number; beta2: number; eps: number }
+  | {
+      kind: 'svrg';
+      /** Epochs between anchors: the full gradient is computed at the start of every `every`-th epoch. */
+      every: number;
+    }
 ) & {
   /** The precision of its gradient, momentum and weights (`--optimizer-precision`, ./precision.ts); absent: fp32. */
   precision?: OptimizerPrecision;
@@ -43,7 +50,7 @@ export function parseOptimizerSpec(text: string, option = OPTIMIZER_OPTION): Opt
   const parts = text.trim().split(/[:,]/).map((p) => p.trim());
   const kind = parts[0]!.toLowerCase();
   const bad = (detail: string): never => {
-    throw new UsageError(option, `${detail} (expected sgd[:momentum=M][:nesterov] | adam[:beta1=B][:beta2=B][:eps=E] | adamw[…], got "${sanitizeShort(text, 60)}")`);
+    throw new UsageError(option, `${detail} (expected sgd[:momentum=M][:nesterov] | adam[:beta1=B][:beta2=B][:eps=E] | adamw[…] | svrg[:every=E], got "${sanitizeShort(text, 60)}")`);
   };
   if (!(OPTIMIZER_KINDS as readonly string[]).includes(kind)) bad(`unknown optimizer "${sanitizeShort(parts[0]!, 20)}"`);
   const keys = new Map<string, string>();
@@ -68,6 +75,10 @@ export function parseOptimizerSpec(text: string, option = OPTIMIZER_OPTION): Opt
     if (nesterov && keys.get('nesterov') !== '') bad('nesterov takes no value');
     keys.delete('nesterov');
     spec = { kind: 'sgd', nesterov, ...(momentum !== undefined ? { momentum } : {}) };
+  } else if (kind === 'svrg') {
+    const every = number('every', 1, 1e6, false) ?? 1;
+    if (!Number.isInteger(every)) bad(`every must be a whole number of epochs, got ${every}`);
+    spec = { kind: 'svrg', every };
   } else {
     spec = {
       kind: kind as 'adam' | 'adamw',
@@ -84,6 +95,7 @@ export function parseOptimizerSpec(text: string, option = OPTIMIZER_OPTION): Opt
 /** The canonical text of a spec (what run.json stores; `parseOptimizerSpec` reads it back). Defaults are left out. */
 export function optimizerName(spec: OptimizerSpec): string {
   if (spec.kind === 'sgd') return ['sgd', ...(spec.momentum !== undefined ? [`momentum=${spec.momentum}`] : []), ...(spec.nesterov ? ['nesterov'] : [])].join(':');
+  if (spec.kind === 'svrg') return spec.every === 1 ? 'svrg' : `svrg:every=${spec.every}`;
   const extra = (['beta1', 'beta2', 'eps'] as const).filter((k) => spec[k] !== ADAM_DEFAULTS[k]).map((k) => `${k}=${spec[k]}`);
   return [spec.kind, ...extra].join(':');
 }
@@ -96,12 +108,21 @@ export function optimizerSetup(optimizer: string | undefined, precision: string 
 
 /** The state an optimizer keeps for each parameter, by slot name: `<param>.<slot>` in checkpoints, all starting at 0. */
 export function parameterSlots(spec: OptimizerSpec): readonly string[] {
-  return spec.kind === 'sgd' ? ['velocity'] : ['exp_avg', 'exp_avg_sq'];
+  return spec.kind === 'sgd' ? ['velocity'] : spec.kind === 'svrg' ? [ANCHOR, FULL_GRADIENT] : ['exp_avg', 'exp_avg_sq'];
+}
+
+/** SVRG's slots: the anchor p̃ and the full gradient μ̃ at it (set by the engine at each anchor, carried by the graph). */
+export const ANCHOR = 'anchor';
+export const FULL_GRADIENT = 'full_grad';
+
+/** Whether the optimizer needs the gradient at the anchor on every batch and full gradients (SVRG). */
+export function usesAnchor(spec: OptimizerSpec): spec is OptimizerSpec & { kind: 'svrg' } {
+  return spec.kind === 'svrg';
 }
 
 /** Global optimizer state (scalars, starting at 0): Adam's step count, which a skipped step does not advance. */
 export function globalSlots(spec: OptimizerSpec): readonly string[] {
-  return spec.kind === 'sgd' ? [] : [ADAM_STEP];
+  return spec.kind === 'adam' || spec.kind === 'adamw' ? [ADAM_STEP] : [];
 }
 
 /** Adam's step count t (checkpoint tensor, shape []). */
@@ -117,7 +138,7 @@ export function stateName(param: string, slot: string): string {
  * `adam` vector [beta1, beta2, eps]. Both read `weight_decay` and the step's learning rate.
  */
 export function adamInput(spec: OptimizerSpec): Float32Array | null {
-  return spec.kind === 'sgd' ? null : Float32Array.of(spec.beta1, spec.beta2, spec.eps);
+  return spec.kind === 'adam' || spec.kind === 'adamw' ? Float32Array.of(spec.beta1, spec.beta2, spec.eps) : null;
 }
 
 /** The values an update reads besides its parameter, gradient and state. */
@@ -134,7 +155,7 @@ export interface UpdateContext {
 
 /** The next values of the global state (Adam: t + 1), emitted once per step before the updates. */
 export function emitGlobal(spec: OptimizerSpec, g: Graph, state: readonly Value[]): Value[] {
-  if (spec.kind === 'sgd') return [];
+  if (spec.kind !== 'adam' && spec.kind !== 'adamw') return [];
   return [g.emit1('Add', [state[0]!, g.scalar(1)], {}, g.floatType, [], 'adam_t')];
 }
 
@@ -160,6 +181,8 @@ export interface ParamUpdate {
   name: string;
   /** Stochastic-rounding noise of the roles `spec.precision` rounds stochastically (the parameter's shape). */
   noise?: { grad?: Noise; momentum?: Noise[]; weights?: Noise };
+  /** SVRG: the gradient of the same batch at the anchor. */
+  anchorGrad?: Value;
 }
 
 function emitFullUpdate(spec: OptimizerSpec, g: Graph, p: ParamUpdate, c: UpdateContext): { param: Value; state: Value[] } {
@@ -173,6 +196,14 @@ function emitFullUpdate(spec: OptimizerSpec, g: Graph, p: ParamUpdate, c: Update
     const v = op('Add', [op('Mul', [p.state[0]!, c.momentum], 'mom'), grad], `vel_${p.name}`);
     const step = spec.nesterov ? op('Add', [grad, op('Mul', [v, c.momentum], 'nesterov_mom')], 'nesterov') : v;
     return { param: op('Sub', [p.param, op('Mul', [step, c.lr], 'update')], `new_${p.name}`), state: [v] };
+  }
+  if (spec.kind === 'svrg') {
+    // variance-reduced gradient g − g̃ + μ̃ (+ wd·p); the anchor and μ̃ are carried unchanged
+    if (!p.anchorGrad) throw new Error(`svrg update of ${p.name}: no gradient at the anchor`);
+    const reduced = op('Add', [op('Sub', [p.grad, p.anchorGrad], 'svrg_diff'), p.state[1]!], 'svrg_grad');
+    const grad = decayed(reduced);
+    const kept = p.state.map((v, i) => op('Identity', [v], i === 0 ? 'anchor_kept' : 'full_grad_kept'));
+    return { param: op('Sub', [p.param, op('Mul', [grad, c.lr], 'update')], `new_${p.name}`), state: kept };
   }
   // Adam (PyTorch): g' = g + wd·p (adam) | p ← p·(1 − lr·wd) (adamw); m' = β1·m + (1 − β1)·g';
   // v' = β2·v + (1 − β2)·g'²; p' = p − lr/(1 − β1^t) · m' / (√v' / √(1 − β2^t) + ε)

@@ -6,7 +6,7 @@
  * `checkpointIntervalMs`. Writes happen in event order on a queue that never blocks the engine.
  */
 import { type Checkpoint, writeCheckpoint } from '../artifacts/checkpoint.js';
-import type { Divergence, EvalRecord, RunSummary, StepRecord } from '../engine/events.js';
+import type { AnchorRecord, Divergence, EvalRecord, RunSummary, StepRecord } from '../engine/events.js';
 import type { RunCost, StepCost } from '../hw/tally.js';
 import { type RunJson, stepRow } from './run-format.js';
 import type { RunStore } from './store.js';
@@ -61,6 +61,10 @@ export class RunRecorder {
 
   eval(e: EvalRecord): void {
     this.queue(() => this.store.appendEval(e));
+  }
+
+  anchor(a: AnchorRecord): void {
+    this.queue(() => this.store.appendAnchor(a));
   }
 
   private progress(step: number): RunJson['progress'] {

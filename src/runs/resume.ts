@@ -230,6 +230,7 @@ export function planResume(store: RunStore, ctx: ResumeContext, repair: boolean)
     return fresh([`${describe(problem)}`, `restarted from step 0 (the only consistent point with a state: the seed reproduces it); dropped ${before} step rows and ${evalsBefore} evaluations`]);
   }
   store.rewriteRows(steps.lines, evals.lines);
+  store.keepAnchorsBefore(step);
   return { fromStep: step, checkpoint: ckpt!, steps: steps.rows, evals: evals.rows, repairs: [] };
 }
 

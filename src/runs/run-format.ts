@@ -5,7 +5,7 @@
  * files (`"model": "mlp", "hidden": [128]`) are read and upgraded in memory.
  */
 import { z } from 'zod';
-import type { Divergence, EvalRecord, RunSummary, StepRecord } from '../engine/events.js';
+import type { AnchorRecord, Divergence, EvalRecord, RunSummary, StepRecord } from '../engine/events.js';
 import type { TrainingHyperparameters } from '../engine/trainer.js';
 import { KERNELS } from '../engine/kernels.js';
 import type { RunCost, StepCost } from '../hw/tally.js';
@@ -39,6 +39,12 @@ export function countsCell(counts: readonly number[] | undefined): string {
   return counts ? counts.join(';') : '';
 }
 export const EVALS_HEADER = ['epoch', 'step', 'test_loss', 'test_acc', 'bits'] as const;
+/** anchors.csv (SVRG runs): each anchor's step, mean training loss, objective and gradient norm. */
+export const ANCHORS_HEADER = ['step', 'loss', 'objective', 'gradient_norm'] as const;
+
+export function anchorRow(a: AnchorRecord): string[] {
+  return [String(a.step), String(a.loss), String(a.objective), String(a.gradientNorm)];
+}
 
 /** A run's configuration as stored in run.json: specs, plus the engine's hyperparameters. */
 export interface RunConfig extends TrainingHyperparameters {

@@ -202,6 +202,7 @@ async function trainClaimed(
     const e = toSession(event);
     if (e.type === 'steps') recorder.steps(e.steps, e.costs);
     else if (e.type === 'eval') recorder.eval(e.eval);
+    else if (e.type === 'anchor') recorder.anchor(e.anchor);
     options.onEvent?.(e);
   });
 

@@ -9,13 +9,13 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renam
 import { join, resolve } from 'node:path';
 import { writeToString } from 'fast-csv';
 import { type Checkpoint, writeCheckpoint } from '../artifacts/checkpoint.js';
-import type { EvalRecord } from '../engine/events.js';
+import type { AnchorRecord, EvalRecord } from '../engine/events.js';
 import { RunError, UsageError } from '../errors.js';
 import { prepareOutputDirectory, writeFileAtomic } from '../util/fs.js';
 import { sanitizeShort } from '../util/text.js';
 import { lockHolder, RunLock } from './lock.js';
 import { processAlive } from '../util/process.js';
-import { EVALS_HEADER, evalRow, makeRunId, parseRunJson, type ProfileCopy, RUN_FORMAT_VERSION, type RunJson, STEPS_HEADER } from './run-format.js';
+import { ANCHORS_HEADER, EVALS_HEADER, anchorRow, evalRow, makeRunId, parseRunJson, type ProfileCopy, RUN_FORMAT_VERSION, type RunJson, STEPS_HEADER } from './run-format.js';
 
 async function csvText(rows: string[][]): Promise<string> {
   if (rows.length === 0) return '';
@@ -113,6 +113,10 @@ export class RunStore {
   get evalsFile(): string {
     return join(this.dir, 'evals.csv');
   }
+  /** SVRG's anchors (written by runs of an optimizer that takes full gradients). */
+  get anchorsFile(): string {
+    return join(this.dir, 'anchors.csv');
+  }
   get checkpointFile(): string {
     return join(this.dir, 'checkpoint.safetensors');
   }
@@ -179,6 +183,7 @@ export class RunStore {
    * checkpoint; then the run is `running`.
    */
   start(initial: Checkpoint, profileText?: string): void {
+    this.keepAnchorsBefore(0);
     writeFileAtomic(this.stepsFile, STEPS_HEADER.join(',') + '\n');
     writeFileAtomic(this.evalsFile, EVALS_HEADER.join(',') + '\n');
     if (profileText !== undefined && this.run.profileCopy) writeFileAtomic(join(this.dir, this.run.profileCopy.file), profileText);
@@ -238,6 +243,19 @@ export class RunStore {
 
   async appendEval(e: EvalRecord): Promise<void> {
     appendFileSync(this.evalsFile, await csvText([evalRow(e)]));
+  }
+
+  async appendAnchor(a: AnchorRecord): Promise<void> {
+    if (!existsSync(this.anchorsFile)) writeFileAtomic(this.anchorsFile, ANCHORS_HEADER.join(',') + '\n');
+    appendFileSync(this.anchorsFile, await csvText([anchorRow(a)]));
+  }
+
+  /** Keep the anchors taken before `step` (a resumed run takes the later ones again, identically). */
+  keepAnchorsBefore(step: number): void {
+    if (!existsSync(this.anchorsFile)) return;
+    const [header, ...rows] = readFileSync(this.anchorsFile, 'utf8').split('\n').filter((l) => l !== '');
+    const kept = rows.filter((r) => /^\d+,/.test(r) && Number(r.slice(0, r.indexOf(','))) < step);
+    writeFileAtomic(this.anchorsFile, [header ?? ANCHORS_HEADER.join(','), ...kept].join('\n') + '\n');
   }
 
   /** Rewrite both CSV files to exactly these data lines (as read), atomically. */

@@ -240,6 +240,9 @@ function reduce(state: LiveState, event: LiveEvent): LiveState {
       return { ...state, evals: [...state.evals, event.eval] };
     case 'checkpoint':
       return { ...state, lastCheckpointStep: event.step };
+    case 'anchor':
+      // SVRG's anchors are printed by the plain progress and kept in anchors.csv; the live view shows the loss
+      return state;
     case 'paused':
       if (finished(state.status) || state.status === 'stopping') return state;
       return { ...state, status: event.paused ? 'paused' : 'running' };
