@@ -188,9 +188,9 @@ const withoutWall = (dir: string) => {
 describe('runs with each optimizer (digits MLP 64-32-10)', () => {
   const out = mkdtempSync(join(tmpdir(), 'bitcycle-optim-'));
   it.each([
-    ['sgd:nesterov', ''],
+    // Adam's global state, SVRG's anchors, stochastic rounding of the optimizer's values (plain
+    // SGD and AdamW keep nothing these do not: velocity / the same state as Adam)
     ['adam', ''],
-    ['adamw', ''],
     ['sgd:nesterov', 'momentum=8,weights=8:stochastic'],
     ['svrg', ''],
   ])('%s %s: the checkpoint holds its state; a run stopped mid-epoch resumes to the uninterrupted run', async (optimizer, precisionText) => {
