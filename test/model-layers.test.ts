@@ -62,6 +62,7 @@ describe('artifact interface derived from the graphs', () => {
     model: { name: 'mlp', id: 'mlp-64-128-10', inputShape: [64], classes: 10 },
     floatType: 'float32',
     optimizer: 'sgd',
+    optimizerPrecision: '',
     opset: 17,
     training: {
       file: 'training_model.onnx',

@@ -196,12 +196,14 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
   ])('%s %s: the checkpoint holds its state; a run stopped mid-epoch resumes to the uninterrupted run', async (optimizer, precisionText) => {
     const optimizerPrecision = precisionText || undefined;
     const lr = optimizer.startsWith('sgd') ? '0.1' : optimizer === 'svrg' ? '1' : '0.01';
-    const config = trainConfig(flags({ optimizer, lr, optimizerPrecision }));
+    // SVRG takes its second anchor at step 22: two epochs; one for the others
+    const epochs = optimizer === 'svrg' ? '2' : '1';
+    const config = trainConfig(flags({ optimizer, lr, optimizerPrecision, epochs }));
     expect(config.optimizer).toBe(optimizer);
     const tag = `${optimizer.replace(':', '-')}${optimizerPrecision ? '-lp' : ''}`;
     const whole = await runSession(config, { outDir: out, name: `${tag}-whole` });
     const control = { stopRequested: false, paused: false };
-    const stopped = await runSession(trainConfig(flags({ optimizer, lr, optimizerPrecision, chunkSteps: '4' })), {
+    const stopped = await runSession(trainConfig(flags({ optimizer, lr, optimizerPrecision, epochs, chunkSteps: '4' })), {
       outDir: out,
       name: `${tag}-stopped`,
       control,
@@ -218,7 +220,7 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
     expect(resumed.status).toBe('completed');
     expect(withoutWall(resumed.runDir)).toEqual(withoutWall(whole.runDir));
     expect(resumed.summary.testAccuracy).toBe(whole.summary.testAccuracy);
-    expect(resumed.summary.testAccuracy!).toBeGreaterThan(0.8);
+    expect(resumed.summary.testAccuracy!).toBeGreaterThan(epochs === '2' ? 0.8 : 0.5);
     if (optimizerPrecision) expect(new Set(ckpt.tensors.get('fc1.weight')!.data).size).toBeLessThanOrEqual(256);
     // SVRG's anchors (steps 0 and 22): the resumed run's anchors.csv is the uninterrupted one's
     if (optimizer === 'svrg') {
