@@ -288,6 +288,7 @@ describe('optimizer precision (--optimizer-precision)', () => {
     expect(message('grad=8,grad=4')).toMatch(/grad given twice/);
     expect(message('weights=fp9')).toMatch(/^--optimizer-precision: /);
     expect(optimizerConfig({ momentum: '0.9', optimizerPrecision: 'weights=8' })).toEqual({ momentum: 0.9, optimizerPrecision: 'weights=int8' });
+    expect(() => optimizerConfig({ momentum: '0.9', optimizer: 'svrg', optimizerPrecision: 'momentum=8' })).toThrow(/^--optimizer-precision: svrg keeps no momentum/);
   });
 
   const run = async (optimizerPrecision: string | undefined, epochs = 10) => {

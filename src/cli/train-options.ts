@@ -17,7 +17,7 @@ import { parseFloatOption, parseIntOption } from './output.js';
 import { readFileSync } from 'node:fs';
 import { LAYER_PLAN_OPTION, layerPlanFromJson, layerPlanText, parseLayerPlan } from '../formats/layer-plan.js';
 import { sanitizeShort } from '../util/text.js';
-import { optimizerName, parseOptimizerSpec } from '../optim/optimizer.js';
+import { optimizerName, optimizerSetup, parseOptimizerSpec } from '../optim/optimizer.js';
 import { optimizerPrecisionName, parseOptimizerPrecision } from '../optim/precision.js';
 
 export interface TrainFlags {
@@ -144,6 +144,7 @@ export function optimizerConfig(flags: Pick<TrainFlags, 'optimizer' | 'momentum'
   const momentum = spec.kind === 'sgd' && spec.momentum !== undefined ? spec.momentum : parseFloatOption('--momentum', flags.momentum, 0, 1);
   const name = optimizerName(spec.kind === 'sgd' ? { kind: 'sgd', nesterov: spec.nesterov } : spec);
   const precision = flags.optimizerPrecision === undefined ? '' : optimizerPrecisionName(parseOptimizerPrecision(flags.optimizerPrecision));
+  if (precision) optimizerSetup(name, precision); // the combination is checked too (svrg has no momentum)
   return { momentum, ...(name === 'sgd' ? {} : { optimizer: name }), ...(precision ? { optimizerPrecision: precision } : {}) };
 }
 

@@ -195,6 +195,7 @@ export class Trainer {
     }
     this.layerWA = plan.map((l) => this.track(l.schedule));
     this.layerG = plan.map((l) => this.track(l.errors));
+    this.used = [...new Set([...this.layerWA, ...this.layerG])];
   }
 
   /** The index of `schedule`'s track (added on first use). */
@@ -206,8 +207,9 @@ export class Trainer {
   }
 
   /** The tracks some quantized layer follows. */
-  private usedTracks(): number[] {
-    return [...new Set([...this.layerWA, ...this.layerG])];
+  private readonly used: readonly number[];
+  private usedTracks(): readonly number[] {
+    return this.used;
   }
 
   /** Each step's format of `schedule` as an index into `formats` (grid schedules: one entry per bit-width). */

@@ -103,7 +103,10 @@ export function optimizerName(spec: OptimizerSpec): string {
 /** The spec of `--optimizer` with the precision of `--optimizer-precision` (canonical texts; absent: `sgd`, fp32). */
 export function optimizerSetup(optimizer: string | undefined, precision: string | undefined): OptimizerSpec {
   const spec = parseOptimizerSpec(optimizer ?? 'sgd');
-  return precision === undefined ? spec : { ...spec, precision: parseOptimizerPrecision(precision) };
+  if (precision === undefined) return spec;
+  const parsed = parseOptimizerPrecision(precision);
+  if (spec.kind === 'svrg' && parsed.momentum) throw new UsageError('--optimizer-precision', 'svrg keeps no momentum (its state is the anchor and the full gradient); give grad= and weights= only');
+  return { ...spec, precision: parsed };
 }
 
 /** The state an optimizer keeps for each parameter, by slot name: `<param>.<slot>` in checkpoints, all starting at 0. */
@@ -149,7 +152,7 @@ export interface UpdateContext {
   momentum: Value;
   /** Adam: [beta1, beta2, eps]. */
   adam?: Value;
-  /** Adam: the step count after this step, t (scalar), and the global state's next values are emitted by `emitGlobal`. */
+  /** Adam: the step count t after this step (scalar; `emitGlobal`'s first value). */
   step?: Value;
 }
 
@@ -168,7 +171,9 @@ export function emitUpdate(spec: OptimizerSpec, g: Graph, p: ParamUpdate, c: Upd
   const q = (role: 'grad' | 'momentum' | 'weights', x: Value, noise: Noise | undefined) => (precision[role] ? emitRoleQuantize(g, x, precision[role]!, noise) : x);
   const grad = q('grad', p.grad, p.noise?.grad);
   const u = emitFullUpdate(spec, g, { ...p, grad }, c);
-  return { param: q('weights', u.param, p.noise?.weights), state: u.state.map((s, i) => q('momentum', s, p.noise?.momentum?.[i])) };
+  // the momentum role: SGD's velocity, Adam's moments (SVRG's anchor and full gradient are not momenta)
+  const state = spec.kind === 'svrg' ? u.state : u.state.map((s, i) => q('momentum', s, p.noise?.momentum?.[i]));
+  return { param: q('weights', u.param, p.noise?.weights), state };
 }
 
 /** One parameter's update as `emitUpdate` takes it. */
