@@ -19,6 +19,7 @@ import { optimizerPrecisionName, parseOptimizerPrecision } from '../src/optim/pr
 import { quantize } from '../src/formats/reference.js';
 import { BF16, FP8_E4M3 } from '../src/formats/number-format.js';
 import { runSession } from '../src/runs/session.js';
+import { resolveRun } from '../src/runs/resolve.js';
 import { buildArtifacts } from '../src/artifacts/build.js';
 import { createModel } from '../src/models/registry.js';
 import { modelLayers } from '../src/models/layers.js';
@@ -47,6 +48,9 @@ describe('optimizer specs', () => {
       ['adam', 'adam'],
       ['adam:beta1=0.9:beta2=0.99', 'adam:beta2=0.99'],
       ['adamw,eps=1e-6', 'adamw:eps=0.000001'],
+      ['svrg:every=1', 'svrg'],
+      ['halp', 'halp'],
+      ['halp:bits=4:every=2:mu=0.5', 'halp:bits=4:every=2:mu=0.5'],
     ];
     for (const [text, name] of cases) {
       expect(optimizerName(parseOptimizerSpec(text))).toBe(name);
@@ -86,7 +90,7 @@ function handUpdate(spec: OptimizerSpec, p: Params, s: { m: Params; v: Params },
   const v = new Map<string, number>();
   forEachElement(s.m, grads, (old, _g, key) => (m.set(key, old), old));
   forEachElement(s.v, grads, (old, _g, key) => (v.set(key, old), old));
-  if (spec.kind === 'svrg') throw new Error('handUpdate: svrg is checked on its own');
+  if (spec.kind === 'svrg' || spec.kind === 'halp') throw new Error('handUpdate: svrg and halp are checked on their own');
   forEachElement(p, grads, (w, g, key, decay) => {
     if (spec.kind === 'sgd') {
       const gd = g + (decay ? WD * w : 0);
@@ -111,7 +115,7 @@ function handUpdate(spec: OptimizerSpec, p: Params, s: { m: Params; v: Params },
 describe('generated optimizer steps against float64 by hand (MLP 5-7-3, 3 steps, fp32 throughout)', () => {
   it.each(['sgd:nesterov', 'adam', 'adamw', 'adam:beta1=0.5:beta2=0.9:eps=0.001'])('%s', async (text) => {
     const spec = parseOptimizerSpec(text);
-    if (spec.kind === 'svrg') throw new Error('not an sgd/adam spec');
+    if (spec.kind === 'svrg' || spec.kind === 'halp') throw new Error('not an sgd/adam spec');
     const model = mlp([IN], [HID], OUT, 'none');
     const session = await ort.InferenceSession.create(buildTrainingModel(model, 'float32', spec).bytes);
     const init = { w1: randomValues(IN * HID, 1), b1: randomValues(HID, 2, -0.1, 0.1), w2: randomValues(HID * OUT, 3), b2: randomValues(OUT, 4, -0.1, 0.1) };
@@ -193,14 +197,16 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
     ['adam', ''],
     ['sgd:nesterov', 'momentum=8,weights=8:stochastic'],
     ['svrg', ''],
+    ['halp:mu=0.1', ''],
   ])('%s %s: the checkpoint holds its state; a run stopped mid-epoch resumes to the uninterrupted run', async (optimizer, precisionText) => {
     const optimizerPrecision = precisionText || undefined;
-    const lr = optimizer.startsWith('sgd') ? '0.1' : optimizer === 'svrg' ? '1' : '0.01';
-    // SVRG takes its second anchor at step 22: two epochs; one for the others
-    const epochs = optimizer === 'svrg' ? '2' : '1';
+    const anchored = optimizer === 'svrg' || optimizer.startsWith('halp');
+    const lr = optimizer.startsWith('sgd') ? '0.1' : anchored ? '1' : '0.01';
+    // SVRG and HALP take their second anchor at step 22: two epochs; one for the others
+    const epochs = anchored ? '2' : '1';
     const config = trainConfig(flags({ optimizer, lr, optimizerPrecision, epochs }));
     expect(config.optimizer).toBe(optimizer);
-    const tag = `${optimizer.replace(':', '-')}${optimizerPrecision ? '-lp' : ''}`;
+    const tag = `${optimizer.replace(/[:=]/g, '-')}${optimizerPrecision ? '-lp' : ''}`;
     const whole = await runSession(config, { outDir: out, name: `${tag}-whole` });
     const control = { stopRequested: false, paused: false };
     const stopped = await runSession(trainConfig(flags({ optimizer, lr, optimizerPrecision, epochs, chunkSteps: '4' })), {
@@ -213,17 +219,17 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
     });
     expect(stopped.summary.steps).toBe(12);
     const ckpt = readCheckpoint(join(stopped.runDir, 'checkpoint.safetensors'));
-    const slots = optimizer === 'sgd:nesterov' ? ['velocity'] : optimizer === 'svrg' ? ['anchor', 'full_grad'] : ['exp_avg', 'exp_avg_sq'];
+    const slots = optimizer === 'sgd:nesterov' ? ['velocity'] : anchored ? ['anchor', 'full_grad'] : ['exp_avg', 'exp_avg_sq'];
     for (const slot of slots) expect(ckpt.tensors.get(`fc1.weight.${slot}`)!.data.some((v) => v !== 0)).toBe(true);
     if (optimizer.startsWith('adam')) expect(Array.from(ckpt.tensors.get('optimizer.step')!.data)).toEqual([12]);
     const resumed = await runSession(null, { resumeDir: stopped.runDir });
     expect(resumed.status).toBe('completed');
     expect(withoutWall(resumed.runDir)).toEqual(withoutWall(whole.runDir));
     expect(resumed.summary.testAccuracy).toBe(whole.summary.testAccuracy);
-    expect(resumed.summary.testAccuracy!).toBeGreaterThan(epochs === '2' ? 0.8 : 0.5);
+    expect(resumed.summary.testAccuracy!).toBeGreaterThan(optimizer === 'svrg' ? 0.8 : 0.5);
     if (optimizerPrecision) expect(new Set(ckpt.tensors.get('fc1.weight')!.data).size).toBeLessThanOrEqual(256);
     // SVRG's anchors (steps 0 and 22): the resumed run's anchors.csv is the uninterrupted one's
-    if (optimizer === 'svrg') {
+    if (anchored) {
       const anchors = (dir: string) => readFileSync(join(dir, 'anchors.csv'), 'utf8');
       expect(anchors(resumed.runDir).trim().split('\n').map((l) => l.split(',')[0])).toEqual(['step', '0', '22']);
       expect(anchors(resumed.runDir)).toBe(anchors(whole.runDir));
@@ -377,5 +383,35 @@ describe('svrg', () => {
     // step 0 starts at the anchor: ∇fᵢ(p) − ∇fᵢ(p̃) = 0, so p₁ = p₀ − lr·(μ̃ + wd·p₀)
     w1.forEach((v, i) => expect(Math.abs(v - (w0[i]! - lr * (gw[i]! + wd * w0[i]!))), `fc.weight[${i}]`).toBeLessThan(1e-6));
     expect(w1.some((v, i) => Math.abs(v - w0[i]!) > 1e-3)).toBe(true);
+  });
+});
+
+describe('halp', () => {
+  it('keeps p − p̃ on a B-bit grid whose step is ‖∇F(p̃)‖/(μ·(2^(B−1) − 1)), re-centred at each anchor', async () => {
+    const t = digitsTrainer({ model: 'logreg', fpLayers: 'none', schedule: 'static:32', gradSchedule: errorSchedule('32'), epochs: 2, lr: 0.5, weightDecay: 1e-4, optimizer: 'halp:bits=4:mu=1', chunkSteps: 5, evalBits: 32 });
+    const anchors: AnchorRecord[] = [];
+    const control = { stopRequested: false, paused: false };
+    t.on((e) => {
+      if (e.type === 'anchor') anchors.push(e.anchor);
+      if (e.type === 'steps' && e.steps.at(-1)!.step >= 24) control.stopRequested = true;
+    });
+    await t.init();
+    await t.run(control);
+    const c = t.checkpoint();
+    await t.release();
+    expect(anchors.map((a) => a.step)).toEqual([0, 22]);
+    const delta = c.tensors.get('halp.scale')!.data[0]!;
+    expect(delta).toBeCloseTo(anchors[1]!.gradientNorm / (1 * 7), 6);
+    const w = c.tensors.get('fc.weight')!.data;
+    const anchor = c.tensors.get('fc.weight.anchor')!.data;
+    const codes = Array.from(w, (v, i) => (v - anchor[i]!) / delta);
+    expect(codes.every((k) => Math.abs(k - Math.round(k)) < 1e-3 && Math.abs(k) <= 7 + 1e-3)).toBe(true);
+    expect(new Set(codes.map(Math.round)).size).toBeGreaterThan(2); // the offsets moved off the anchor
+    // the objective still falls (HALP follows SVRG here)
+    expect(anchors[1]!.objective).toBeLessThan(anchors[0]!.objective / 2);
+  });
+
+  it('without μ it needs a weight decay, and says so', () => {
+    expect(() => resolveRun(trainConfig(flags({ optimizer: 'halp', weightDecay: '0' })))).toThrow(/^--optimizer: halp sets its grid from the strong-convexity constant μ: give halp:mu=M or a positive --weight-decay/);
   });
 });

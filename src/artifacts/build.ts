@@ -325,13 +325,14 @@ function emitTrainingLoop(
     ...(precision.grad?.stochastic ? { grad: draw(p) } : {}),
     ...(precision.momentum?.stochastic ? { momentum: slotNames.map(() => draw(p)) } : {}),
     ...(precision.weights?.stochastic ? { weights: draw(p) } : {}),
+    ...(optimizer.kind === 'halp' ? { halp: draw(p) } : {}),
   }));
 
   // The optimizer's update (src/optim/optimizer.ts), emitted into `g`: each parameter and its
   // slots, then the global state; `keep` (a skipped step) keeps an old value instead of the new.
   const optimize = (g: Graph, gradOf: (i: number) => Value, keep?: (next: Value, old: Value, hint: string) => Value): void => {
     const nextGlobals = emitGlobal(optimizer, g, bodyGlobals);
-    const context = { lr: lrStep, weightDecay, momentum, adam, step: nextGlobals[0] };
+    const context = { lr: lrStep, weightDecay, momentum, adam, step: nextGlobals[0], halpScale: optimizer.kind === 'halp' ? bodyGlobals[0] : undefined };
     specs.forEach((spec, i) => {
       const u = emitUpdate(optimizer, g, { param: bodyParams[i]!, grad: gradOf(i), state: bodySlots[i]!, decay: spec.decay, name: spec.name, noise: optimNoise[i], anchorGrad: anchorGrads?.[i] }, context);
       g.output(keep ? keep(u.param, bodyParams[i]!, `kept_${spec.name}`) : u.param);

@@ -15,7 +15,7 @@ import type { ModelDef } from '../models/model.js';
 import { type Schedule, scheduleBits, scheduleWarning } from '../schedule/schedule.js';
 import { type NumberFormat, parseNumberFormat } from '../formats/number-format.js';
 import { type PlannedLayer, plannedLayerLines } from '../formats/layer-plan.js';
-import { ANCHOR, FULL_GRADIENT, type OptimizerSpec, adamInput, optimizerName, optimizerSetup, stateName, usesAnchor } from '../optim/optimizer.js';
+import { ANCHOR, FULL_GRADIENT, HALP_SCALE, type OptimizerSpec, halpScale, adamInput, optimizerName, optimizerSetup, stateName, usesAnchor } from '../optim/optimizer.js';
 import { optimizerPrecisionName } from '../optim/precision.js';
 import { elementBits, gridFormat, isGridFormat, precisionName } from '../formats/precision.js';
 import { FORMAT_FIELDS, formatDescriptor } from '../quant/float-quant.js';
@@ -653,7 +653,10 @@ export class Trainer {
       }
     });
     const loss = lossSum / train.count;
-    return { step: t, loss, objective: loss + (wd / 2) * penalty, gradientNorm: Math.sqrt(normSq) };
+    const gradientNorm = Math.sqrt(normSq);
+    // HALP re-centres: z = p − p̃ is 0 now, and its grid step shrinks with the gradient
+    if (this.optimizer.kind === 'halp') this.state.set(HALP_SCALE, new ort.Tensor('float32', Float32Array.of(halpScale(this.optimizer, gradientNorm, wd)), []));
+    return { step: t, loss, objective: loss + (wd / 2) * penalty, gradientNorm };
   }
 
   /** Each quantized layer's formats at step t: `W/G` (weights and activations / errors), src/formats/precision.ts names. */

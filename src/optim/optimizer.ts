@@ -10,6 +10,9 @@
  *   adamw[:beta1=B1][:beta2=B2][:eps=E]         decoupled weight decay: p ← p·(1 − lr·wd), then Adam
  *   svrg[:every=E]                              SVRG (Johnson & Zhang 2013): p ← p − lr·(∇fᵢ(p) − ∇fᵢ(p̃) + μ̃ + wd·p),
  *                                               anchor p̃ and full gradient μ̃ refreshed every E epochs (default 1)
+ *   halp[:bits=B][:every=E][:mu=M]              HALP (De Sa et al. 2018): SVRG with bit centering, p = p̃ + z, z on a
+ *                                               B-bit grid of step δ = ‖∇F(p̃)‖/(μ·(2^(B−1) − 1)) re-centred at each
+ *                                               anchor (μ: strong convexity, default the weight decay), stochastic rounding
  *
  * Hyperparameters are run-time inputs of the training model (one artifact per optimizer kind).
  * Weight decay applies to the parameters whose `decay` flag is set (weights, not biases). Pure.
@@ -20,8 +23,8 @@ import { sanitizeShort } from '../util/text.js';
 import type { Noise } from '../quant/quantizers.js';
 import { type OptimizerPrecision, emitRoleQuantize, parseOptimizerPrecision } from './precision.js';
 
-export type OptimizerKind = 'sgd' | 'adam' | 'adamw' | 'svrg';
-export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adam', 'adamw', 'svrg'];
+export type OptimizerKind = 'sgd' | 'adam' | 'adamw' | 'svrg' | 'halp';
+export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adam', 'adamw', 'svrg', 'halp'];
 export const OPTIMIZER_OPTION = '--optimizer';
 
 export type OptimizerSpec = (
@@ -37,6 +40,14 @@ export type OptimizerSpec = (
       /** Epochs between anchors: the full gradient is computed at the start of every `every`-th epoch. */
       every: number;
     }
+  | {
+      kind: 'halp';
+      every: number;
+      /** Bits of the offset z = p − p̃. */
+      bits: number;
+      /** Strong-convexity constant of δ's rule; absent: the run's weight decay. */
+      mu?: number;
+    }
 ) & {
   /** The precision of its gradient, momentum and weights (`--optimizer-precision`, ./precision.ts); absent: fp32. */
   precision?: OptimizerPrecision;
@@ -50,7 +61,7 @@ export function parseOptimizerSpec(text: string, option = OPTIMIZER_OPTION): Opt
   const parts = text.trim().split(/[:,]/).map((p) => p.trim());
   const kind = parts[0]!.toLowerCase();
   const bad = (detail: string): never => {
-    throw new UsageError(option, `${detail} (expected sgd[:momentum=M][:nesterov] | adam[:beta1=B][:beta2=B][:eps=E] | adamw[…] | svrg[:every=E], got "${sanitizeShort(text, 60)}")`);
+    throw new UsageError(option, `${detail} (expected sgd[:momentum=M][:nesterov] | adam[:beta1=B][:beta2=B][:eps=E] | adamw[…] | svrg[:every=E] | halp[:bits=B][:every=E][:mu=M], got "${sanitizeShort(text, 60)}")`);
   };
   if (!(OPTIMIZER_KINDS as readonly string[]).includes(kind)) bad(`unknown optimizer "${sanitizeShort(parts[0]!, 20)}"`);
   const keys = new Map<string, string>();
@@ -75,10 +86,16 @@ export function parseOptimizerSpec(text: string, option = OPTIMIZER_OPTION): Opt
     if (nesterov && keys.get('nesterov') !== '') bad('nesterov takes no value');
     keys.delete('nesterov');
     spec = { kind: 'sgd', nesterov, ...(momentum !== undefined ? { momentum } : {}) };
-  } else if (kind === 'svrg') {
+  } else if (kind === 'svrg' || kind === 'halp') {
     const every = number('every', 1, 1e6, false) ?? 1;
     if (!Number.isInteger(every)) bad(`every must be a whole number of epochs, got ${every}`);
-    spec = { kind: 'svrg', every };
+    if (kind === 'svrg') spec = { kind: 'svrg', every };
+    else {
+      const bits = number('bits', 2, 32, false) ?? 8;
+      if (!Number.isInteger(bits)) bad(`bits must be a whole number, got ${bits}`);
+      const mu = number('mu', 0, 1e6, true);
+      spec = { kind: 'halp', every, bits, ...(mu !== undefined ? { mu } : {}) };
+    }
   } else {
     spec = {
       kind: kind as 'adam' | 'adamw',
@@ -96,6 +113,7 @@ export function parseOptimizerSpec(text: string, option = OPTIMIZER_OPTION): Opt
 export function optimizerName(spec: OptimizerSpec): string {
   if (spec.kind === 'sgd') return ['sgd', ...(spec.momentum !== undefined ? [`momentum=${spec.momentum}`] : []), ...(spec.nesterov ? ['nesterov'] : [])].join(':');
   if (spec.kind === 'svrg') return spec.every === 1 ? 'svrg' : `svrg:every=${spec.every}`;
+  if (spec.kind === 'halp') return ['halp', ...(spec.bits !== 8 ? [`bits=${spec.bits}`] : []), ...(spec.every !== 1 ? [`every=${spec.every}`] : []), ...(spec.mu !== undefined ? [`mu=${spec.mu}`] : [])].join(':');
   const extra = (['beta1', 'beta2', 'eps'] as const).filter((k) => spec[k] !== ADAM_DEFAULTS[k]).map((k) => `${k}=${spec[k]}`);
   return [spec.kind, ...extra].join(':');
 }
@@ -111,7 +129,7 @@ export function optimizerSetup(optimizer: string | undefined, precision: string 
 
 /** The state an optimizer keeps for each parameter, by slot name: `<param>.<slot>` in checkpoints, all starting at 0. */
 export function parameterSlots(spec: OptimizerSpec): readonly string[] {
-  return spec.kind === 'sgd' ? ['velocity'] : spec.kind === 'svrg' ? [ANCHOR, FULL_GRADIENT] : ['exp_avg', 'exp_avg_sq'];
+  return spec.kind === 'sgd' ? ['velocity'] : spec.kind === 'svrg' || spec.kind === 'halp' ? [ANCHOR, FULL_GRADIENT] : ['exp_avg', 'exp_avg_sq'];
 }
 
 /** SVRG's slots: the anchor p̃ and the full gradient μ̃ at it (set by the engine at each anchor, carried by the graph). */
@@ -119,13 +137,22 @@ export const ANCHOR = 'anchor';
 export const FULL_GRADIENT = 'full_grad';
 
 /** Whether the optimizer needs the gradient at the anchor on every batch and full gradients (SVRG). */
-export function usesAnchor(spec: OptimizerSpec): spec is OptimizerSpec & { kind: 'svrg' } {
-  return spec.kind === 'svrg';
+export function usesAnchor(spec: OptimizerSpec): spec is OptimizerSpec & { kind: 'svrg' | 'halp' } {
+  return spec.kind === 'svrg' || spec.kind === 'halp';
+}
+
+/** HALP's grid step δ (global state, shape []; set by the engine at each anchor). */
+export const HALP_SCALE = 'halp.scale';
+
+/** HALP's δ = ‖∇F(p̃)‖ / (μ·(2^(B−1) − 1)) for the objective's gradient norm at the anchor; μ defaults to the weight decay. */
+export function halpScale(spec: OptimizerSpec & { kind: 'halp' }, gradientNorm: number, weightDecay: number): number {
+  const mu = spec.mu ?? weightDecay;
+  return gradientNorm / (mu * (2 ** (spec.bits - 1) - 1));
 }
 
 /** Global optimizer state (scalars, starting at 0): Adam's step count, which a skipped step does not advance. */
 export function globalSlots(spec: OptimizerSpec): readonly string[] {
-  return spec.kind === 'adam' || spec.kind === 'adamw' ? [ADAM_STEP] : [];
+  return spec.kind === 'adam' || spec.kind === 'adamw' ? [ADAM_STEP] : spec.kind === 'halp' ? [HALP_SCALE] : [];
 }
 
 /** Adam's step count t (checkpoint tensor, shape []). */
@@ -154,10 +181,13 @@ export interface UpdateContext {
   adam?: Value;
   /** Adam: the step count t after this step (scalar; `emitGlobal`'s first value). */
   step?: Value;
+  /** HALP: the grid step δ (scalar). */
+  halpScale?: Value;
 }
 
 /** The next values of the global state (Adam: t + 1), emitted once per step before the updates. */
 export function emitGlobal(spec: OptimizerSpec, g: Graph, state: readonly Value[]): Value[] {
+  if (spec.kind === 'halp') return [g.emit1('Identity', [state[0]!], {}, g.floatType, [], 'halp_scale_kept')];
   if (spec.kind !== 'adam' && spec.kind !== 'adamw') return [];
   return [g.emit1('Add', [state[0]!, g.scalar(1)], {}, g.floatType, [], 'adam_t')];
 }
@@ -172,7 +202,7 @@ export function emitUpdate(spec: OptimizerSpec, g: Graph, p: ParamUpdate, c: Upd
   const grad = q('grad', p.grad, p.noise?.grad);
   const u = emitFullUpdate(spec, g, { ...p, grad }, c);
   // the momentum role: SGD's velocity, Adam's moments (SVRG's anchor and full gradient are not momenta)
-  const state = spec.kind === 'svrg' ? u.state : u.state.map((s, i) => q('momentum', s, p.noise?.momentum?.[i]));
+  const state = usesAnchor(spec) ? u.state : u.state.map((s, i) => q('momentum', s, p.noise?.momentum?.[i]));
   return { param: q('weights', u.param, p.noise?.weights), state };
 }
 
@@ -185,7 +215,7 @@ export interface ParamUpdate {
   decay: boolean;
   name: string;
   /** Stochastic-rounding noise of the roles `spec.precision` rounds stochastically (the parameter's shape). */
-  noise?: { grad?: Noise; momentum?: Noise[]; weights?: Noise };
+  noise?: { grad?: Noise; momentum?: Noise[]; weights?: Noise; halp?: Noise };
   /** SVRG: the gradient of the same batch at the anchor. */
   anchorGrad?: Value;
 }
@@ -202,13 +232,23 @@ function emitFullUpdate(spec: OptimizerSpec, g: Graph, p: ParamUpdate, c: Update
     const step = spec.nesterov ? op('Add', [grad, op('Mul', [v, c.momentum], 'nesterov_mom')], 'nesterov') : v;
     return { param: op('Sub', [p.param, op('Mul', [step, c.lr], 'update')], `new_${p.name}`), state: [v] };
   }
-  if (spec.kind === 'svrg') {
+  if (spec.kind === 'svrg' || spec.kind === 'halp') {
     // variance-reduced gradient g − g̃ + μ̃ (+ wd·p); the anchor and μ̃ are carried unchanged
-    if (!p.anchorGrad) throw new Error(`svrg update of ${p.name}: no gradient at the anchor`);
+    if (!p.anchorGrad) throw new Error(`${spec.kind} update of ${p.name}: no gradient at the anchor`);
     const reduced = op('Add', [op('Sub', [p.grad, p.anchorGrad], 'svrg_diff'), p.state[1]!], 'svrg_grad');
     const grad = decayed(reduced);
     const kept = p.state.map((v, i) => op('Identity', [v], i === 0 ? 'anchor_kept' : 'full_grad_kept'));
-    return { param: op('Sub', [p.param, op('Mul', [grad, c.lr], 'update')], `new_${p.name}`), state: kept };
+    const next = op('Sub', [p.param, op('Mul', [grad, c.lr], 'update')], `new_${p.name}`);
+    if (spec.kind === 'svrg') return { param: next, state: kept };
+    // HALP: the offset z' = p' − p̃ on the grid δ·{−Q … Q}, Q = 2^(B−1) − 1, rounded stochastically
+    if (!c.halpScale || !p.noise?.halp) throw new Error(`halp update of ${p.name}: no grid step or noise`);
+    const q = 2 ** (spec.bits - 1) - 1;
+    const step = g.emit1('Max', [c.halpScale, g.scalar(1e-30)], {}, ft, [], 'halp_delta');
+    const offset = op('Sub', [next, p.state[0]!], 'halp_offset');
+    const dither = op('Mul', [p.noise.halp.value, g.scalar(p.noise.halp.unit)], 'halp_dither');
+    const code = op('Floor', [op('Add', [op('Div', [offset, step], 'halp_scaled'), dither], 'halp_dithered')], 'halp_code');
+    const clipped = g.emit1('Clip', [code, g.scalar(-q), g.scalar(q)], {}, ft, shape, 'halp_code_clipped');
+    return { param: op('Add', [p.state[0]!, op('Mul', [clipped, step], 'halp_z')], `new_${p.name}`), state: kept };
   }
   // Adam (PyTorch): g' = g + wd·p (adam) | p ← p·(1 − lr·wd) (adamw); m' = β1·m + (1 − β1)·g';
   // v' = β2·v + (1 − β2)·g'²; p' = p − lr/(1 − β1^t) · m' / (√v' / √(1 − β2^t) + ε)

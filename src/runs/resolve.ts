@@ -80,6 +80,9 @@ export function resolveRun(given: RunConfig, options: { dataset?: Dataset; store
   if (config.lossScale !== undefined) parseLossScale(config.lossScale);
   const precision = precisionPolicy(config);
   const optimizer = optimizerSetup(config.optimizer, config.optimizerPrecision);
+  if (optimizer.kind === 'halp' && optimizer.mu === undefined && !(config.weightDecay > 0)) {
+    throw new UsageError('--optimizer', 'halp sets its grid from the strong-convexity constant μ: give halp:mu=M or a positive --weight-decay (μ defaults to it)');
+  }
   const dataset = options.dataset ?? loadDataset(config.dataset, { dataDir: config.dataDir });
   const fpLayers = config.fpLayers!;
   const model = createModel(config.model, dataset.inputShape, dataset.classes, fpLayers);
