@@ -508,10 +508,10 @@ export interface Artifacts {
   layers: LayerShape[];
 }
 
-export function buildArtifacts(model: ModelDef, optimizer: OptimizerSpec = SGD): Artifacts {
+export function buildArtifacts(model: ModelDef, optimizer: OptimizerSpec = SGD, options: { gradient?: boolean } = {}): Artifacts {
   const training = buildTrainingModel(model, 'float32', optimizer);
   const evalModel = buildEvalModel(model);
-  const gradient = usesAnchor(optimizer) ? { gradient: buildGradientModel(model) } : {};
+  const gradient = usesAnchor(optimizer) || options.gradient ? { gradient: buildGradientModel(model) } : {};
   return { training, eval: evalModel, ...gradient, manifest: trainingManifest(model, training, evalModel, gradient.gradient), layers: training.layers };
 }
 

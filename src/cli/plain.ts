@@ -61,6 +61,9 @@ export function plainProgress(log: (line: string) => void): (e: SessionEvent) =>
       case 'anchor':
         log(`anchor at step ${e.anchor.step}: training loss ${e.anchor.loss.toFixed(6)}, objective ${e.anchor.objective.toPrecision(9)}, ‖∇‖ ${e.anchor.gradientNorm.toExponential(3)}`);
         break;
+      case 'objective':
+        log(`objective at step ${e.objective.step}: training loss ${e.objective.loss.toFixed(6)}, objective ${e.objective.objective.toPrecision(9)}, ‖∇‖ ${e.objective.gradientNorm.toExponential(3)}`);
+        break;
       case 'end':
         if (e.status === 'failed') log(`run failed: ${e.error ?? 'unknown error'}`);
         if (e.status === 'diverged' && e.divergence) log(`run diverged: ${e.divergence.quantity} ${e.divergence.value} at step ${e.divergence.step}; training stopped, the last checkpoint (before it) is kept`);

@@ -52,6 +52,8 @@ export interface TrainFlags {
   fpLayers?: string;
   /** --layer-precision RULES|FILE.json: a per-layer precision plan (src/formats/layer-plan.ts). */
   layerPrecision?: string;
+  /** --objective: the full training objective at every epoch (objective.csv). */
+  objective?: boolean;
   kernels?: string;
 }
 
@@ -111,6 +113,7 @@ export function addTrainOptions(cmd: Command, defaults: { schedule?: string; epo
       'learning-rate policy around --lr: constant | cosine (--lr → 0) | step:every=F[:gamma=G] | multistep:at=F/F… | exp | poly | ramp | tri | tri2 | exp-range | sine | cosine-restarts | one-cycle | cpt, each [:LOW-HIGH] (rates instead of --lr) [:key=value…] [:warmup=F] (docs/schedules.md)',
       DEFAULT_LR_SCHEDULE,
     )
+    .option('--objective', 'compute the full training objective (mean loss + wd/2·‖W‖²) and its gradient norm at every epoch and at the end: objective.csv (docs/optimizers.md)')
     .option('--profile <name|file>', 'hardware profile for the cost tally (a shipped name, a JSON file, or none)', 'bit-fusion-45nm')
     .option('--baseline <spec>', 'static-precision counterfactual for the cost tally (default: static:<schedule max>; with --layer-precision the widest of its schedules)')
     .option('--chunk-steps <k>', 'training steps per onnxruntime call (default 50, never across an epoch end)')
@@ -234,6 +237,7 @@ export function trainConfig(flags: TrainFlags): RunConfig {
     gradBits: specs.gradBits.trim(),
     ...evalPrecision(flags.evalBits, precision.weightsActivations.top),
     ...plan,
+    ...(flags.objective ? { objective: true } : {}),
     ...lossScaleConfig(flags.lossScale),
     ...lossWeightConfig(flags.lossWeight),
     epochs: parseIntOption('--epochs', flags.epochs, 1, MAX_EPOCHS),

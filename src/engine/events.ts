@@ -102,6 +102,8 @@ export type EngineEvent =
   | { type: 'steps'; steps: StepRecord[] }
   | { type: 'eval'; eval: EvalRecord }
   | { type: 'anchor'; anchor: AnchorRecord }
+  /** The full training objective at a step (`--objective`): at every epoch's start and at the end. */
+  | { type: 'objective'; objective: AnchorRecord }
   /** A consistent point to checkpoint at (end of an epoch); the session decides whether to write. */
   | { type: 'checkpoint'; step: number }
   | { type: 'paused'; paused: boolean }

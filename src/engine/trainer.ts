@@ -90,6 +90,8 @@ export interface TrainOptions extends TrainingHyperparameters {
   lastTrainLoss?: number | null;
   /** Prebuilt artifacts (else built from the model). */
   artifacts?: Artifacts;
+  /** Compute the full training objective at every epoch's start and at the end (`objective` events; needs the gradient model). */
+  trackObjective?: boolean;
 }
 
 export interface TrainControl {
@@ -174,7 +176,8 @@ export class Trainer {
 
   constructor(readonly options: TrainOptions) {
     this.optimizer = optimizerSetup(options.optimizer, options.optimizerPrecision);
-    this.artifacts = options.artifacts ?? buildArtifacts(options.model, this.optimizer);
+    this.artifacts = options.artifacts ?? buildArtifacts(options.model, this.optimizer, { gradient: options.trackObjective === true });
+    if (options.trackObjective && !this.artifacts.gradient) throw new Error('objective tracking needs artifacts with the gradient model');
     const m = this.artifacts.manifest;
     const precision = optimizerPrecisionName(this.optimizer.precision ?? {});
     if (m.optimizer !== optimizerName(this.optimizer) || m.optimizerPrecision !== precision) {
@@ -372,7 +375,6 @@ export class Trainer {
   /** Train until the end (or a stop request). */
   async run(control: TrainControl = { stopRequested: false, paused: false }): Promise<TrainResult> {
     this.trainSession ??= await ort.InferenceSession.create(this.artifacts.training.bytes, this.sessionOptions);
-    if (this.artifacts.gradient) this.gradientSession ??= await ort.InferenceSession.create(this.artifacts.gradient.bytes, this.sessionOptions);
     const trainSession = this.trainSession;
     const anchorEvery = usesAnchor(this.optimizer) ? this.optimizer.every * this.stepsPerEpoch : 0;
     const o = this.options;
@@ -437,6 +439,8 @@ export class Trainer {
       const inEpoch = this.step - epoch * this.stepsPerEpoch;
       // SVRG: a new anchor every `every` epochs (chunks never cross an epoch's end, so it is a chunk's first step)
       if (anchorEvery > 0 && this.step % anchorEvery === 0) this.emit({ type: 'anchor', anchor: await this.refreshAnchor() });
+      // --objective: the full objective at every epoch's start
+      if (o.trackObjective && this.step % this.stepsPerEpoch === 0) this.emit({ type: 'objective', objective: (await this.fullGradient()).record });
       // a chunk runs on one kernel path: it ends where the path changes
       const integer = this.integerStep(this.step);
       let K = Math.min(maxChunk, this.stepsPerEpoch - inEpoch);
@@ -564,6 +568,8 @@ export class Trainer {
         this.emit({ type: 'checkpoint', step: this.step });
       }
     }
+    // --objective: and at the end of the run
+    if (o.trackObjective && !divergence && this.step >= this.totalSteps && this.step > startStep) this.emit({ type: 'objective', objective: (await this.fullGradient()).record });
     // a stop mid-epoch: the last update may have made the weights non-finite with a finite loss
     if (!divergence && this.step > startStep && !this.stateIsFinite()) divergence = { step: this.step - 1, quantity: 'weights', value: 'NaN' };
     const wallS = (performance.now() - started) / 1000;
@@ -598,27 +604,27 @@ export class Trainer {
   }
 
   /**
-   * SVRG's anchor at the current step: the full gradient μ̃ of the mean training loss at the current
-   * parameters (the gradient model over the training split, EVAL_BATCH samples per run, each
-   * batch's mean gradient weighed by its size; the step's precisions; no augmentation); the
-   * `anchor` slots become the parameters and the `full_grad` slots μ̃.
+   * The full gradient of the mean training loss at the current parameters and step: the gradient
+   * model over the training split, EVAL_BATCH samples per run, each batch's mean gradient weighed
+   * by its size (the step's precisions; no augmentation); with the objective (mean loss + wd/2 ·
+   * Σ‖W‖² over the decayed parameters) and the norm of its gradient.
    */
-  private async refreshAnchor(): Promise<AnchorRecord> {
+  private async fullGradient(): Promise<{ record: AnchorRecord; gradients: Float32Array[] }> {
+    this.gradientSession ??= await ort.InferenceSession.create(this.artifacts.gradient!.bytes, this.sessionOptions);
     const { train, inputShape } = this.options.dataset;
     const width = featureSize(this.options.dataset);
     const t = this.step;
     const L = this.quantizedLayers.length;
-    const perLayer = (tracks: readonly number[]) => {
-      const bits = new Float32Array(L);
-      const formats = new Float32Array(L * FORMAT_FIELDS);
-      tracks.forEach((k, l) => {
-        bits[l] = this.tracks[k]!.bits[t]!;
-        formats.set(this.formats[this.tracks[k]!.formats[t]!]!.descriptor, l * FORMAT_FIELDS);
-      });
-      return { bits: new ort.Tensor('float32', bits, [L]), formats: new ort.Tensor('float32', formats, [L, FORMAT_FIELDS]) };
-    };
-    const wa = perLayer(this.layerWA);
-    const fixed: Record<string, ort.Tensor> = { [INPUT.bitsWeights]: wa.bits, [INPUT.bitsActivations]: wa.bits, [INPUT.formatWeights]: wa.formats, [INPUT.formatActivations]: wa.formats };
+    const bits = new Float32Array(L);
+    const formats = new Float32Array(L * FORMAT_FIELDS);
+    this.layerWA.forEach((k, l) => {
+      const track = this.tracks[k]!;
+      bits[l] = track.bits[Math.min(t, this.totalSteps - 1)]!;
+      formats.set(this.formats[track.formats[Math.min(t, this.totalSteps - 1)]!]!.descriptor, l * FORMAT_FIELDS);
+    });
+    const bitsTensor = new ort.Tensor('float32', bits, [L]);
+    const formatTensor = new ort.Tensor('float32', formats, [L, FORMAT_FIELDS]);
+    const fixed: Record<string, ort.Tensor> = { [INPUT.bitsWeights]: bitsTensor, [INPUT.bitsActivations]: bitsTensor, [INPUT.formatWeights]: formatTensor, [INPUT.formatActivations]: formatTensor };
     const params = this.artifacts.manifest.params;
     for (const p of params) fixed[p.name] = this.state.get(p.name)!;
     for (const b of this.artifacts.manifest.buffers) fixed[b.name] = this.state.get(b.name)!;
@@ -626,7 +632,7 @@ export class Trainer {
     let lossSum = 0;
     for (let start = 0; start < train.count; start += EVAL_BATCH) {
       const n = Math.min(EVAL_BATCH, train.count - start);
-      const out = await this.gradientSession!.run({
+      const out = await this.gradientSession.run({
         ...fixed,
         [INPUT.x]: new ort.Tensor('float32', train.x.subarray(start * width, (start + n) * width), [n, ...inputShape]),
         [INPUT.labels]: new ort.Tensor('int64', train.y.subarray(start, start + n), [n]),
@@ -641,22 +647,34 @@ export class Trainer {
     const wd = this.options.weightDecay;
     let penalty = 0;
     let normSq = 0;
-    params.forEach((p, i) => {
+    const gradients = params.map((p, i) => {
       const w = this.state.get(p.name)!.data as Float32Array;
       const mu = Float32Array.from(sums[i]!, (v) => v / train.count);
-      this.state.set(stateName(p.name, ANCHOR), new ort.Tensor('float32', Float32Array.from(w), p.shape as number[]));
-      this.state.set(stateName(p.name, FULL_GRADIENT), new ort.Tensor('float32', mu, p.shape as number[]));
       for (let j = 0; j < w.length; j++) {
         const full = mu[j]! + (p.decay ? wd * w[j]! : 0);
         normSq += full * full;
         if (p.decay) penalty += w[j]! * w[j]!;
       }
+      return mu;
     });
     const loss = lossSum / train.count;
-    const gradientNorm = Math.sqrt(normSq);
+    return { record: { step: t, loss, objective: loss + (wd / 2) * penalty, gradientNorm: Math.sqrt(normSq) }, gradients };
+  }
+
+  /**
+   * SVRG's anchor at the current step (`fullGradient`): the `anchor` slots become the parameters
+   * and the `full_grad` slots μ̃; HALP's grid step is set from the gradient norm.
+   */
+  private async refreshAnchor(): Promise<AnchorRecord> {
+    const { record, gradients } = await this.fullGradient();
+    this.artifacts.manifest.params.forEach((p, i) => {
+      const w = this.state.get(p.name)!.data as Float32Array;
+      this.state.set(stateName(p.name, ANCHOR), new ort.Tensor('float32', Float32Array.from(w), p.shape as number[]));
+      this.state.set(stateName(p.name, FULL_GRADIENT), new ort.Tensor('float32', gradients[i]!, p.shape as number[]));
+    });
     // HALP re-centres: z = p − p̃ is 0 now, and its grid step shrinks with the gradient
-    if (this.optimizer.kind === 'halp') this.state.set(HALP_SCALE, new ort.Tensor('float32', Float32Array.of(halpScale(this.optimizer, gradientNorm, wd)), []));
-    return { step: t, loss, objective: loss + (wd / 2) * penalty, gradientNorm };
+    if (this.optimizer.kind === 'halp') this.state.set(HALP_SCALE, new ort.Tensor('float32', Float32Array.of(halpScale(this.optimizer, record.gradientNorm, this.options.weightDecay)), []));
+    return record;
   }
 
   /** Each quantized layer's formats at step t: `W/G` (weights and activations / errors), src/formats/precision.ts names. */

@@ -47,6 +47,8 @@ export interface LinearOptions {
   bias?: boolean;
   /** Weight initialisation (default PyTorch's uniform fan-in). */
   init?: Init;
+  /** Bias initialisation (default PyTorch's uniform fan-in). */
+  biasInit?: Init;
 }
 
 /** What a model body emits with: the graph, the quantization context and the layers. */
@@ -105,7 +107,7 @@ export class Net {
     const inFeatures = x.shape?.[1];
     if (typeof inFeatures !== 'number' || x.shape!.length !== 2) throw new Error(`layer ${name}: input ${x.name} must be [batch, features]`);
     const weight = this.param(`${name}.weight`, [inFeatures, outFeatures], o.init ?? uniformFanIn(inFeatures), true);
-    const bias = o.bias === false ? null : this.param(`${name}.bias`, [outFeatures], uniformFanIn(inFeatures), false);
+    const bias = o.bias === false ? null : this.param(`${name}.bias`, [outFeatures], o.biasInit ?? uniformFanIn(inFeatures), false);
     return this.gemmLayer(
       name,
       x,

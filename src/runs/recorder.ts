@@ -67,6 +67,10 @@ export class RunRecorder {
     this.queue(() => this.store.appendAnchor(a));
   }
 
+  objective(a: AnchorRecord): void {
+    this.queue(() => this.store.appendAnchor(a, this.store.objectiveFile));
+  }
+
   private progress(step: number): RunJson['progress'] {
     return { ...this.store.run.progress, step, epoch: Math.floor(step / this.stepsPerEpoch) };
   }

@@ -61,6 +61,8 @@ export interface RunConfig extends TrainingHyperparameters {
   baseline: string;
   /** GEMM layers kept at full precision (default `last`; runs stored before it existed: `none`). */
   fpLayers?: FpLayers;
+  /** Compute the full training objective at every epoch (objective.csv; `--objective`). */
+  objective?: boolean;
   /** Per-layer precision plan, canonical inline rules (src/formats/layer-plan.ts); absent: every layer follows schedule and gradBits. */
   layerPrecision?: string;
 }
@@ -167,6 +169,7 @@ const configSchema = z.looseObject({
   layerPrecision: z.string().min(1).optional(),
   optimizer: z.string().min(1).optional(),
   optimizerPrecision: z.string().min(1).optional(),
+  objective: z.boolean().optional(),
   // runs stored before --kernels existed ran every GEMM in fp32
   kernels: z.enum(KERNELS).optional().default('fake'),
 });

@@ -109,7 +109,7 @@ async function train(opened: RunStore | null, configOrNull: RunConfig | null, op
   const notStarted = opened?.run.status === 'starting';
   const storedProfile = opened?.run.profileCopy && !notStarted ? { dir: opened.dir, copy: opened.run.profileCopy } : undefined;
   const run = resolveRun(config, { dataset: options.dataset, storedProfile, profileDirs: options.profileDirs });
-  const artifacts = options.artifacts ?? buildArtifacts(run.model, run.optimizer);
+  const artifacts = options.artifacts ?? buildArtifacts(run.model, run.optimizer, { gradient: config.objective === true });
   const tally = run.profile ? new CostTally(createCostModel(run.profile, artifacts.layers, config.batchSize), run.precision.baseline, run.totalSteps) : null;
 
   let store: RunStore;
@@ -175,7 +175,7 @@ async function trainClaimed(
 ): Promise<SessionResult> {
   const { config } = run;
   const runId = store.id;
-  const { evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, optimizer, optimizerPrecision, seed, chunkSteps, kernels } = config;
+  const { evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, optimizer, optimizerPrecision, seed, chunkSteps, kernels, objective } = config;
   const trainer = new Trainer({
     ...{ evalBits, evalFormat, lossScale, lossWeight, epochs, batchSize, lr, lrSchedule, momentum, weightDecay, optimizer, optimizerPrecision, seed, chunkSteps, kernels },
     runId,
@@ -186,6 +186,7 @@ async function trainClaimed(
     layerPlan: run.layerPlan,
     threads: options.threads,
     artifacts,
+    trackObjective: objective === true,
     resumeFrom,
     bestTestAccuracy: history.bestTestAccuracy,
     lastTrainLoss: history.lastTrainLoss,
@@ -203,6 +204,7 @@ async function trainClaimed(
     if (e.type === 'steps') recorder.steps(e.steps, e.costs);
     else if (e.type === 'eval') recorder.eval(e.eval);
     else if (e.type === 'anchor') recorder.anchor(e.anchor);
+    else if (e.type === 'objective') recorder.objective(e.objective);
     options.onEvent?.(e);
   });
 

@@ -245,17 +245,25 @@ export class RunStore {
     appendFileSync(this.evalsFile, await csvText([evalRow(e)]));
   }
 
-  async appendAnchor(a: AnchorRecord): Promise<void> {
-    if (!existsSync(this.anchorsFile)) writeFileAtomic(this.anchorsFile, ANCHORS_HEADER.join(',') + '\n');
-    appendFileSync(this.anchorsFile, await csvText([anchorRow(a)]));
+  /** The full objective at each epoch (`--objective`). */
+  get objectiveFile(): string {
+    return join(this.dir, 'objective.csv');
   }
 
-  /** Keep the anchors taken before `step` (a resumed run takes the later ones again, identically). */
+  /** A row of anchors.csv or objective.csv (the file is created with its header on first use). */
+  async appendAnchor(a: AnchorRecord, file = this.anchorsFile): Promise<void> {
+    if (!existsSync(file)) writeFileAtomic(file, ANCHORS_HEADER.join(',') + '\n');
+    appendFileSync(file, await csvText([anchorRow(a)]));
+  }
+
+  /** Keep the anchors and objective rows taken before `step` (a resumed run takes the later ones again, identically). */
   keepAnchorsBefore(step: number): void {
-    if (!existsSync(this.anchorsFile)) return;
-    const [header, ...rows] = readFileSync(this.anchorsFile, 'utf8').split('\n').filter((l) => l !== '');
-    const kept = rows.filter((r) => /^\d+,/.test(r) && Number(r.slice(0, r.indexOf(','))) < step);
-    writeFileAtomic(this.anchorsFile, [header ?? ANCHORS_HEADER.join(','), ...kept].join('\n') + '\n');
+    for (const file of [this.anchorsFile, this.objectiveFile]) {
+      if (!existsSync(file)) continue;
+      const [header, ...rows] = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+      const kept = rows.filter((r) => /^\d+,/.test(r) && Number(r.slice(0, r.indexOf(','))) < step);
+      writeFileAtomic(file, [header ?? ANCHORS_HEADER.join(','), ...kept].join('\n') + '\n');
+    }
   }
 
   /** Rewrite both CSV files to exactly these data lines (as read), atomically. */

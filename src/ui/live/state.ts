@@ -241,7 +241,9 @@ function reduce(state: LiveState, event: LiveEvent): LiveState {
     case 'checkpoint':
       return { ...state, lastCheckpointStep: event.step };
     case 'anchor':
-      // SVRG's anchors are printed by the plain progress and kept in anchors.csv; the live view shows the loss
+    case 'objective':
+      // SVRG's anchors and the tracked objective are printed by the plain progress and kept in
+      // anchors.csv / objective.csv; the live view shows the loss
       return state;
     case 'paused':
       if (finished(state.status) || state.status === 'stopping') return state;
