@@ -20,6 +20,10 @@ import { quantize } from '../src/formats/reference.js';
 import { BF16, FP8_E4M3 } from '../src/formats/number-format.js';
 import { runSession } from '../src/runs/session.js';
 import { resolveRun } from '../src/runs/resolve.js';
+import { linearShape } from '../src/models/shapes.js';
+import { loadProfile } from '../src/hw/load.js';
+import { optimizerCost } from '../src/hw/optimizer-cost.js';
+import { optimizerSetup } from '../src/optim/optimizer.js';
 import { CONVERGENCE_RUNS, objectiveCurve } from '../bench/convergence.js';
 import { buildArtifacts } from '../src/artifacts/build.js';
 import { createModel } from '../src/models/registry.js';
@@ -436,5 +440,42 @@ describe('convergence on logreg (digits, L2 1e-4, lr 8: bench/convergence.ts, sh
     expect(Math.max(...halp.map((h, e) => h / svrg[e]!))).toBeLessThan(20);
     // SGD at 8 bits (same step size): never within 30× of SVRG's end over its last 30 epochs
     expect(Math.min(...sgd8.slice(30))).toBeGreaterThan(30 * svrg[60]!);
+  });
+});
+
+describe('what an optimizer adds to the cost (src/hw/optimizer-cost.ts)', () => {
+  const layers = [linearShape('fc1', 64, 32), linearShape('fc2', 32, 10)];
+  const weights = 64 * 32 + 32 * 10;
+  it('is nothing for fp32 SGD, a moment\'s traffic for Adam, less traffic for 8-bit state, two passes and a full pass per anchor for SVRG', () => {
+    const profile = loadProfile('bit-fusion-45nm');
+    const cost = (optimizer: string, precision?: string) => optimizerCost(profile, layers, optimizerSetup(optimizer, precision), 22);
+    const sgd = cost('sgd');
+    expect([sgd.gemmPasses, sgd.anchorEvery, sgd.perStep.energyJ, sgd.perStep.latencyS]).toEqual([1, 0, 0, 0]);
+    expect(cost('sgd:nesterov').perStep.energyJ).toBe(0);
+    const adam = cost('adam');
+    expect(adam.perStep.energyJ).toBeGreaterThan(0);
+    // one more fp32 tensor read and written: a third of SGD's update traffic (weights, velocity read and written, gradient read)
+    const level = profile.memory.findIndex((l) => l.capacityBits >= weights * 32);
+    const perBit = (i: number) => profile.memory[i]!.readEnergyPerBitJ + profile.memory[i]!.writeEnergyPerBitJ;
+    const moment = weights * 32 * (perBit(level) + profile.memory.slice(0, level).reduce((a, _l, i) => a + 2 * perBit(i), 0));
+    expect(adam.perStep.memoryEnergyJ).toBeCloseTo(moment, 18);
+    expect(cost('sgd', 'weights=8,momentum=8').perStep.energyJ).toBeLessThan(0);
+    const svrg = cost('svrg:every=2');
+    expect([svrg.gemmPasses, svrg.anchorEvery, svrg.anchorPasses]).toEqual([2, 44, 22]);
+    expect(svrg.perStep.energyJ).toBeGreaterThan(0);
+  });
+
+  it('an SVRG run costs two passes per step, an epoch of passes per anchor and its traffic, against SGD\'s one', async () => {
+    const run = async (optimizer: string) => runSession(trainConfig(flags({ optimizer, schedule: 'static:8', epochs: '2', profile: 'bit-fusion-45nm' })), { outDir: mkdtempSync(join(tmpdir(), 'bitcycle-optcost-')) });
+    const sgd = await run('sgd');
+    const svrg = await run('svrg');
+    const profile = loadProfile('bit-fusion-45nm');
+    const extra = optimizerCost(profile, modelLayers(resolveRun(trainConfig(flags({ profile: 'none' }))).model), optimizerSetup('svrg', undefined), 22);
+    const steps = 44;
+    const perStep = sgd.cost!.energyJ / steps;
+    expect(svrg.cost!.energyJ).toBeCloseTo(steps * (2 * perStep + extra.perStep.energyJ) + 2 * 22 * perStep, 12);
+    expect(svrg.cost!.bitops).toBe((2 * steps + 2 * 22) * (sgd.cost!.bitops / steps));
+    // the savings against the baseline (static:8, the same optimizer) are SGD's: both sides pay the passes
+    expect(svrg.cost!.savings.bitopsPct).toBeCloseTo(sgd.cost!.savings.bitopsPct, 9);
   });
 });

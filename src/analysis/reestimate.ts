@@ -12,6 +12,7 @@ import { type CostBreakdown, CostTally, type RunCost } from '../hw/tally.js';
 import type { RunInfo, StepRow } from '../runs/read.js';
 import type { RunJson } from '../runs/run-format.js';
 import { makeSchedule } from '../schedule/schedule.js';
+import { runOptimizerCost } from '../hw/optimizer-cost.js';
 
 export interface Reestimate {
   profile: string;
@@ -22,7 +23,7 @@ export interface Reestimate {
 /** Re-tally `steps` (rows of steps.csv) of `run` on `model`, against the run's baseline. */
 export function reestimate(run: RunJson, steps: readonly StepRow[], model: CostModel): Reestimate {
   const total = Math.max(run.progress.totalSteps, steps.length);
-  const tally = new CostTally(model, makeSchedule(run.config.baseline), total);
+  const tally = new CostTally(model, makeSchedule(run.config.baseline), total, undefined, runOptimizerCost(model.profile, model.layers, run.config, run.progress.stepsPerEpoch));
   tally.add(steps);
   return { profile: model.profile.name, cost: tally.totals(), breakdown: tally.breakdown() };
 }

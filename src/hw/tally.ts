@@ -23,6 +23,7 @@ import {
   zeroParts,
 } from './cost.js';
 import { DEFAULT_BITS_GRAD } from './defaults.js';
+import type { OptimizerCost } from './optimizer-cost.js';
 import { elementBits, isFloatFormat, operandKinds } from '../formats/precision.js';
 import { parseNumberFormat } from '../formats/number-format.js';
 import type { LayerShape } from '../models/shapes.js';
@@ -211,10 +212,15 @@ export interface RunCost extends Cost {
   savings: Savings;
 }
 
-/** Per-phase and per-layer parts of a run's cost so far, and of its baseline. */
+/**
+ * Per-phase and per-layer parts of a run's cost so far, and of its baseline: one forward and
+ * backward pass per step. `optimizer` holds what the optimizer adds (./optimizer-cost.ts: its
+ * state traffic, SVRG's second pass and full passes), so the parts and it sum to the totals.
+ */
 export interface CostBreakdown {
   run: Pick<TalliedCost, 'byPhase' | 'byLayer'>;
   baseline: Pick<TalliedCost, 'byPhase' | 'byLayer'>;
+  optimizer?: { run: PartsCost; baseline: PartsCost };
 }
 
 /** A step as the tally needs it: its index and its bit tuple (bit-widths and operand kinds). */
@@ -269,7 +275,12 @@ export class CostTally {
     readonly totalSteps: number,
     /** Kinds of the baseline's weights and activations (default: each step's own). */
     readonly baselineKinds?: Pick<OperandKinds, 'floatWeights' | 'floatActivations'>,
+    /** What the run's optimizer adds to each step (absent: nothing, plain SGD's traffic unpriced as before). */
+    readonly optimizer?: OptimizerCost,
   ) {}
+
+  private readonly extraRun = zeroParts();
+  private readonly extraBaseline = zeroParts();
 
   /** Steps tallied so far. */
   get steps(): number {
@@ -288,7 +299,25 @@ export class CostTally {
       const tuples = given.layerFormats ? layerTuples(this.model.layers, given.layerFormats, s) : null;
       const c = tuples ? this.model.layersCost(tuples) : this.model.stepCost(s.bitsWeights, s.bitsActivations, s.bitsGrad, s);
       const bc = this.model.stepCost(b.bitsWeights, b.bitsActivations, b.bitsGrad, b);
-      const sc: StepCost = { energyJ: c.energyJ, latencyS: c.latencyS, bitops: c.bitops, baselineEnergyJ: bc.energyJ, baselineLatencyS: bc.latencyS, baselineBitops: bc.bitops };
+      let sc: StepCost = { energyJ: c.energyJ, latencyS: c.latencyS, bitops: c.bitops, baselineEnergyJ: bc.energyJ, baselineLatencyS: bc.latencyS, baselineBitops: bc.bitops };
+      const o = this.optimizer;
+      if (o) {
+        // passes of the three GEMMs this step runs (SVRG: two, and an epoch's worth at an anchor), plus the state traffic
+        const passes = o.gemmPasses + (o.anchorEvery > 0 && s.step % o.anchorEvery === 0 ? o.anchorPasses : 0);
+        sc = {
+          energyJ: passes * c.energyJ + o.perStep.energyJ,
+          latencyS: passes * c.latencyS + o.perStep.latencyS,
+          bitops: passes * c.bitops,
+          baselineEnergyJ: passes * bc.energyJ + o.perStep.energyJ,
+          baselineLatencyS: passes * bc.latencyS + o.perStep.latencyS,
+          baselineBitops: passes * bc.bitops,
+        };
+        const runParts = tuples ? this.model.layersBreakdown(tuples) : this.model.breakdown(s.bitsWeights, s.bitsActivations, s.bitsGrad, s);
+        addParts(this.extraRun, runParts, passes - 1);
+        addParts(this.extraRun, o.perStep);
+        addParts(this.extraBaseline, this.model.breakdown(b.bitsWeights, b.bitsActivations, b.bitsGrad, b), passes - 1);
+        addParts(this.extraBaseline, o.perStep);
+      }
       const sums = this.sums;
       sums.energyJ += sc.energyJ;
       sums.latencyS += sc.latencyS;
@@ -329,7 +358,7 @@ export class CostTally {
       for (const p of PHASES) addParts(run.byPhase[p], b.byPhase[p], count);
       b.byLayer.forEach((l, i) => addParts(run.byLayer[i]!, l, count));
     }
-    return { run, baseline: part(this.baselineHistogram) };
+    return { run, baseline: part(this.baselineHistogram), ...(this.optimizer ? { optimizer: { run: { ...this.extraRun }, baseline: { ...this.extraBaseline } } } : {}) };
   }
 }
 

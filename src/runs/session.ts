@@ -15,6 +15,7 @@ import { type TrainControl, Trainer } from '../engine/trainer.js';
 import { UsageError } from '../errors.js';
 import { createCostModel } from '../hw/cost.js';
 import { CostTally, type RunCost } from '../hw/tally.js';
+import { runOptimizerCost } from '../hw/optimizer-cost.js';
 import { VERSION } from '../version.js';
 import { type SessionListener, sessionEvents } from './events.js';
 import type { RunConfig } from './run-format.js';
@@ -110,7 +111,9 @@ async function train(opened: RunStore | null, configOrNull: RunConfig | null, op
   const storedProfile = opened?.run.profileCopy && !notStarted ? { dir: opened.dir, copy: opened.run.profileCopy } : undefined;
   const run = resolveRun(config, { dataset: options.dataset, storedProfile, profileDirs: options.profileDirs });
   const artifacts = options.artifacts ?? buildArtifacts(run.model, run.optimizer, { gradient: config.objective === true });
-  const tally = run.profile ? new CostTally(createCostModel(run.profile, artifacts.layers, config.batchSize), run.precision.baseline, run.totalSteps) : null;
+  const tally = run.profile
+    ? new CostTally(createCostModel(run.profile, artifacts.layers, config.batchSize), run.precision.baseline, run.totalSteps, undefined, runOptimizerCost(run.profile, artifacts.layers, config, run.stepsPerEpoch))
+    : null;
 
   let store: RunStore;
   let resumeFrom: Checkpoint | undefined;
