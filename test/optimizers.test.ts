@@ -197,9 +197,10 @@ const withoutWall = (dir: string) => {
 describe('runs with each optimizer (digits MLP 64-32-10)', () => {
   const out = mkdtempSync(join(tmpdir(), 'bitcycle-optim-'));
   it.each([
-    // Adam's global state, SVRG's anchors, stochastic rounding of the optimizer's values (plain
-    // SGD and AdamW keep nothing these do not: velocity / the same state as Adam)
+    // every optimizer (plain SGD's resume is checked by the CLI and crash tests): Adam's global
+    // state, SVRG's anchors, HALP's grid step, stochastic rounding of the optimizer's values
     ['adam', ''],
+    ['adamw', ''],
     ['sgd:nesterov', 'momentum=8,weights=8:stochastic'],
     ['svrg', ''],
     ['halp:mu=0.1', ''],
