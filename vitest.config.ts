@@ -9,15 +9,19 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 const SLOW_FIRST = [
   'train-cli.test.ts',
-  'sweep-resume.test.ts',
   'ui-train-tmux.test.ts',
-  'models-cnn.test.ts',
-  'sweep-queue.test.ts',
   'crash.test.ts',
+  'optimizers.test.ts',
+  'models-cnn.test.ts',
+  'sweep-resume.test.ts',
+  'sweep-queue.test.ts',
   'peppp.test.ts',
   'e2e-train.test.ts',
-  'sweep.test.ts',
   'session-cost.test.ts',
+  'resume-integrity.test.ts',
+  'noise.test.ts',
+  'sweep.test.ts',
+  'layer-plan.test.ts',
 ];
 
 class SlowFirst extends BaseSequencer {

@@ -215,11 +215,15 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
     const config = trainConfig(flags({ optimizer, lr, optimizerPrecision, epochs, objective }));
     expect(config.optimizer).toBe(optimizer);
     const tag = `${optimizer.replace(/[:=]/g, '-')}${optimizerPrecision ? '-lp' : ''}`;
-    const whole = await runSession(config, { outDir: out, name: `${tag}-whole` });
+    // one build of the artifacts serves the three sessions
+    const resolved = resolveRun(config);
+    const artifacts = buildArtifacts(resolved.model, resolved.optimizer, { gradient: objective === true });
+    const whole = await runSession(config, { outDir: out, name: `${tag}-whole`, artifacts });
     const control = { stopRequested: false, paused: false };
     const stopped = await runSession(trainConfig(flags({ optimizer, lr, optimizerPrecision, epochs, objective, chunkSteps: '4' })), {
       outDir: out,
       name: `${tag}-stopped`,
+      artifacts,
       control,
       onEvent: (e) => {
         if (e.type === 'steps' && e.steps.at(-1)!.step >= 9) control.stopRequested = true;
@@ -230,7 +234,7 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
     const slots = optimizer === 'sgd:nesterov' ? ['velocity'] : anchored ? ['anchor', 'full_grad'] : ['exp_avg', 'exp_avg_sq'];
     for (const slot of slots) expect(ckpt.tensors.get(`fc1.weight.${slot}`)!.data.some((v) => v !== 0)).toBe(true);
     if (optimizer.startsWith('adam')) expect(Array.from(ckpt.tensors.get('optimizer.step')!.data)).toEqual([12]);
-    const resumed = await runSession(null, { resumeDir: stopped.runDir });
+    const resumed = await runSession(null, { resumeDir: stopped.runDir, artifacts });
     expect(resumed.status).toBe('completed');
     expect(withoutWall(resumed.runDir)).toEqual(withoutWall(whole.runDir));
     expect(resumed.summary.testAccuracy).toBe(whole.summary.testAccuracy);
