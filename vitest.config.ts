@@ -45,6 +45,10 @@ export default defineConfig({
     // idle): the suite takes ≈ 62 s instead of ≈ 86–103 s, and the timing-sensitive tests (tmux,
     // signals, crash recovery) wait for events, not for fixed times, so they hold under the load.
     maxWorkers: 2,
+    // Test files share their worker's module registry: each file re-importing onnxruntime, Ink,
+    // vega, … cost ≈ 14 s of the suite (8–9 s here in CI). Every file leaves process state as it
+    // found it (runMain restores stdout, stderr, cwd and env; spies and fake timers are restored).
+    isolate: false,
     sequence: { sequencer: SlowFirst },
   },
 });
