@@ -9,8 +9,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { usageMessage } from './helpers/errors.js';
 import { defaultKnobFormats, knobCosts, knobPrecision, parseKnobList, topPrecisionIndex } from '../src/analysis/knob.js';
-import { UsageError } from '../src/errors.js';
 import { formatName } from '../src/formats/number-format.js';
 import { type HardwareProfile, createCostModel, loadProfile, loadProfileFile } from '../src/hw/index.js';
 import { linearShape } from '../src/models/shapes.js';
@@ -34,16 +34,6 @@ function rejectingProfileFile(): string {
   return file;
 }
 const precisions = (list: string, weightsOnly = false) => parseKnobList(list).map((f) => knobPrecision(f, weightsOnly));
-
-function usageMessage(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a UsageError');
-}
 
 describe('eval: the --bits list', () => {
   it('bit-widths are the integer grid (32 = fp32), names are number formats, in the order given', () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../src/errors.js';
+import { usageMessage } from './helpers/errors.js';
 import { layerPlanFromJson, layerPlanText, parseLayerPlan, resolveLayerPlan } from '../src/formats/layer-plan.js';
 import { type TrainFlags, trainConfig } from '../src/cli/train-options.js';
 import { convShape, linearShape } from '../src/models/shapes.js';
@@ -26,15 +26,7 @@ function flags(over: Partial<TrainFlags> = {}): TrainFlags {
   return { model: 'mlp:hidden=32,16', dataset: 'digits', schedule: 'cpt:3-8', gradBits: '8', epochs: '1', batchSize: '64', lr: '0.1', lrSchedule: 'constant', momentum: '0.9', weightDecay: '0.0005', seed: '1', profile: 'bit-fusion-45nm', ...over };
 }
 
-const usage = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a UsageError');
-};
+const usage = usageMessage;
 
 describe('layer plans: rules and resolution', () => {
   it('inline rules parse to canonical schedules and print back to the same rules', () => {

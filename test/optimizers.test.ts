@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { buildTrainingModel } from '../src/artifacts/build.js';
 import { readCheckpoint } from '../src/artifacts/checkpoint.js';
 import { type TrainFlags, optimizerConfig, trainConfig } from '../src/cli/train-options.js';
-import { UsageError } from '../src/errors.js';
+import { usageMessage } from './helpers/errors.js';
 import { mlp } from '../src/models/mlp.js';
 import { type OptimizerSpec, optimizerName, parseOptimizerSpec } from '../src/optim/optimizer.js';
 import { optimizerPrecisionName, parseOptimizerPrecision } from '../src/optim/precision.js';
@@ -30,19 +30,13 @@ import { createModel } from '../src/models/registry.js';
 import { modelLayers } from '../src/models/layers.js';
 import { formatModelSpec, parseModelSpec } from '../src/models/spec.js';
 import { errorSchedule } from '../src/schedule/precision.js';
-import { type Mat, type Params, forEachElement, handGradients, mat, zeros } from './helpers/hand-mlp.js';
-import { f32, gridFeeds, i64, layerBits, randomValues } from './helpers/onnx.js';
+import { HAND_MLP, type Mat, type Params, forEachElement, fp32StepFeeds, handGradients, mat, zeros } from './helpers/hand-mlp.js';
+import { f32, randomValues } from './helpers/onnx.js';
 import { digitsTrainer } from './helpers/trainer.js';
 import type { AnchorRecord } from '../src/engine/events.js';
 
-const IN = 5;
-const HID = 7;
-const OUT = 3;
-const B = 4;
-const K = 3;
-const LR = [0.1, 0.05, 0.2];
-const MOM = 0.9;
-const WD = 0.01;
+// the hand-checked MLP 5-7-3: batch 4, 3 steps, their rates, momentum and weight decay
+const { IN, HID, OUT, B, K, LR, MOM, WD } = HAND_MLP;
 
 describe('optimizer specs', () => {
   it('parse to canonical names that read back the same; defaults are left out', () => {
@@ -65,15 +59,7 @@ describe('optimizer specs', () => {
   });
 
   it('a bad spec is one line naming --optimizer and what is allowed', () => {
-    const message = (text: string) => {
-      try {
-        parseOptimizerSpec(text);
-      } catch (err) {
-        expect(err).toBeInstanceOf(UsageError);
-        return (err as Error).message;
-      }
-      throw new Error(`${text} parsed`);
-    };
+    const message = (text: string) => usageMessage(() => parseOptimizerSpec(text));
     expect(message('rmsprop')).toMatch(/^--optimizer: unknown optimizer "rmsprop" \(expected sgd\[:momentum=M\]\[:nesterov\] \| adam/);
     expect(message('adam:beta1=1')).toMatch(/beta1 and beta2 must be below 1/);
     expect(message('adam:beta2=x')).toMatch(/beta2 must be a number in \[0, 1\], got "x"/);
@@ -136,19 +122,7 @@ describe('generated optimizer steps against float64 by hand (MLP 5-7-3, 3 steps,
     }
     const adam: Record<string, ort.Tensor> = spec.kind === 'sgd' ? {} : { 'optimizer.step': f32([], [0]), adam: f32([3], [spec.beta1, spec.beta2, spec.eps]) };
     const out = await session.run({
-      x: f32([K, B, IN], xs),
-      labels: i64([K, B], ys),
-      bits_w: layerBits([32, 32, 32], 2),
-      bits_a: layerBits([32, 32, 32], 2),
-      bits_g: layerBits([32, 32, 32], 2),
-      ...gridFeeds(K, 'float32', 2),
-      lr: f32([K], LR),
-      noise_key: new ort.Tensor('uint32', Uint32Array.of(11, 12, 13), [K]),
-      'fc1.input_range': f32([3], [0, 0, 0]),
-      'fc2.input_range': f32([3], [0, 0, 0]),
-      momentum: f32([], [MOM]),
-      weight_decay: f32([], [WD]),
-      int_kernels: i64([], [0]),
+      ...fp32StepFeeds({ K, B, inputs: IN, xs, ys, lr: LR, momentum: MOM, weightDecay: WD }),
       ...state,
       ...adam,
     });
@@ -297,15 +271,7 @@ describe('optimizer precision (--optimizer-precision)', () => {
     expect(name('weights=8:stochastic, grad=8 ,momentum=fp16')).toBe('grad=int8,momentum=fp16,weights=int8:stochastic');
     expect(name('weights=32,grad=fp32')).toBe('');
     expect(name('momentum=bf16:nearest')).toBe('momentum=bf16');
-    const message = (t: string) => {
-      try {
-        parseOptimizerPrecision(t);
-      } catch (err) {
-        expect(err).toBeInstanceOf(UsageError);
-        return (err as Error).message;
-      }
-      throw new Error(`${t} parsed`);
-    };
+    const message = (t: string) => usageMessage(() => parseOptimizerPrecision(t));
     expect(message('velocity=8')).toMatch(/^--optimizer-precision: unknown role "velocity" \(expected ROLE=PRECISION/);
     expect(message('grad=0')).toMatch(/grad: a bit-width must be in 1\.\.32, got 0/);
     expect(message('grad=8,grad=4')).toMatch(/grad given twice/);

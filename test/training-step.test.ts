@@ -7,16 +7,10 @@ import * as ort from 'onnxruntime-node';
 import { buildTrainingModel, buildEvalModel } from '../src/artifacts/build.js';
 import { mlp } from '../src/models/mlp.js';
 import { f32, gridFeeds, i64, layerBits, randomValues } from './helpers/onnx.js';
-import { type Mat, type Params, forEachElement, handGradients, mat, zeros } from './helpers/hand-mlp.js';
+import { HAND_MLP, type Mat, type Params, forEachElement, fp32StepFeeds, handGradients, mat, zeros } from './helpers/hand-mlp.js';
 
-const IN = 5;
-const HID = 7;
-const OUT = 3;
-const B = 4;
-const K = 3;
-const LR = [0.1, 0.05, 0.2];
-const MOM = 0.9;
-const WD = 0.01;
+// the hand-checked MLP 5-7-3: batch 4, 3 steps, their rates, momentum and weight decay
+const { IN, HID, OUT, B, K, LR, MOM, WD } = HAND_MLP;
 
 /** One SGD step with momentum and weight decay (PyTorch's convention), by hand; `v` holds the velocities. */
 function handStep(p: Params, v: Params, x: Mat, y: number[], lr: number): { loss: number; correct: number } {
@@ -46,19 +40,7 @@ describe('training model at 32 bits', () => {
     const xs = randomValues(K * B * IN, 5, 0, 1);
     const ys = [0, 1, 2, 1, 2, 2, 0, 1, 1, 0, 0, 2];
     const feeds: Record<string, ort.Tensor> = {
-      x: f32([K, B, IN], xs),
-      labels: i64([K, B], ys),
-      bits_w: layerBits([32, 32, 32], 2),
-      bits_a: layerBits([32, 32, 32], 2),
-      bits_g: layerBits([32, 32, 32], 2),
-      ...gridFeeds(K, 'float32', 2),
-      lr: f32([K], LR),
-      noise_key: new ort.Tensor('uint32', Uint32Array.of(11, 12, 13), [K]),
-      'fc1.input_range': f32([3], [0, 0, 0]),
-      'fc2.input_range': f32([3], [0, 0, 0]),
-      momentum: f32([], [MOM]),
-      weight_decay: f32([], [WD]),
-      int_kernels: i64([], [0]),
+      ...fp32StepFeeds({ K, B, inputs: IN, xs, ys, lr: LR, momentum: MOM, weightDecay: WD }),
       'fc1.weight': f32([IN, HID], init.w1),
       'fc1.bias': f32([HID], init.b1),
       'fc2.weight': f32([HID, OUT], init.w2),

@@ -3,6 +3,11 @@
  * float64: the reference the generated training steps are checked against (SGD in
  * test/training-step.test.ts, the other optimizers in test/optimizers.test.ts).
  */
+import * as ort from 'onnxruntime-node';
+import { f32, gridFeeds, i64, layerBits } from './onnx.js';
+/** The sizes and hyperparameters of the hand-checked steps: MLP 5-7-3, batch 4, 3 steps. */
+export const HAND_MLP = { IN: 5, HID: 7, OUT: 3, B: 4, K: 3, LR: [0.1, 0.05, 0.2], MOM: 0.9, WD: 0.01 } as const;
+
 export type Mat = number[][];
 export const zeros = (r: number, c: number): Mat => Array.from({ length: r }, () => new Array(c).fill(0));
 export const mat = (flat: number[], r: number, c: number): Mat => Array.from({ length: r }, (_, i) => flat.slice(i * c, (i + 1) * c));
@@ -49,4 +54,27 @@ export function forEachElement(p: Params, g: Params, update: (value: number, gra
   v(p.b1, g.b1, 'b1');
   m(p.w2, g.w2, 'w2');
   v(p.b2, g.b2, 'b2');
+}
+
+/**
+ * The feeds of K training steps of the generated MLP at 32 bits (everything but its parameters and
+ * optimizer state): both quantized layers' bits, grid formats, no loss scaling, the rates given.
+ */
+export function fp32StepFeeds(o: { K: number; B: number; inputs: number; xs: number[]; ys: number[]; lr: readonly number[]; momentum: number; weightDecay: number }): Record<string, ort.Tensor> {
+  const bits = new Array<number>(o.K).fill(32);
+  return {
+    x: f32([o.K, o.B, o.inputs], o.xs),
+    labels: i64([o.K, o.B], o.ys),
+    bits_w: layerBits(bits, 2),
+    bits_a: layerBits(bits, 2),
+    bits_g: layerBits(bits, 2),
+    ...gridFeeds(o.K, 'float32', 2),
+    lr: f32([o.K], [...o.lr]),
+    noise_key: new ort.Tensor('uint32', Uint32Array.from({ length: o.K }, (_, k) => 11 + k), [o.K]),
+    'fc1.input_range': f32([3], [0, 0, 0]),
+    'fc2.input_range': f32([3], [0, 0, 0]),
+    momentum: f32([], [o.momentum]),
+    weight_decay: f32([], [o.weightDecay]),
+    int_kernels: i64([], [0]),
+  };
 }
