@@ -19,6 +19,8 @@ import { optimizerPrecisionName, parseOptimizerPrecision } from '../src/optim/pr
 import { quantize } from '../src/formats/reference.js';
 import { BF16, FP8_E4M3 } from '../src/formats/number-format.js';
 import { runSession } from '../src/runs/session.js';
+import { loadDataset } from '../src/data/index.js';
+import type { NodeData } from '../src/graph/proto.js';
 import { resolveRun } from '../src/runs/resolve.js';
 import { linearShape } from '../src/models/shapes.js';
 import { loadProfile } from '../src/hw/load.js';
@@ -186,7 +188,9 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
     const epochs = anchored ? '2' : '1';
     // SVRG also tracks the objective (--objective): objective.csv must survive the resume too
     const objective = optimizer === 'svrg' ? true : undefined;
-    const config = trainConfig(flags({ optimizer, lr, optimizerPrecision, epochs, objective }));
+    // HALP computes bit-centred at its own bits: the schedule must be fp32
+    const schedule = optimizer.startsWith('halp') ? 'static:32' : 'cpt:3-8';
+    const config = trainConfig(flags({ optimizer, lr, optimizerPrecision, epochs, objective, schedule }));
     expect(config.optimizer).toBe(optimizer);
     const tag = `${optimizer.replace(/[:=]/g, '-')}${optimizerPrecision ? '-lp' : ''}`;
     // one build of the artifacts serves the three sessions
@@ -194,7 +198,7 @@ describe('runs with each optimizer (digits MLP 64-32-10)', () => {
     const artifacts = buildArtifacts(resolved.model, resolved.optimizer, { gradient: objective === true });
     const whole = await runSession(config, { outDir: out, name: `${tag}-whole`, artifacts });
     const control = { stopRequested: false, paused: false };
-    const stopped = await runSession(trainConfig(flags({ optimizer, lr, optimizerPrecision, epochs, objective, chunkSteps: '4' })), {
+    const stopped = await runSession(trainConfig(flags({ optimizer, lr, optimizerPrecision, epochs, objective, schedule, chunkSteps: '4' })), {
       outDir: out,
       name: `${tag}-stopped`,
       artifacts,
@@ -394,8 +398,35 @@ describe('halp', () => {
     expect(anchors[1]!.objective).toBeLessThan(anchors[0]!.objective / 2);
   });
 
-  it('without μ it needs a weight decay, and says so', () => {
-    expect(() => resolveRun(trainConfig(flags({ optimizer: 'halp', weightDecay: '0' })))).toThrow(/^--optimizer: halp sets its grid from the strong-convexity constant μ: give halp:mu=M or a positive --weight-decay/);
+  it('without μ it needs a weight decay, and it needs --schedule static:32; it says so', () => {
+    expect(() => resolveRun(trainConfig(flags({ optimizer: 'halp', weightDecay: '0', schedule: 'static:32' })))).toThrow(/^--optimizer: halp sets its grid from the strong-convexity constant μ: give halp:mu=M or a positive --weight-decay/);
+    expect(() => resolveRun(trainConfig(flags({ optimizer: 'halp:mu=1' })))).toThrow(/^--schedule: halp computes its linear layers bit-centred at its own 8 bits; give --schedule static:32 \(got cpt:3-8\)/);
+  });
+
+  it('bit-centres linear layers: Q(x)·(W − W̃) in the step, Q(x)ᵀ·dỹ at the anchor, so coarse activations still converge', async () => {
+    // with 3-bit activations in the centred products the objective still falls as SVRG's does
+    const objective = async (optimizer: string) => {
+      const t = digitsTrainer({ model: 'logreg', fpLayers: 'none', schedule: 'static:32', gradSchedule: errorSchedule('32'), epochs: 20, lr: 8, weightDecay: 1e-4, momentum: 0, optimizer, trackObjective: true, evalBits: 32 });
+      const values: number[] = [];
+      t.on((e) => {
+        if (e.type === 'objective') values.push(e.objective.objective);
+      });
+      await t.init();
+      await t.run();
+      await t.release();
+      return values;
+    };
+    const svrg = await objective('svrg');
+    const halp3 = await objective('halp:bits=3:mu=1');
+    expect(halp3[20]!).toBeLessThan(svrg[0]! / 10);
+    expect(halp3[20]! - svrg[20]!).toBeLessThan(0.05);
+    // the training graph holds the anchor pass's centred product (value x·W̃, gradient through Q(x)·W̃ only)
+    const digits = loadDataset('digits');
+    const model = createModel(parseModelSpec('logreg'), digits.inputShape, digits.classes, 'none');
+    const outputs = (nodes: readonly NodeData[]): string[] => nodes.flatMap((n) => [...n.outputs, ...Object.values(n.attributes).flatMap((a) => (a.kind === 'graph' ? outputs(a.value.nodes) : []))]);
+    const centred = (optimizer: string) => outputs(buildTrainingModel(model, 'float32', optimizerSetup(optimizer, undefined)).graph.nodes).filter((o) => o.includes('centre_rest')).length;
+    expect(centred('halp:mu=1')).toBeGreaterThan(0);
+    expect(centred('svrg')).toBe(0);
   });
 });
 

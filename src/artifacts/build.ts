@@ -15,7 +15,7 @@ import { mul } from '../graph/ops/math.js';
 import { correctCount, softmaxCrossEntropy } from '../graph/ops/loss.js';
 import { encodeModel } from '../graph/proto.js';
 import { LAYERS, bufferValue, forwardEval, layerEntry, layerPrecisions, modelLayers } from '../models/layers.js';
-import type { ModelDef, QuantContext } from '../models/model.js';
+import type { BitCentre, ModelDef, QuantContext } from '../models/model.js';
 import type { LayerShape } from '../models/shapes.js';
 import { integerProducts } from '../quant/integer.js';
 import { NOISE_UNIT, StepNoise } from '../quant/noise.js';
@@ -277,9 +277,17 @@ function emitTrainingLoop(
     if (!e) errorBits.set(i, (e = { bits: layerEntry(body, bg, i, `bits_g_l${i}`), format: fg ? layerEntry(body, fg, i, `format_g_l${i}`) : undefined }));
     return e;
   };
+  // HALP: bit-centred linear layers, Q(x) at its B bits shared by the two passes
+  const centre = (pass: 'main' | 'anchor'): BitCentre | undefined =>
+    optimizer.kind === 'halp' && floatType === 'float32'
+      ? { pass, bits: centreBits!, quantized: centreCache, anchorWeight: (name) => bodySlots[specs.findIndex((p) => p.name === name)]![0]! }
+      : undefined;
+  const centreBits = optimizer.kind === 'halp' ? body.constant(floatType, [], [optimizer.bits], 'halp_bits') : undefined;
+  const centreCache = new Map<string, Value>();
   const q: QuantContext = {
     mode: 'train',
     layer,
+    centre: centre('main'),
     buffer: (name) => bufferValue(bodyBuffers, name, model),
     setBuffer(name, value) {
       bufferValue(bodyBuffers, name, model);
@@ -306,7 +314,7 @@ function emitTrainingLoop(
   const anchorGrads = usesAnchor(optimizer)
     ? body.replay(() => {
         const anchors = bodySlots.map((s) => s[0]!);
-        const anchorQ: QuantContext = { mode: 'train', layer, errors: (v) => v, buffer: (name) => bufferValue(bodyBuffers, name, model), setBuffer() {} };
+        const anchorQ: QuantContext = { mode: 'train', layer, errors: (v) => v, buffer: (name) => bufferValue(bodyBuffers, name, model), setBuffer() {}, centre: centre('anchor') };
         const anchorLogits = model.forward(body, xb, new Map(specs.map((p, i) => [p.name, anchors[i]!])), anchorQ);
         const anchorLoss = softmaxCrossEntropy(body, anchorLogits, yb, model.classes).loss;
         return gradients(body, mul(body, anchorLoss, scaling(4, 'loss_weight_anchor')), anchors) as Value[];

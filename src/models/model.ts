@@ -73,6 +73,23 @@ export interface QuantContext {
    * as `errors`; `noise(like) · noiseUnit` ~ U[0,1)).
    */
   integer?: { bitsErrors(index: number): Value; noise(like: Value): Value; noiseUnit: number };
+  /**
+   * HALP's bit centring (src/optim, docs/optimizers.md), in the training graph of `halp` runs:
+   * quantized linear layers compute y = x·W̃ + Q(x)·(W − W̃) (`main`) and, in the pass at the anchor,
+   * ỹ = x·W̃ with the gradient Q(x)ᵀ·dỹ (`anchor`), Q the per-tensor grid of `bits` bits, so the
+   * difference of the two passes' gradients is Q(x)ᵀ(dy − dỹ), computed on B-bit activations.
+   */
+  centre?: BitCentre;
+}
+
+export interface BitCentre {
+  pass: 'main' | 'anchor';
+  /** Scalar bit-width input of Q. */
+  bits: Value;
+  /** A layer's anchor weight (its `<layer>.weight` anchor slot). */
+  anchorWeight(layer: string): Value;
+  /** Q(x) by the name of x, shared by the two passes where they read the same tensor (the first layer's input). */
+  quantized: Map<string, Value>;
 }
 
 export interface ModelDef {

@@ -13,12 +13,12 @@
  * precision (batch statistics in training, running statistics in eval).
  */
 import { Graph, type Value } from '../graph/builder.js';
-import { add, matmul } from '../graph/ops/math.js';
+import { add, matmul, sub } from '../graph/ops/math.js';
 import { type ConvAttrs, conv2d, convAttrs } from '../graph/ops/conv.js';
 import { batchNormEval, batchNormTrain } from '../graph/ops/norm.js';
 import { IntConvOp, IntLinearOp, integerProducts } from '../quant/integer.js';
-import { RANGE_SHAPE, activationRange, quantizeActivations, quantizeWeights } from '../quant/quantizers.js';
-import { type BufferSpec, type FpLayers, type Init, type ModelDef, type ParamSpec, type QuantContext, isFullPrecision } from './model.js';
+import { FakeQuantOp, RANGE_SHAPE, activationRange, quantizeActivations, quantizeWeights } from '../quant/quantizers.js';
+import { type BitCentre, type BufferSpec, type FpLayers, type Init, type ModelDef, type ParamSpec, type QuantContext, isFullPrecision } from './model.js';
 import { type LayerShape, convShapeOf, linearShapeOf } from './shapes.js';
 
 /** PyTorch's default for Linear/Conv weights and biases: U(−1/√fanIn, 1/√fanIn). */
@@ -108,6 +108,14 @@ export class Net {
     if (typeof inFeatures !== 'number' || x.shape!.length !== 2) throw new Error(`layer ${name}: input ${x.name} must be [batch, features]`);
     const weight = this.param(`${name}.weight`, [inFeatures, outFeatures], o.init ?? uniformFanIn(inFeatures), true);
     const bias = o.bias === false ? null : this.param(`${name}.bias`, [outFeatures], o.biasInit ?? uniformFanIn(inFeatures), false);
+    const centre = this.q.centre;
+    if (centre && !isFullPrecision(this.fpLayers, this.gemmIndex, this.gemmCount)) {
+      this.gemmIndex++;
+      this.quantIndex++;
+      this.g.recordLayer(linearShapeOf(name, x, weight));
+      const y = this.centred(centre, `${name}.weight`, x, weight);
+      return this.q.errors(bias ? add(this.g, y, bias) : y, this.quantIndex - 1);
+    }
     return this.gemmLayer(
       name,
       x,
@@ -120,6 +128,25 @@ export class Net {
       },
       { bias },
     );
+  }
+
+  /**
+   * A bit-centred product (HALP; `QuantContext.centre`): x·W̃ + Q(x)·(W − W̃) in the main pass,
+   * and in the pass at the anchor (`weight` = W̃) the value x·W̃ with the gradient Q(x)ᵀ·dỹ.
+   */
+  private centred(centre: BitCentre, weightName: string, x: Value, weight: Value): Value {
+    const g = this.g;
+    let qx = centre.quantized.get(x.name);
+    if (!qx) centre.quantized.set(x.name, (qx = g.apply1(FakeQuantOp, [x, centre.bits], { reduceAxes: null })));
+    if (centre.pass === 'main') {
+      const anchor = centre.anchorWeight(weightName);
+      return add(g, matmul(g, x, anchor), matmul(g, qx, sub(g, weight, anchor)));
+    }
+    // value x·W̃, gradient through Q(x)·W̃ only: the difference is not on the tape
+    const exact = matmul(g, x, weight);
+    const low = matmul(g, qx, weight);
+    const rest = g.emit1('Sub', [exact, low], {}, g.floatType, exact.shape, 'centre_rest');
+    return add(g, low, rest);
   }
 
   /** x [batch, Cin, H, W] → [batch, Cout, Ho, Wo]; weight [Cout, Cin/groups, k, k]. */

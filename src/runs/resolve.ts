@@ -83,6 +83,9 @@ export function resolveRun(given: RunConfig, options: { dataset?: Dataset; store
   if (optimizer.kind === 'halp' && optimizer.mu === undefined && !(config.weightDecay > 0)) {
     throw new UsageError('--optimizer', 'halp sets its grid from the strong-convexity constant μ: give halp:mu=M or a positive --weight-decay (μ defaults to it)');
   }
+  if (optimizer.kind === 'halp' && precision.weightsActivations.name !== 'static:32') {
+    throw new UsageError('--schedule', `halp computes its linear layers bit-centred at its own ${optimizer.bits} bits; give --schedule static:32 (got ${config.schedule})`);
+  }
   const dataset = options.dataset ?? loadDataset(config.dataset, { dataDir: config.dataDir });
   const fpLayers = config.fpLayers!;
   const model = createModel(config.model, dataset.inputShape, dataset.classes, fpLayers);
