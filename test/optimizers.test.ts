@@ -480,4 +480,19 @@ describe('what an optimizer adds to the cost (src/hw/optimizer-cost.ts)', () => 
     // the savings against the baseline (static:8, the same optimizer) are SGD's: both sides pay the passes
     expect(svrg.cost!.savings.bitopsPct).toBeCloseTo(sgd.cost!.savings.bitopsPct, 9);
   });
+
+  it('a HALP run costs one bit-centred pass per step at its bits and a full pass per anchor, against full-precision SVRG', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'bitcycle-optcost-'));
+    const run = (over: Partial<TrainFlags>) => runSession(trainConfig(flags({ model: 'logreg', fpLayers: 'none', epochs: '2', profile: 'bit-fusion-45nm', ...over })), { outDir: out });
+    const halp = await run({ optimizer: 'halp:bits=8:mu=1', schedule: 'static:32' });
+    const sgd8 = await run({ schedule: 'static:8' });
+    const sgd32 = await run({ schedule: 'static:32' });
+    const profile = loadProfile('bit-fusion-45nm');
+    const layers = modelLayers(resolveRun(trainConfig(flags({ model: 'logreg', fpLayers: 'none', profile: 'none' }))).model);
+    const traffic = optimizerCost(profile, layers, optimizerSetup('halp:bits=8:mu=1', undefined), 22).perStep.energyJ;
+    const [c8, c32] = [sgd8.cost!.energyJ / 44, sgd32.cost!.energyJ / 44];
+    expect(halp.cost!.energyJ).toBeCloseTo(44 * (c8 + traffic) + 2 * 22 * c32, 12);
+    expect(halp.cost!.baseline.energyJ).toBeCloseTo(44 * (2 * c32 + traffic) + 2 * 22 * c32, 12);
+    expect(halp.cost!.savings.energyPct).toBeGreaterThan(0);
+  });
 });

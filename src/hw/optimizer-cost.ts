@@ -11,9 +11,13 @@
  *   8-bit weights and momentum save (a negative addition). Counted over the GEMM layers' weights
  *   (biases and batch-norm parameters are not counted); the update's element-wise arithmetic is
  *   not priced.
- * - **SVRG and HALP** run a second forward and backward pass per step (the gradient at the anchor)
- *   and, at every anchor, a pass over the training split: one epoch's steps of forward and
- *   backward GEMMs without an update.
+ * - **SVRG** runs a second forward and backward pass per step (the gradient at the anchor) and, at
+ *   every anchor, a pass over the training split: one epoch's steps of forward and backward GEMMs
+ *   without an update, at the step's precision.
+ * - **HALP** runs one bit-centred pass per step, weights (the offset) and activations at its B bits
+ *   (the products at the anchor are computed once per anchor, as the paper caches them; the
+ *   simulation recomputes them, which costs nothing on the modelled hardware), and SVRG's full
+ *   pass at every anchor. Its baseline is the same algorithm at full precision: SVRG.
  *
  * Pure.
  */
@@ -26,8 +30,10 @@ import { type PartsCost, storedBits, zeroParts } from './cost.js';
 
 /** An optimizer's additions to a run's cost, per step and per anchor. */
 export interface OptimizerCost {
-  /** Forward-and-backward passes per step (2 for SVRG and HALP, else 1). */
+  /** Forward-and-backward passes per step (2 for SVRG and HALP, else 1); HALP's baseline (full-precision SVRG) runs these. */
   gemmPasses: number;
+  /** HALP: its B bits: the run's inner step is one bit-centred pass with weights and activations at B bits. */
+  stepBits?: number;
   /** Steps between anchors (0: none). */
   anchorEvery: number;
   /** Steps' worth of forward and backward GEMMs one anchor's full pass costs (an epoch's steps). */
@@ -113,6 +119,7 @@ export function optimizerCost(profile: HardwareProfile, layers: readonly LayerSh
   const anchored = usesAnchor(spec);
   return {
     gemmPasses: anchored ? 2 : 1,
+    ...(spec.kind === 'halp' ? { stepBits: spec.bits } : {}),
     anchorEvery: anchored ? spec.every * stepsPerEpoch : 0,
     anchorPasses: anchored ? stepsPerEpoch : 0,
     perStep: difference(trafficCost(profile, updateTensors(spec, elements)), trafficCost(profile, updateTensors({ kind: 'sgd', nesterov: false }, elements))),

@@ -296,26 +296,35 @@ export class CostTally {
       const bk = this.baselineKinds;
       const kinds = bk === undefined ? s : { floatWeights: bk.floatWeights, floatActivations: bk.floatActivations, floatGrad: s.floatGrad };
       const b = baselineBits(this.baseline, s.step, this.totalSteps, s.bitsGrad, kinds);
-      const tuples = given.layerFormats ? layerTuples(this.model.layers, given.layerFormats, s) : null;
-      const c = tuples ? this.model.layersCost(tuples) : this.model.stepCost(s.bitsWeights, s.bitsActivations, s.bitsGrad, s);
+      const o = this.optimizer;
+      // HALP's inner step: one bit-centred pass with weights and activations at its B bits
+      const centred: BitTuple | null = o?.stepBits !== undefined ? normalizeBitTuple({ bitsWeights: o.stepBits, bitsActivations: o.stepBits, bitsGrad: s.bitsGrad, floatGrad: s.floatGrad }) : null;
+      const tuples = !centred && given.layerFormats ? layerTuples(this.model.layers, given.layerFormats, s) : null;
+      const own = centred ?? s;
+      const c = tuples ? this.model.layersCost(tuples) : this.model.stepCost(own.bitsWeights, own.bitsActivations, own.bitsGrad, own);
       const bc = this.model.stepCost(b.bitsWeights, b.bitsActivations, b.bitsGrad, b);
       let sc: StepCost = { energyJ: c.energyJ, latencyS: c.latencyS, bitops: c.bitops, baselineEnergyJ: bc.energyJ, baselineLatencyS: bc.latencyS, baselineBitops: bc.bitops };
-      const o = this.optimizer;
       if (o) {
-        // passes of the three GEMMs this step runs (SVRG: two, and an epoch's worth at an anchor), plus the state traffic
-        const passes = o.gemmPasses + (o.anchorEvery > 0 && s.step % o.anchorEvery === 0 ? o.anchorPasses : 0);
+        // the passes of the three GEMMs a step runs (SVRG: two; HALP: one bit-centred, its anchor
+        // products cached), an epoch's worth at the step's precision at an anchor, the state traffic;
+        // the baseline is the same optimizer at full precision (HALP's: SVRG's two passes)
+        const anchor = o.anchorEvery > 0 && s.step % o.anchorEvery === 0 ? o.anchorPasses : 0;
+        const passes = centred ? 1 : o.gemmPasses;
+        const at = centred ? this.model.stepCost(s.bitsWeights, s.bitsActivations, s.bitsGrad, s) : c;
+        const basePasses = o.gemmPasses + anchor;
         sc = {
-          energyJ: passes * c.energyJ + o.perStep.energyJ,
-          latencyS: passes * c.latencyS + o.perStep.latencyS,
-          bitops: passes * c.bitops,
-          baselineEnergyJ: passes * bc.energyJ + o.perStep.energyJ,
-          baselineLatencyS: passes * bc.latencyS + o.perStep.latencyS,
-          baselineBitops: passes * bc.bitops,
+          energyJ: passes * c.energyJ + anchor * at.energyJ + o.perStep.energyJ,
+          latencyS: passes * c.latencyS + anchor * at.latencyS + o.perStep.latencyS,
+          bitops: passes * c.bitops + anchor * at.bitops,
+          baselineEnergyJ: basePasses * bc.energyJ + o.perStep.energyJ,
+          baselineLatencyS: basePasses * bc.latencyS + o.perStep.latencyS,
+          baselineBitops: basePasses * bc.bitops,
         };
-        const runParts = tuples ? this.model.layersBreakdown(tuples) : this.model.breakdown(s.bitsWeights, s.bitsActivations, s.bitsGrad, s);
+        const runParts = tuples ? this.model.layersBreakdown(tuples) : this.model.breakdown(own.bitsWeights, own.bitsActivations, own.bitsGrad, own);
         addParts(this.extraRun, runParts, passes - 1);
+        if (anchor > 0) addParts(this.extraRun, this.model.breakdown(s.bitsWeights, s.bitsActivations, s.bitsGrad, s), anchor);
         addParts(this.extraRun, o.perStep);
-        addParts(this.extraBaseline, this.model.breakdown(b.bitsWeights, b.bitsActivations, b.bitsGrad, b), passes - 1);
+        addParts(this.extraBaseline, this.model.breakdown(b.bitsWeights, b.bitsActivations, b.bitsGrad, b), basePasses - 1);
         addParts(this.extraBaseline, o.perStep);
       }
       const sums = this.sums;
@@ -330,7 +339,7 @@ export class CostTally {
         const entry = this.layeredHistogram.get(key);
         if (entry) entry.count++;
         else this.layeredHistogram.set(key, { tuples, count: 1 });
-      } else bump(this.runHistogram, s);
+      } else bump(this.runHistogram, own);
       bump(this.baselineHistogram, b);
       this.count++;
       out[i] = sc;
