@@ -137,6 +137,33 @@ export function integerKernelsExact(): Promise<boolean> {
   return probe;
 }
 
+/** The per-layer precision inputs of the eval and gradient models: bits [layers] and format descriptors [layers, FORMAT_FIELDS]. */
+function layerPrecisionFeeds(perLayer: readonly EvalPrecision[]): Record<string, ort.Tensor> {
+  const L = perLayer.length;
+  const bits = (role: keyof EvalPrecision) => new ort.Tensor('float32', Float32Array.from(perLayer, (p) => elementBits(p[role])), [L]);
+  const descriptors = (role: keyof EvalPrecision) => {
+    const data = new Float32Array(L * FORMAT_FIELDS);
+    perLayer.forEach((p, l) => data.set(formatDescriptor(p[role]), l * FORMAT_FIELDS));
+    return new ort.Tensor('float32', data, [L, FORMAT_FIELDS]);
+  };
+  return {
+    [INPUT.bitsWeights]: bits('weights'),
+    [INPUT.bitsActivations]: bits('activations'),
+    [INPUT.formatWeights]: descriptors('weights'),
+    [INPUT.formatActivations]: descriptors('activations'),
+  };
+}
+
+/** A split in batches of EVAL_BATCH samples, in order and without augmentation: `x` and `labels` feeds and the batch's size. */
+async function forEachBatch(dataset: Dataset, split: 'train' | 'test', body: (feeds: Record<string, ort.Tensor>, n: number) => Promise<void>): Promise<void> {
+  const data = dataset[split];
+  const width = featureSize(dataset);
+  for (let start = 0; start < data.count; start += EVAL_BATCH) {
+    const n = Math.min(EVAL_BATCH, data.count - start);
+    await body({ [INPUT.x]: new ort.Tensor('float32', data.x.subarray(start * width, (start + n) * width), [n, ...dataset.inputShape]), [INPUT.labels]: new ort.Tensor('int64', data.y.subarray(start, start + n), [n]) }, n);
+  }
+}
+
 export class Trainer {
   /** Created on the first `run()`: evaluating a checkpoint (`bitcycle eval`) needs only the eval session. */
   private trainSession: ort.InferenceSession | null = null;
@@ -149,10 +176,10 @@ export class Trainer {
   readonly optimizer: OptimizerSpec;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
-  /** Bit-widths per step of `schedule` and `gradSchedule` (the plan's defaults, when there is one). */
+  /** Bit-widths per step of `schedule` and `gradSchedule` (the plan's defaults, when there is one): their tracks'. */
   readonly bitsWA: Uint8Array;
   readonly bitsG: Uint8Array;
-  /** Index of each step's format in `formats` (weights/activations, errors). */
+  /** Index of each step's format in `formats` (weights/activations, errors): their tracks'. */
   private readonly formatWA: Uint8Array;
   private readonly formatG: Uint8Array;
   /** The distinct schedules of the quantized layers: bit-width and format index per step. */
@@ -186,10 +213,9 @@ export class Trainer {
     this.stepsPerEpoch = Math.floor(options.dataset.train.count / options.batchSize);
     if (this.stepsPerEpoch < 1) throw new Error(`batch size ${options.batchSize} exceeds the ${options.dataset.train.count} training samples`);
     this.totalSteps = this.stepsPerEpoch * options.epochs;
-    this.bitsWA = scheduleBits(options.schedule, this.totalSteps);
-    this.bitsG = scheduleBits(options.gradSchedule, this.totalSteps);
-    this.formatWA = this.formatIndices(options.schedule);
-    this.formatG = this.formatIndices(options.gradSchedule);
+    const base = this.tracks[this.track(options.schedule)]!;
+    const grad = this.tracks[this.track(options.gradSchedule)]!;
+    [this.bitsWA, this.formatWA, this.bitsG, this.formatG] = [base.bits, base.formats, grad.bits, grad.formats];
     this.lrPolicy = makeLrPolicy(options.lrSchedule);
     const names = this.artifacts.manifest.quantizedLayers;
     const plan = options.layerPlan ?? names.map((name) => ({ name, schedule: options.schedule, errors: options.gradSchedule }));
@@ -331,8 +357,7 @@ export class Trainer {
    * not the split): the loss is the mean over all samples, the accuracy the fraction correct.
    */
   async evaluate(precision: number | NumberFormat | EvalPrecision | readonly EvalPrecision[] = this.runEvalPrecision): Promise<{ loss: number; accuracy: number }> {
-    const { test, inputShape } = this.options.dataset;
-    const width = featureSize(this.options.dataset);
+    const { test } = this.options.dataset;
     const L = this.quantizedLayers.length;
     const uniform = (p: number | NumberFormat | EvalPrecision): EvalPrecision => {
       const f = typeof p === 'number' ? gridFormat(p) : p;
@@ -340,35 +365,18 @@ export class Trainer {
     };
     const perLayer = Array.isArray(precision) ? (precision as readonly EvalPrecision[]) : new Array<EvalPrecision>(L).fill(uniform(precision as number | NumberFormat | EvalPrecision));
     if (perLayer.length !== L) throw new Error(`evaluate: ${perLayer.length} layer precisions for ${L} quantized layers`);
-    const bits = (role: keyof EvalPrecision) => new ort.Tensor('float32', Float32Array.from(perLayer, (p) => elementBits(p[role])), [L]);
-    const descriptors = (role: keyof EvalPrecision) => {
-      const data = new Float32Array(L * FORMAT_FIELDS);
-      perLayer.forEach((p, l) => data.set(formatDescriptor(p[role]), l * FORMAT_FIELDS));
-      return new ort.Tensor('float32', data, [L, FORMAT_FIELDS]);
-    };
-    const fixed: Record<string, ort.Tensor> = {
-      [INPUT.bitsWeights]: bits('weights'),
-      [INPUT.bitsActivations]: bits('activations'),
-      [INPUT.formatWeights]: descriptors('weights'),
-      [INPUT.formatActivations]: descriptors('activations'),
-    };
+    const fixed = layerPrecisionFeeds(perLayer);
     for (const p of this.artifacts.manifest.eval.inputs) {
       const state = this.state.get(p.name);
       if (state) fixed[p.name] = state;
     }
     let lossSum = 0;
     let correct = 0;
-    for (let start = 0; start < test.count; start += EVAL_BATCH) {
-      const n = Math.min(EVAL_BATCH, test.count - start);
-      const feeds: Record<string, ort.Tensor> = {
-        ...fixed,
-        [INPUT.x]: new ort.Tensor('float32', test.x.subarray(start * width, (start + n) * width), [n, ...inputShape]),
-        [INPUT.labels]: new ort.Tensor('int64', test.y.subarray(start, start + n), [n]),
-      };
-      const out = await this.evalSession.run(feeds, [OUTPUT.loss, OUTPUT.correct]);
+    await forEachBatch(this.options.dataset, 'test', async (batch, n) => {
+      const out = await this.evalSession.run({ ...fixed, ...batch }, [OUTPUT.loss, OUTPUT.correct]);
       lossSum += Number(out[OUTPUT.loss]!.data[0]) * n;
       correct += Number(out[OUTPUT.correct]!.data[0]);
-    }
+    });
     return { loss: lossSum / test.count, accuracy: correct / test.count };
   }
 
@@ -438,9 +446,10 @@ export class Trainer {
       }
       const inEpoch = this.step - epoch * this.stepsPerEpoch;
       // SVRG: a new anchor every `every` epochs (chunks never cross an epoch's end, so it is a chunk's first step)
-      if (anchorEvery > 0 && this.step % anchorEvery === 0) this.emit({ type: 'anchor', anchor: await this.refreshAnchor() });
-      // --objective: the full objective at every epoch's start
-      if (o.trackObjective && this.step % this.stepsPerEpoch === 0) this.emit({ type: 'objective', objective: (await this.fullGradient()).record });
+      const anchor = anchorEvery > 0 && this.step % anchorEvery === 0 ? await this.refreshAnchor() : null;
+      if (anchor) this.emit({ type: 'anchor', anchor });
+      // --objective: the full objective at every epoch's start (an anchor's, where one was just taken)
+      if (o.trackObjective && this.step % this.stepsPerEpoch === 0) this.emit({ type: 'objective', objective: anchor ?? (await this.fullGradient()).record });
       // a chunk runs on one kernel path: it ends where the path changes
       const integer = this.integerStep(this.step);
       let K = Math.min(maxChunk, this.stepsPerEpoch - inEpoch);
@@ -611,39 +620,30 @@ export class Trainer {
    */
   private async fullGradient(): Promise<{ record: AnchorRecord; gradients: Float32Array[] }> {
     this.gradientSession ??= await ort.InferenceSession.create(this.artifacts.gradient!.bytes, this.sessionOptions);
-    const { train, inputShape } = this.options.dataset;
-    const width = featureSize(this.options.dataset);
-    const t = this.step;
-    const L = this.quantizedLayers.length;
-    const bits = new Float32Array(L);
-    const formats = new Float32Array(L * FORMAT_FIELDS);
-    this.layerWA.forEach((k, l) => {
-      const track = this.tracks[k]!;
-      bits[l] = track.bits[Math.min(t, this.totalSteps - 1)]!;
-      formats.set(this.formats[track.formats[Math.min(t, this.totalSteps - 1)]!]!.descriptor, l * FORMAT_FIELDS);
-    });
-    const bitsTensor = new ort.Tensor('float32', bits, [L]);
-    const formatTensor = new ort.Tensor('float32', formats, [L, FORMAT_FIELDS]);
-    const fixed: Record<string, ort.Tensor> = { [INPUT.bitsWeights]: bitsTensor, [INPUT.bitsActivations]: bitsTensor, [INPUT.formatWeights]: formatTensor, [INPUT.formatActivations]: formatTensor };
+    const gradientSession = this.gradientSession;
+    const { train } = this.options.dataset;
+    // the step's weight and activation formats, per layer (after the last step: the last step's)
+    const t = Math.min(this.step, this.totalSteps - 1);
+    const fixed = layerPrecisionFeeds(
+      this.layerWA.map((k) => {
+        const format = this.formats[this.tracks[k]!.formats[t]!]!.format;
+        return { weights: format, activations: format };
+      }),
+    );
     const params = this.artifacts.manifest.params;
     for (const p of params) fixed[p.name] = this.state.get(p.name)!;
     for (const b of this.artifacts.manifest.buffers) fixed[b.name] = this.state.get(b.name)!;
     const sums = params.map((p) => new Float64Array(p.shape.reduce((a, b) => a * b, 1)));
     let lossSum = 0;
-    for (let start = 0; start < train.count; start += EVAL_BATCH) {
-      const n = Math.min(EVAL_BATCH, train.count - start);
-      const out = await this.gradientSession.run({
-        ...fixed,
-        [INPUT.x]: new ort.Tensor('float32', train.x.subarray(start * width, (start + n) * width), [n, ...inputShape]),
-        [INPUT.labels]: new ort.Tensor('int64', train.y.subarray(start, start + n), [n]),
-      });
+    await forEachBatch(this.options.dataset, 'train', async (batch, n) => {
+      const out = await gradientSession.run({ ...fixed, ...batch });
       lossSum += Number(out[OUTPUT.loss]!.data[0]) * n;
       params.forEach((p, i) => {
         const g = out[gradName(p.name)]!.data as Float32Array;
         const sum = sums[i]!;
         for (let j = 0; j < g.length; j++) sum[j]! += g[j]! * n;
       });
-    }
+    });
     const wd = this.options.weightDecay;
     let penalty = 0;
     let normSq = 0;
@@ -658,7 +658,7 @@ export class Trainer {
       return mu;
     });
     const loss = lossSum / train.count;
-    return { record: { step: t, loss, objective: loss + (wd / 2) * penalty, gradientNorm: Math.sqrt(normSq) }, gradients };
+    return { record: { step: this.step, loss, objective: loss + (wd / 2) * penalty, gradientNorm: Math.sqrt(normSq) }, gradients };
   }
 
   /**

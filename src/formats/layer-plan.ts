@@ -164,9 +164,11 @@ export function resolveLayerPlan(rules: readonly LayerRule[], layers: readonly L
     if (quantized.length === 0) {
       throw new UsageError(option, `${where} selects only layers kept at full precision by --fp-layers (${sanitizeShort(picked.map((p) => p.name).join(', '), 120)}); give --fp-layers none to plan their precision`);
     }
+    const schedule = rule.schedule !== undefined ? errorSchedule(rule.schedule, option) : undefined;
+    const errors = rule.grad !== undefined ? errorSchedule(rule.grad, option) : undefined;
     for (const p of quantized) {
-      if (rule.schedule !== undefined) p.schedule = errorSchedule(rule.schedule, option);
-      if (rule.grad !== undefined) p.errors = errorSchedule(rule.grad, option);
+      if (schedule) p.schedule = schedule;
+      if (errors) p.errors = errors;
     }
   }
   return planned.filter((p) => !p.fp).map(({ name, schedule, errors }) => ({ name, schedule, errors }));

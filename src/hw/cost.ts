@@ -350,7 +350,8 @@ export function addParts(into: PartsCost, c: PartsCost, times = 1): void {
 }
 
 /** The innermost level whose capacity holds `totalBits` (the last level if none does). */
-function homeLevel(profile: HardwareProfile, totalBits: number): number {
+/** The memory level a tensor of `totalBits` lives in: the nearest one that holds it, else the last. */
+export function homeLevel(profile: HardwareProfile, totalBits: number): number {
   const levels = profile.memory;
   for (let i = 0; i < levels.length - 1; i++) if (levels[i]!.capacityBits >= totalBits) return i;
   return levels.length - 1;
@@ -372,6 +373,43 @@ interface GemmSpec {
   result: TensorSpec;
 }
 
+/** A tensor moved once: its stored bits, read from and/or written to its home level. */
+export interface TensorMove {
+  bits: number;
+  read: boolean;
+  write: boolean;
+}
+
+/**
+ * The memory levels' traffic for tensors each read and/or written once at their home level
+ * (`homeLevel`), passing through every level nearer the datapath once per access (one write and
+ * one read there): bits, energy and bandwidth time per level, their energy sum and slowest level.
+ */
+export function memoryTraffic(profile: HardwareProfile, tensors: readonly TensorMove[]): { memory: MemoryLevelCost[]; memoryEnergyJ: number; memoryLatencyS: number } {
+  const levels = profile.memory;
+  const memory: MemoryLevelCost[] = levels.map((l) => ({ level: l.name, readBits: 0, writeBits: 0, energyJ: 0, latencyS: 0 }));
+  for (const t of tensors) {
+    const home = homeLevel(profile, t.bits);
+    if (t.read) memory[home]!.readBits += t.bits;
+    if (t.write) memory[home]!.writeBits += t.bits;
+    const passes = (t.read ? 1 : 0) + (t.write ? 1 : 0);
+    for (let i = 0; i < home; i++) {
+      memory[i]!.readBits += t.bits * passes;
+      memory[i]!.writeBits += t.bits * passes;
+    }
+  }
+  let memoryEnergyJ = 0;
+  let memoryLatencyS = 0;
+  memory.forEach((m, i) => {
+    const l = levels[i]!;
+    m.energyJ = m.readBits * l.readEnergyPerBitJ + m.writeBits * l.writeEnergyPerBitJ;
+    m.latencyS = (m.readBits + m.writeBits) / l.bandwidthBitsPerS;
+    memoryEnergyJ += m.energyJ;
+    memoryLatencyS = Math.max(memoryLatencyS, m.latencyS);
+  });
+  return { memory, memoryEnergyJ, memoryLatencyS };
+}
+
 /** Cost of one GEMM: compute, memory traffic through the levels, roofline latency plus the per-GEMM overhead, static energy. */
 export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
   if (profile.aboveMax === 'reject') {
@@ -384,33 +422,17 @@ export function gemmCost(profile: HardwareProfile, g: GemmSpec): GemmCost {
   const computeEnergyJ = g.macs * mac.energyJ;
   const computeLatencyS = g.macs * mac.timeS;
 
-  const levels = profile.memory;
-  const memory: MemoryLevelCost[] = levels.map((l) => ({ level: l.name, readBits: 0, writeBits: 0, energyJ: 0, latencyS: 0 }));
   const tensors: TensorTraffic[] = [];
+  const moved: TensorMove[] = [];
   for (const [role, t] of [['a', g.a], ['b', g.b], ['result', g.result]] as const) {
     const float = t.float === true;
     const perElement = storedBits(profile, t.bits, float);
     const total = t.elements * perElement;
-    const home = homeLevel(profile, total);
-    tensors.push({ role, elements: t.elements, bits: t.bits, float, storedBits: perElement, homeLevel: home });
-    // The tensor is read from (operands) or written to (result) its home level once, and passes
-    // through every level nearer the MACs once: one write and one read there.
-    if (role === 'result') memory[home]!.writeBits += total;
-    else memory[home]!.readBits += total;
-    for (let i = 0; i < home; i++) {
-      memory[i]!.readBits += total;
-      memory[i]!.writeBits += total;
-    }
+    tensors.push({ role, elements: t.elements, bits: t.bits, float, storedBits: perElement, homeLevel: homeLevel(profile, total) });
+    // operands are read from their home level, the result written to it
+    moved.push({ bits: total, read: role !== 'result', write: role === 'result' });
   }
-  let memoryEnergyJ = 0;
-  let memoryLatencyS = 0;
-  memory.forEach((m, i) => {
-    const l = levels[i]!;
-    m.energyJ = m.readBits * l.readEnergyPerBitJ + m.writeBits * l.writeEnergyPerBitJ;
-    m.latencyS = (m.readBits + m.writeBits) / l.bandwidthBitsPerS;
-    memoryEnergyJ += m.energyJ;
-    memoryLatencyS = Math.max(memoryLatencyS, m.latencyS);
-  });
+  const { memory, memoryEnergyJ, memoryLatencyS } = memoryTraffic(profile, moved);
   const overheadLatencyS = profile.overheadPerGemmS;
   const latencyS = Math.max(computeLatencyS, memoryLatencyS) + overheadLatencyS;
   const staticEnergyJ = profile.staticPowerW * latencyS;

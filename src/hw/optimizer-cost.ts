@@ -26,7 +26,7 @@ import { elementBits, isFloatFormat } from '../formats/precision.js';
 import { type OptimizerSpec, optimizerSetup, usesAnchor } from '../optim/optimizer.js';
 import type { RolePrecision, StateRole } from '../optim/precision.js';
 import type { HardwareProfile } from './profile.js';
-import { type PartsCost, storedBits, zeroParts } from './cost.js';
+import { type PartsCost, memoryTraffic, storedBits, zeroParts } from './cost.js';
 
 /** An optimizer's additions to a run's cost, per step and per anchor. */
 export interface OptimizerCost {
@@ -75,39 +75,23 @@ function updateTensors(spec: OptimizerSpec, elements: number): UpdateTensor[] {
 
 /** Memory cost of reading and writing these tensors once each, through the profile's levels. */
 function trafficCost(profile: HardwareProfile, tensors: readonly UpdateTensor[]): PartsCost {
-  const levels = profile.memory;
-  const read = new Array<number>(levels.length).fill(0);
-  const write = new Array<number>(levels.length).fill(0);
-  for (const t of tensors) {
-    const total = t.elements * storedBits(profile, t.bits, t.float);
-    let home = levels.length - 1;
-    for (let i = 0; i < levels.length - 1; i++) {
-      if (levels[i]!.capacityBits >= total) {
-        home = i;
-        break;
-      }
-    }
-    const times = (t.read ? 1 : 0) + (t.write ? 1 : 0);
-    if (t.read) read[home]! += total;
-    if (t.write) write[home]! += total;
-    for (let i = 0; i < home; i++) {
-      read[i]! += total * times;
-      write[i]! += total * times;
-    }
-  }
-  let memoryEnergyJ = 0;
-  let memoryLatencyS = 0;
-  levels.forEach((l, i) => {
-    memoryEnergyJ += read[i]! * l.readEnergyPerBitJ + write[i]! * l.writeEnergyPerBitJ;
-    memoryLatencyS = Math.max(memoryLatencyS, (read[i]! + write[i]!) / l.bandwidthBitsPerS);
-  });
+  const { memoryEnergyJ, memoryLatencyS } = memoryTraffic(
+    profile,
+    tensors.map((t) => ({ bits: t.elements * storedBits(profile, t.bits, t.float), read: t.read, write: t.write })),
+  );
   const staticEnergyJ = profile.staticPowerW * memoryLatencyS;
   return { ...zeroParts(), memoryEnergyJ, memoryLatencyS, staticEnergyJ, energyJ: memoryEnergyJ + staticEnergyJ, latencyS: memoryLatencyS };
 }
 
-/** The optimizer additions of a stored or resolved run: its optimizer (config), layers and epoch length. */
-export function runOptimizerCost(profile: HardwareProfile, layers: readonly LayerShape[], config: { optimizer?: string; optimizerPrecision?: string }, stepsPerEpoch: number): OptimizerCost {
-  return optimizerCost(profile, layers, optimizerSetup(config.optimizer, config.optimizerPrecision), stepsPerEpoch);
+/**
+ * The optimizer additions of a stored or resolved run (its optimizer from the config, its layers
+ * and epoch length); undefined when it adds nothing (fp32 SGD, with or without Nesterov), so the
+ * tally's per-step work stays what it was for such runs.
+ */
+export function runOptimizerCost(profile: HardwareProfile, layers: readonly LayerShape[], config: { optimizer?: string; optimizerPrecision?: string }, stepsPerEpoch: number): OptimizerCost | undefined {
+  const cost = optimizerCost(profile, layers, optimizerSetup(config.optimizer, config.optimizerPrecision), stepsPerEpoch);
+  const nothing = cost.gemmPasses === 1 && cost.anchorEvery === 0 && cost.stepBits === undefined && Object.values(cost.perStep).every((v) => v === 0);
+  return nothing ? undefined : cost;
 }
 
 /**

@@ -243,12 +243,20 @@ export function layerTuples(layers: readonly LayerShape[], layerFormats: readonl
   const quantized = layers.filter((l) => !l.fullPrecision).length;
   if (layerFormats.length !== quantized) throw new RangeError(`a step has formats for ${layerFormats.length} layers, the model has ${quantized} quantized layers`);
   let next = 0;
-  return layers.map((l) => {
-    if (l.fullPrecision) return normalizeBitTuple(step);
-    const [w, g] = layerFormats[next++]!.split('/').map((name) => parseNumberFormat(name, 'layers')) as [ReturnType<typeof parseNumberFormat>, ReturnType<typeof parseNumberFormat>];
+  return layers.map((l) => (l.fullPrecision ? normalizeBitTuple(step) : layerTuple(layerFormats[next++]!)));
+}
+
+/** A `W/G` cell's tuple (parsed once per distinct cell: a run has a few, its steps many). */
+const layerTupleCache = new Map<string, BitTuple>();
+function layerTuple(cell: string): BitTuple {
+  let t = layerTupleCache.get(cell);
+  if (!t) {
+    const [w, g] = cell.split('/').map((name) => parseNumberFormat(name, 'layers')) as [ReturnType<typeof parseNumberFormat>, ReturnType<typeof parseNumberFormat>];
     const floatWA = isFloatFormat(w);
-    return normalizeBitTuple({ bitsWeights: elementBits(w), bitsActivations: elementBits(w), bitsGrad: elementBits(g), floatWeights: floatWA, floatActivations: floatWA, floatGrad: isFloatFormat(g) });
-  });
+    t = normalizeBitTuple({ bitsWeights: elementBits(w), bitsActivations: elementBits(w), bitsGrad: elementBits(g), floatWeights: floatWA, floatActivations: floatWA, floatGrad: isFloatFormat(g) });
+    layerTupleCache.set(cell, t);
+  }
+  return t;
 }
 
 /**
